@@ -1,0 +1,47 @@
+"""The ``hqseg`` command line.
+
+Only the ``hqseg.cli`` package imports click. Each module here holds the commands
+of one area and lists them in ``COMMANDS``; heavy libraries are imported inside
+the command bodies so that ``hqseg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from hqseg import __version__
+from hqseg.cli import build, data, evaluate, model, report, train
+from hqseg.errors import HqsegError
+
+
+class _Group(click.Group):
+    """Turns :class:`HqsegError` into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except HqsegError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hqseg")
+def main() -> None:
+    """HQSeg-44K data pipeline, HQ-SAM training and boundary-aware evaluation.
+
+    \b
+    Data:       sources, sample, download, normalize, build, publish
+    Model:      export
+    Training:   train
+    Evaluation: eval results | eval hq | eval coco, report
+
+    Every DVC stage in dvc.yaml is one of these commands.
+    """
+
+
+for _module in (data, build, model, train, evaluate, report):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)
