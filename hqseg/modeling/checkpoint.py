@@ -1,0 +1,205 @@
+"""Checkpoint I/O: reading SAM / HQ-SAM checkpoints safely, and writing the official layout.
+
+The official ``sam_hq_vit_*.pth`` layout is a flat state dict: SAM's keys plus the 25
+HQ keys under ``mask_decoder.``. A plain SAM checkpoint has SAM's keys only. Files are
+read with ``torch.load(weights_only=True)``; every problem becomes a
+:class:`~hqseg.errors.CheckpointError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+from hqseg.errors import CheckpointError
+from hqseg.modeling.configs import ENCODER_CONFIGS
+from hqseg.modeling.hq_mask_decoder import HQ_MODULE_NAMES
+from hqseg.utils.atomic import atomic_file
+
+SAM_PREFIXES = ("image_encoder.", "prompt_encoder.", "mask_decoder.")
+HQ_PREFIXES = tuple(f"mask_decoder.{m}." for m in HQ_MODULE_NAMES)
+_SHOWN = 5
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_checkpoint` did.
+
+    kind: ``"hq"`` (official HQ-SAM checkpoint, every key used), ``"sam"`` (plain SAM
+    checkpoint; HQ parameters freshly initialised) or ``"none"`` (no checkpoint).
+    """
+
+    kind: Literal["hq", "sam", "none"]
+    hq_initialised_fresh: bool
+    path: str | None = None
+    model_type: str | None = None
+    missing_keys: list[str] = field(default_factory=list)
+    unexpected_keys: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.kind == "none":
+            return "no checkpoint: all parameters randomly initialised"
+        if self.kind == "hq":
+            return f"HQ-SAM checkpoint {self.path} ({self.model_type}): all keys loaded"
+        return (
+            f"SAM checkpoint {self.path} ({self.model_type}): SAM weights loaded, "
+            f"{len(self.missing_keys)} HQ parameters initialised fresh"
+        )
+
+
+def _short(keys: list[str]) -> str:
+    more = f", ... ({len(keys)} in all)" if len(keys) > _SHOWN else ""
+    return ", ".join(keys[:_SHOWN]) + more
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a flat ``{name: tensor}`` state dict with ``weights_only=True``.
+
+    A ``{"model": ...}`` or ``{"state_dict": ...}`` wrapper and a DDP ``module.``
+    prefix are removed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path}: refused to load: not a plain tensor checkpoint, or a corrupt one "
+            f"(weights_only=True): {str(exc).splitlines()[0]}"
+        ) from exc
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(
+            f"{path}: not a readable torch checkpoint (truncated or not a torch file): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from exc
+    if isinstance(obj, dict):
+        for wrapper in ("model", "state_dict"):
+            if isinstance(obj.get(wrapper), dict):
+                obj = obj[wrapper]
+                break
+    if not isinstance(obj, dict) or not obj:
+        raise CheckpointError(f"{path}: expected a state dict, got {type(obj).__name__}")
+    bad = [k for k, v in obj.items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if bad:
+        raise CheckpointError(f"{path}: not a state dict: non-tensor entries {_short(bad)}")
+    if all(k.startswith("module.") for k in obj):
+        obj = {k[len("module.") :]: v for k, v in obj.items()}
+    return obj
+
+
+def infer_model_type(state_dict: dict[str, torch.Tensor], *, path: str = "checkpoint") -> str:
+    """The model type whose image encoder matches ``state_dict``'s shapes.
+
+    Raises CheckpointError for foreign state dicts (naming what they look like).
+    """
+    keys = list(state_dict)
+    if not any(k.startswith(SAM_PREFIXES) for k in keys):
+        if any(k.startswith(("vision_encoder.", "prompt_encoder.shared_embedding")) for k in keys):
+            raise CheckpointError(
+                f"{path}: this is a transformers SamModel/SamHQModel state dict; convert it "
+                "with hqseg.modeling.from_transformers_state_dict first"
+            )
+        if "hf_token.weight" in state_dict or "iou_token.weight" in state_dict:
+            raise CheckpointError(
+                f"{path}: this is a mask-decoder-only checkpoint (as sam-hq's train.py saves); "
+                "it has no image encoder. Merge it with the SAM checkpoint it was trained on"
+            )
+        raise CheckpointError(
+            f"{path}: foreign state dict: none of the SAM keys ({', '.join(SAM_PREFIXES)}*) "
+            f"found; it starts with {_short(keys)}"
+        )
+    if any(k.startswith("image_encoder.layers.") for k in keys):
+        raise CheckpointError(
+            f"{path}: this checkpoint has a TinyViT encoder (sam_hq_vit_tiny / MobileSAM), "
+            f"which hqseg does not support; supported: {', '.join(ENCODER_CONFIGS)}"
+        )
+    patch = state_dict.get("image_encoder.patch_embed.proj.weight")
+    if patch is None:
+        raise CheckpointError(f"{path}: image_encoder.patch_embed.proj.weight is missing")
+    blocks = {int(k.split(".")[2]) for k in keys if k.startswith("image_encoder.blocks.")}
+    width, depth = patch.shape[0], len(blocks)
+    for name, cfg in ENCODER_CONFIGS.items():
+        if (cfg.embed_dim, cfg.depth) == (width, depth):
+            return name
+    raise CheckpointError(
+        f"{path}: image encoder of width {width} and depth {depth} matches no known model type "
+        f"({', '.join(f'{n}: {c.embed_dim}x{c.depth}' for n, c in ENCODER_CONFIGS.items())})"
+    )
+
+
+def load_checkpoint(
+    model: nn.Module, path: str | os.PathLike, *, model_type: str | None = None
+) -> LoadReport:
+    """Load an HQ-SAM or plain SAM checkpoint into ``model`` (an ``HQSam``).
+
+    HQ checkpoints are loaded strictly (every key used, none missing). SAM checkpoints
+    must provide every SAM key; the HQ parameters keep their current (fresh) values.
+    A checkpoint with only some HQ keys, of another model type, or with mismatching
+    shapes is refused.
+    """
+    sd = read_state_dict(path)
+    found_type = infer_model_type(sd, path=str(path))
+    if model_type is not None and found_type != model_type:
+        width = sd["image_encoder.patch_embed.proj.weight"].shape[0]
+        raise CheckpointError(
+            f"{path}: checkpoint is {found_type} (image encoder width {width}) "
+            f"but model type {model_type} was requested"
+        )
+    own = model.state_dict()
+    hq_keys = [k for k in own if k.startswith(HQ_PREFIXES)]
+    hq_present = [k for k in hq_keys if k in sd]
+    if hq_present and len(hq_present) != len(hq_keys):
+        absent = [k for k in hq_keys if k not in sd]
+        raise CheckpointError(f"{path}: partial HQ-SAM checkpoint: missing {_short(absent)}")
+    kind = "hq" if hq_present else "sam"
+    expected = [k for k in own if kind == "hq" or k not in hq_keys]
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in own]
+    if missing or unexpected:
+        parts = [f"missing {_short(missing)}"] if missing else []
+        parts += [f"unexpected {_short(unexpected)}"] if unexpected else []
+        raise CheckpointError(f"{path}: keys do not match {found_type}: {'; '.join(parts)}")
+    wrong = [
+        f"{k} {tuple(sd[k].shape)} != {tuple(own[k].shape)}"
+        for k in expected
+        if sd[k].shape != own[k].shape
+    ]
+    if wrong:
+        raise CheckpointError(f"{path}: shape mismatch: {_short(wrong)}")
+    model.load_state_dict(sd, strict=kind == "hq")
+    return LoadReport(
+        kind=kind,
+        hq_initialised_fresh=kind == "sam",
+        path=str(path),
+        model_type=found_type,
+        missing_keys=[k for k in own if k not in sd],
+    )
+
+
+def hq_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The 25 HQ entries of ``model.state_dict()`` (full ``mask_decoder.*`` names)."""
+    return {k: v for k, v in model.state_dict().items() if k.startswith(HQ_PREFIXES)}
+
+
+def official_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The official ``sam_hq_vit_*.pth`` layout: flat SAM keys + the 25 HQ keys, on CPU."""
+    return {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+
+
+def save_state_dict(state_dict: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """Atomically ``torch.save`` a flat state dict."""
+    with atomic_file(path, "wb") as fh:
+        torch.save(state_dict, fh)
+
+
+def save_official_checkpoint(model: nn.Module, path: str | os.PathLike) -> None:
+    """Write ``model`` as an official-format ``sam_hq_vit_*.pth`` (atomic)."""
+    save_state_dict(official_state_dict(model), path)

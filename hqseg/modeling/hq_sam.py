@@ -1,0 +1,192 @@
+"""HQ-SAM: segment_anything's ``Sam`` with the HQ mask decoder and an early-feature hook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from segment_anything.modeling import ImageEncoderViT, PromptEncoder, Sam
+from torch import nn
+
+from hqseg.modeling.hq_mask_decoder import HQ_MODULE_NAMES, HQMaskDecoder, MaskType, select_masks
+
+
+class HQSam(Sam):
+    """SAM with HQ-SAM's decoder.
+
+    The early ViT feature (output of the first global-attention block, ``[B, 64, 64, C]``
+    channels-last) is captured with a forward hook on that block of segment_anything's
+    ``ImageEncoderViT`` during :meth:`encode`; the encoder itself is unchanged.
+
+    Coordinates are in the 1024-input frame (after ``ResizeLongestSide``): points
+    ``(x, y)``, boxes XYXY.
+    """
+
+    def __init__(
+        self,
+        *,
+        image_encoder: ImageEncoderViT,
+        prompt_encoder: PromptEncoder,
+        mask_decoder: HQMaskDecoder,
+        pixel_mean: tuple[float, float, float] = (123.675, 116.28, 103.53),
+        pixel_std: tuple[float, float, float] = (58.395, 57.12, 57.375),
+    ) -> None:
+        super().__init__(
+            image_encoder=image_encoder,
+            prompt_encoder=prompt_encoder,
+            mask_decoder=mask_decoder,
+            pixel_mean=list(pixel_mean),
+            pixel_std=list(pixel_std),
+        )
+        global_blocks = [i for i, blk in enumerate(image_encoder.blocks) if blk.window_size == 0]
+        if not global_blocks:
+            raise ValueError("the image encoder has no global-attention block")
+        self.early_block_index = global_blocks[0]
+        self.load_report: Any = None
+
+    # ------------------------------------------------------------------ parameters
+    def hq_parameter_names(self) -> list[str]:
+        """Names of the HQ parameters (the 25 ``mask_decoder.*`` keys HQ-SAM adds)."""
+        prefixes = tuple(f"mask_decoder.{m}." for m in HQ_MODULE_NAMES)
+        return [n for n, _ in self.named_parameters() if n.startswith(prefixes)]
+
+    def hq_parameters(self) -> Iterator[nn.Parameter]:
+        """The HQ parameters, the only ones HQ-SAM training optimises."""
+        names = set(self.hq_parameter_names())
+        return (p for n, p in self.named_parameters() if n in names)
+
+    def freeze_sam(self, frozen: bool = True) -> None:
+        """Make SAM's parameters untrainable (``frozen``) or trainable; HQ ones stay trainable."""
+        names = set(self.hq_parameter_names())
+        for n, p in self.named_parameters():
+            p.requires_grad_(n in names or not frozen)
+
+    # ------------------------------------------------------------------ encode / decode
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode preprocessed images.
+
+        Arguments:
+          images: ``[B, 3, 1024, 1024]`` normalised and padded (see ``preprocess``).
+
+        Returns:
+          image_embeddings ``[B, 256, 64, 64]`` and interm_embeddings ``[B, 64, 64, C]``
+          (the early ViT feature, channels-last).
+        """
+        captured: list[torch.Tensor] = []
+        block = self.image_encoder.blocks[self.early_block_index]
+        handle = block.register_forward_hook(lambda _m, _i, out: captured.append(out))
+        try:
+            image_embeddings = self.image_encoder(images)
+        finally:
+            handle.remove()
+        return image_embeddings, captured[0]
+
+    def decode(
+        self,
+        image_embeddings: torch.Tensor,
+        interm_embeddings: torch.Tensor,
+        *,
+        point_coords: torch.Tensor | None = None,
+        point_labels: torch.Tensor | None = None,
+        boxes: torch.Tensor | None = None,
+        mask_inputs: torch.Tensor | None = None,
+        multimask_output: bool = False,
+        hq_token_only: bool = False,
+        mask_type: MaskType | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode one prompt set per image.
+
+        Arguments:
+          image_embeddings: ``[B, 256, 64, 64]``, or ``[1, 256, 64, 64]`` shared by all
+            B prompt sets.
+          interm_embeddings: ``[B or 1, 64, 64, C]``, same batch as ``image_embeddings``.
+          point_coords: ``[B, N, 2]`` (x, y) in the 1024-input frame; point_labels ``[B, N]``
+            (1 = foreground, 0 = background).
+          boxes: ``[B, 4]`` XYXY in the 1024-input frame.
+          mask_inputs: ``[B, 1, 256, 256]`` logits from an earlier prediction.
+          multimask_output: choose SAM's mask as the best of tokens 1..3 by predicted IoU.
+          hq_token_only: return the HQ logits alone instead of SAM + HQ.
+          mask_type: overrides ``hq_token_only``: ``"sum"``, ``"hq"`` or ``"sam"``.
+
+        Returns:
+          low_res_logits ``[B, 1, 256, 256]`` and iou_predictions ``[B, 1]``.
+        """
+        masks, iou = self.decode_all(
+            image_embeddings,
+            interm_embeddings,
+            point_coords=point_coords,
+            point_labels=point_labels,
+            boxes=boxes,
+            mask_inputs=mask_inputs,
+        )
+        if mask_type is None:
+            mask_type = "hq" if hq_token_only else "sum"
+        return select_masks(masks, iou, multimask_output=multimask_output, mask_type=mask_type)
+
+    def decode_all(
+        self,
+        image_embeddings: torch.Tensor,
+        interm_embeddings: torch.Tensor,
+        *,
+        point_coords: torch.Tensor | None = None,
+        point_labels: torch.Tensor | None = None,
+        boxes: torch.Tensor | None = None,
+        mask_inputs: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like :meth:`decode` but return every token's logits ``[B, 5, 256, 256]``
+        (SAM tokens 0..3, HQ token 4) and SAM's iou_predictions ``[B, 4]``."""
+        if (point_coords is None) != (point_labels is None):
+            raise ValueError("point_coords and point_labels must be given together")
+        points = None if point_coords is None else (point_coords, point_labels)
+        sparse, dense = self.prompt_encoder(points=points, boxes=boxes, masks=mask_inputs)
+        return self.mask_decoder.predict_all_masks(
+            image_embeddings,
+            self.prompt_encoder.get_dense_pe(),
+            sparse,
+            dense,
+            interm_embeddings,
+        )
+
+    def forward(
+        self,
+        batched_input: list[dict[str, Any]],
+        multimask_output: bool,
+        hq_token_only: bool = False,
+    ) -> list[dict[str, torch.Tensor]]:
+        """End-to-end prediction, as segment_anything's ``Sam.forward``.
+
+        Each input dict has ``image`` ``[3, H, W]`` (already resized with
+        ``ResizeLongestSide``), ``original_size`` (H, W) and optional prompts
+        ``point_coords`` ``[B, N, 2]``, ``point_labels`` ``[B, N]``, ``boxes`` ``[B, 4]``,
+        ``mask_inputs`` ``[B, 1, 256, 256]`` in the input frame. Each output dict has
+        ``masks`` ``[B, 1, H, W]`` bool at the original size, ``iou_predictions``
+        ``[B, 1]`` and ``low_res_logits`` ``[B, 1, 256, 256]``.
+        """
+        images = torch.stack([self.preprocess(x["image"]) for x in batched_input], dim=0)
+        image_embeddings, interm_embeddings = self.encode(images)
+        outputs = []
+        for i, record in enumerate(batched_input):
+            low_res, iou = self.decode(
+                image_embeddings[i : i + 1],
+                interm_embeddings[i : i + 1],
+                point_coords=record.get("point_coords"),
+                point_labels=record.get("point_labels"),
+                boxes=record.get("boxes"),
+                mask_inputs=record.get("mask_inputs"),
+                multimask_output=multimask_output,
+                hq_token_only=hq_token_only,
+            )
+            masks = self.postprocess_masks(
+                low_res,
+                input_size=record["image"].shape[-2:],
+                original_size=record["original_size"],
+            )
+            outputs.append(
+                {
+                    "masks": masks > self.mask_threshold,
+                    "iou_predictions": iou,
+                    "low_res_logits": low_res,
+                }
+            )
+        return outputs

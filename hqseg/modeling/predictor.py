@@ -1,0 +1,242 @@
+"""``HQSamPredictor``: encode an image once, then answer many prompts.
+
+Like segment_anything's ``SamPredictor``, with HQ-SAM's mask selection, batched boxes
+for many objects per image, and logits or masks at the original image size. Boxes are
+XYXY and points (x, y), both in original image pixels. Every output mask is one per
+prompt (HQ-SAM returns a single mask even with ``multimask_output``: then SAM's part is
+its best multimask token by predicted IoU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from segment_anything.utils.transforms import ResizeLongestSide
+
+from hqseg.modeling.hq_mask_decoder import MaskType
+from hqseg.modeling.hq_sam import HQSam
+
+
+class HQSamPredictor:
+    """Predict masks for one image at a time with an :class:`HQSam`.
+
+    Arguments:
+      model: the HQ-SAM model (moved to ``device`` and put in eval mode).
+      device: where to run; default: where the model is.
+      dtype: ``torch.bfloat16`` runs encoder and decoder under bf16 autocast; outputs
+        are always float32. ``None`` or ``torch.float32``: full precision.
+
+    ``mask_type`` in :meth:`predict` / :meth:`predict_boxes` chooses the output: ``"hq"``
+    (HQ token alone, as the HQ benchmarks use), ``"sum"`` (SAM + HQ logits, as COCO uses)
+    or ``"sam"`` (SAM's own mask: the plain-SAM baseline from the same encoding). When it
+    is ``None``, ``hq_token_only`` picks ``"hq"`` or ``"sum"``.
+    """
+
+    def __init__(
+        self,
+        model: HQSam,
+        *,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        self.model = model.eval()
+        if device is not None:
+            self.model.to(device)
+        if dtype not in (None, torch.float32, torch.bfloat16):
+            raise ValueError(f"dtype must be None, float32 or bfloat16, got {dtype}")
+        self.dtype = dtype
+        self.transform = ResizeLongestSide(model.image_encoder.img_size)
+        self.reset_image()
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype == torch.bfloat16:
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def reset_image(self) -> None:
+        """Forget the current image."""
+        self.features: torch.Tensor | None = None
+        self.interm_features: torch.Tensor | None = None
+        self.original_size: tuple[int, int] | None = None
+        self.input_size: tuple[int, int] | None = None
+
+    @property
+    def is_image_set(self) -> bool:
+        return self.features is not None
+
+    def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
+        """Encode ``image``, an ``[H, W, 3]`` uint8 array (RGB unless ``image_format="BGR"``)."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected an HxWx3 uint8 image, got {image.shape} {image.dtype}")
+        if image_format not in ("RGB", "BGR"):
+            raise ValueError(f"image_format must be RGB or BGR, got {image_format!r}")
+        if image_format == "BGR":
+            image = image[..., ::-1]
+        resized = self.transform.apply_image(np.ascontiguousarray(image))
+        tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()
+        self.reset_image()
+        with torch.inference_mode(), self._autocast():
+            emb, interm = self.model.encode(self.model.preprocess(tensor.float())[None])
+        # Kept in the compute dtype; the decoder's autocast handles bf16 inputs.
+        self.features, self.interm_features = emb, interm
+        self.original_size = (int(image.shape[0]), int(image.shape[1]))
+        self.input_size = (int(resized.shape[0]), int(resized.shape[1]))
+
+    def _require_image(self) -> None:
+        if not self.is_image_set:
+            raise RuntimeError("call set_image() before predicting")
+
+    def _decode(self, *, multimask_output: bool, mask_type: MaskType, return_logits: bool, **p):
+        """Decode prompt tensors in the input frame; return original-size outputs."""
+        with torch.inference_mode(), self._autocast():
+            low_res, iou = self.model.decode(
+                self.features,
+                self.interm_features,
+                multimask_output=multimask_output,
+                mask_type=mask_type,
+                **p,
+            )
+        with torch.inference_mode():
+            low_res, iou = low_res.float(), iou.float()
+            masks = self.model.postprocess_masks(low_res, self.input_size, self.original_size)
+        masks = masks[:, 0]
+        if not return_logits:
+            masks = masks > self.model.mask_threshold
+        return masks, iou[:, 0], low_res
+
+    def predict_torch(
+        self,
+        point_coords: torch.Tensor | None = None,
+        point_labels: torch.Tensor | None = None,
+        boxes: torch.Tensor | None = None,
+        mask_input: torch.Tensor | None = None,
+        *,
+        multimask_output: bool = False,
+        hq_token_only: bool = False,
+        mask_type: MaskType | None = None,
+        return_logits: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Batched prompts already in the 1024-input frame (as ``SamPredictor.predict_torch``).
+
+        Arguments: point_coords ``[B, N, 2]`` (x, y), point_labels ``[B, N]``, boxes
+        ``[B, 4]`` XYXY, mask_input ``[B, 1, 256, 256]`` logits.
+
+        Returns: masks ``[B, H, W]`` (bool, or float logits with ``return_logits``) at the
+        original size, scores ``[B]`` (predicted IoU of SAM's chosen token) and
+        low-res logits ``[B, 1, 256, 256]``.
+        """
+        self._require_image()
+        if mask_type is None:
+            mask_type = "hq" if hq_token_only else "sum"
+        return self._decode(
+            multimask_output=multimask_output,
+            mask_type=mask_type,
+            return_logits=return_logits,
+            point_coords=point_coords,
+            point_labels=point_labels,
+            boxes=boxes,
+            mask_inputs=mask_input,
+        )
+
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask_output: bool = True,
+        hq_token_only: bool = False,
+        return_logits: bool = False,
+        *,
+        mask_type: MaskType | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One prompt set in original image pixels (as ``SamPredictor.predict``).
+
+        Arguments: point_coords ``[N, 2]`` (x, y), point_labels ``[N]`` (1 = foreground),
+        box ``[4]`` XYXY, mask_input ``[1, 256, 256]`` logits.
+
+        Returns: masks ``[1, H, W]``, scores ``[1]``, low-res logits ``[1, 256, 256]``.
+        """
+        self._require_image()
+        pts = lbl = bx = msk = None
+        if point_coords is not None:
+            if point_labels is None:
+                raise ValueError("point_labels must be given with point_coords")
+            coords = np.asarray(point_coords, float).reshape(-1, 2)
+            coords = self.transform.apply_coords(coords, self.original_size)
+            pts = torch.as_tensor(coords, dtype=torch.float, device=self.device)[None]
+            labels = np.asarray(point_labels).reshape(-1)
+            lbl = torch.as_tensor(labels, dtype=torch.int, device=self.device)[None]
+        if box is not None:
+            b = self.transform.apply_boxes(np.asarray(box, float).reshape(1, 4), self.original_size)
+            bx = torch.as_tensor(b, dtype=torch.float, device=self.device)
+        if mask_input is not None:
+            msk = torch.as_tensor(mask_input, dtype=torch.float, device=self.device)[None]
+        masks, scores, low_res = self.predict_torch(
+            pts,
+            lbl,
+            bx,
+            msk,
+            multimask_output=multimask_output,
+            hq_token_only=hq_token_only,
+            mask_type=mask_type,
+            return_logits=return_logits,
+        )
+        return masks.cpu().numpy(), scores.cpu().numpy(), low_res[:, 0].cpu().numpy()
+
+    def predict_boxes(
+        self,
+        boxes: np.ndarray,
+        *,
+        hq_token_only: bool = False,
+        mask_type: MaskType | None = None,
+        multimask_output: bool = False,
+        return_logits: bool = False,
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One mask per box for many objects in the current image.
+
+        Arguments:
+          boxes: ``[N, 4]`` XYXY in original image pixels.
+          hq_token_only / mask_type: which logits (see the class docstring).
+          return_logits: return float logits at the original size (bilinear) instead of
+            masks thresholded at 0, so callers can threshold themselves.
+          batch_size: boxes decoded per forward pass (memory bound only; results do not
+            depend on it).
+
+        Returns:
+          masks ``[N, H, W]`` bool (or float32 logits), scores ``[N]`` float32 and
+          low-res logits ``[N, 1, 256, 256]`` float32.
+        """
+        self._require_image()
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        h, w = self.original_size
+        if len(boxes) == 0:
+            dtype = np.float32 if return_logits else bool
+            empty = np.zeros((0, h, w), dtype)
+            return empty, np.zeros(0, np.float32), np.zeros((0, 1, 256, 256), np.float32)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        input_boxes = self.transform.apply_boxes(boxes, self.original_size)
+        outs = []
+        for start in range(0, len(boxes), batch_size):
+            chunk = torch.as_tensor(
+                input_boxes[start : start + batch_size], dtype=torch.float, device=self.device
+            )
+            outs.append(
+                self.predict_torch(
+                    boxes=chunk,
+                    multimask_output=multimask_output,
+                    hq_token_only=hq_token_only,
+                    mask_type=mask_type,
+                    return_logits=return_logits,
+                )
+            )
+        masks, scores, low_res = (torch.cat(p).cpu().numpy() for p in zip(*outs, strict=True))
+        return masks, scores, low_res
