@@ -1,0 +1,406 @@
+"""Fetch (or ingest), verify and extract one source into ``<raw-dir>/<source>/``.
+
+Entry point: :func:`download_source`. For offline use and tests, the simplest path is::
+
+    from hqseg.sample import write_sample
+    from hqseg.data.download import download_source
+
+    write_sample(tmp / "sample")                       # archives + SHA256SUMS
+    download_source("ecssd", from_path=tmp / "sample", raw_dir=tmp / "raw")
+    # -> tmp/raw/ecssd/ holds the extracted layout and .hqseg/download.json
+
+Downloads go through gdown (Google Drive ids and plain HTTP(S), Hub files included):
+it retries, resumes a partial file with an HTTP Range request and shows a progress
+bar. Partial files live in ``<cache-dir>/.incoming/``; a verified archive is moved to
+``<cache-dir>/<archive>``, so shared repack bundles are fetched once.
+
+Checksums: an expected sha256 comes from a ``--checksums`` file (``SHA256SUMS``
+format; a ``SHA256SUMS`` next to ``--from`` archives is used automatically) or from
+the catalog. A mismatch raises :class:`ChecksumError` naming the file and both
+hashes, and a downloaded file is deleted; ``verify=False`` accepts it with a warning.
+Where no hash is known the computed one is recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from hqseg.data.catalog import ARCHIVES, SOURCES, Archive, archive_file_name, resolve_name
+from hqseg.data.extract import safe_extract
+from hqseg.data.schema import Reject
+from hqseg.errors import ChecksumError, DatasetError, HqsegError
+from hqseg.utils.atomic import atomic_dir, write_json
+
+MANIFEST = Path(".hqseg") / "download.json"
+SUMS_NAME = "SHA256SUMS"
+Log = Callable[[str], None]
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_checksums(path: Path) -> dict[str, str]:
+    """Parse a ``SHA256SUMS`` file (``<hex>  <relative path>`` per line) to {path: hex}.
+
+    Raises:
+        DatasetError: unreadable file or a malformed line, naming the line.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read checksums file: {exc}") from exc
+    sums: dict[str, str] = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        digest, _, name = line.strip().partition(" ")
+        name = name.strip().lstrip("*")
+        if len(digest) != 64 or not name or any(c not in "0123456789abcdefABCDEF" for c in digest):
+            raise DatasetError(f"{path}:{n}: expected '<sha256>  <file>', got {line!r}")
+        sums[name] = digest.lower()
+    return sums
+
+
+def _lookup(sums: dict[str, str], key: str, source: str) -> str:
+    name = archive_file_name(key)
+    for candidate in (key, f"{source}/{name}"):
+        if candidate in sums:
+            return sums[candidate]
+    by_base = {v for k, v in sums.items() if k.rsplit("/", 1)[-1] == name}
+    return by_base.pop() if len(by_base) == 1 else ""
+
+
+def verify(
+    path: Path,
+    key: str,
+    *,
+    source: str,
+    sums: dict[str, str],
+    strict: bool = True,
+    delete_on_mismatch: bool = False,
+    log: Log = print,
+) -> dict[str, Any]:
+    """Hash ``path`` and compare with the expected sha256 of archive ``key``.
+
+    Returns:
+        ``{"sha256_expected", "sha256_computed", "verified", "checksum_from"}``;
+        ``verified`` is True (match), False (mismatch accepted with ``strict=False``)
+        or None (nothing known: the computed hash is recorded).
+
+    Raises:
+        ChecksumError: mismatch with ``strict``; the file is deleted first when
+            ``delete_on_mismatch`` (a download), never for a user's own file.
+    """
+    archive = ARCHIVES[key]
+    expected, origin = _lookup(sums, key, source), "checksums-file"
+    if not expected:
+        expected, origin = archive.sha256, "catalog"
+    computed = sha256_file(path)
+    record = {"sha256_expected": expected or None, "sha256_computed": computed}
+    if expected:
+        ok = computed == expected
+        if not ok and strict:
+            if delete_on_mismatch:
+                path.unlink(missing_ok=True)
+            raise ChecksumError(
+                f"{path}: sha256 mismatch for {archive.name}: expected {expected}, "
+                f"computed {computed}"
+                + (" (file deleted)" if delete_on_mismatch else "")
+                + "; --no-verify accepts it anyway"
+            )
+        if not ok:
+            log(
+                f"WARNING: {path}: sha256 MISMATCH accepted because of --no-verify "
+                f"(expected {expected}, computed {computed}); recorded in the manifest"
+            )
+        return {**record, "verified": ok, "checksum_from": origin}
+    if computed in archive.alt_sha256:
+        return {**record, "verified": True, "checksum_from": "catalog (known mirror variant)"}
+    log(f"note: no published sha256 for {archive.name}; recorded computed {computed}")
+    return {**record, "verified": None, "checksum_from": None}
+
+
+def archive_urls(archive: Archive, mirrors: Sequence[str]) -> list[tuple[str, str]]:
+    """Candidate ``(kind, address)`` pairs: mirrors (by file name) first, then the catalog."""
+    name = archive_file_name(archive.name)
+    out = [("url", m.rstrip("/") + "/" + name) for m in mirrors]
+    if archive.gdrive_id:
+        out.append(("gdrive", archive.gdrive_id))
+    out += [("url", u) for u in archive.urls]
+    return out
+
+
+def fetch(
+    key: str,
+    cache_dir: Path,
+    *,
+    mirrors: Sequence[str] = (),
+    retries: int = 3,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> tuple[Path, str]:
+    """Download archive ``key`` to ``cache_dir/.incoming/`` (resuming a partial file).
+
+    Returns:
+        ``(path, address)`` of the complete, not yet verified, file.
+
+    Raises:
+        HqsegError: every address failed; the partial file is kept for a resume.
+    """
+    import gdown
+
+    archive = ARCHIVES[key]
+    incoming = Path(cache_dir) / ".incoming" / Path(key).parent
+    incoming.mkdir(parents=True, exist_ok=True)
+    out = incoming / archive_file_name(key)
+    candidates = archive_urls(archive, mirrors)
+    errors = []
+    for kind, address in candidates:
+        try:
+            gdown.download(
+                url=address if kind == "url" else None,
+                id=address if kind == "gdrive" else None,
+                output=str(out),
+                quiet=not progress,
+                resume=True,
+                retries=retries,
+                use_cookies=False,
+                timeout=timeout,
+            )
+            return out, address
+        except Exception as exc:  # network libraries raise many types; all mean "try next"
+            errors.append(f"{address}: {type(exc).__name__}: {exc}")
+    if not candidates:
+        errors.append("no URL known; use --from PATH or --mirror URL")
+    raise HqsegError(
+        f"could not download {archive.name}; tried:\n  "
+        + "\n  ".join(errors)
+        + f"\npartial data (if any) is kept in {incoming} and resumed on the next run"
+    )
+
+
+def obtain(
+    key: str,
+    *,
+    source: str,
+    from_path: Path | None,
+    cache_dir: Path,
+    mirrors: Sequence[str],
+    sums: dict[str, str],
+    strict: bool,
+    retries: int,
+    progress: bool,
+    log: Log,
+) -> tuple[Path, dict[str, Any]]:
+    """A verified local copy of archive ``key`` (user's file, cached file or fresh download)."""
+    name = archive_file_name(key)
+    record: dict[str, Any] = {"name": key}
+    if from_path is not None:
+        path = find_archive(from_path, key, source)
+        record |= {"file": str(path), "from": "user"}
+        return path, record | verify(path, key, source=source, sums=sums, strict=strict, log=log)
+    cached = Path(cache_dir) / key
+    if cached.is_file():
+        log(f"using cached {cached}")
+        info = verify(cached, key, source=source, sums=sums, strict=strict, log=log)
+        return cached, record | {"file": str(cached), "from": "cache"} | info
+    log(f"downloading {name}")
+    part, address = fetch(key, cache_dir, mirrors=mirrors, retries=retries, progress=progress)
+    info = verify(
+        part, key, source=source, sums=sums, strict=strict, delete_on_mismatch=True, log=log
+    )
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(part, cached)
+    return cached, record | {"file": str(cached), "from": address} | info
+
+
+def find_archive(from_path: Path, key: str, source: str) -> Path:
+    """Locate archive ``key`` in the user's ``from_path`` (a file or a folder).
+
+    A folder is searched at ``<key>``, ``<name>``, ``<source>/<name>`` and then one
+    level down (``*/<name>``, skipping ``repack/`` for originals).
+
+    Raises:
+        DatasetError: not found or ambiguous, naming what was looked for.
+    """
+    from_path, name = Path(from_path), archive_file_name(key)
+    if from_path.is_file():
+        if from_path.name != name:
+            raise DatasetError(f"{from_path}: expected the archive {name} for {source}")
+        return from_path
+    if not from_path.is_dir():
+        raise DatasetError(f"{from_path}: no such file or folder")
+    for candidate in (from_path / key, from_path / name, from_path / source / name):
+        if candidate.is_file():
+            return candidate
+    found = sorted(
+        p
+        for p in from_path.glob(f"*/{name}")
+        if p.is_file() and (key.startswith("repack/") or p.parent.name != "repack")
+    )
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise DatasetError(f"{from_path}: several {name} found ({', '.join(map(str, found))})")
+    raise DatasetError(f"{from_path}: archive {name} (needed for {source}) not found")
+
+
+def read_manifest(source_dir: Path) -> dict[str, Any] | None:
+    """The download manifest of an extracted source folder, or None if absent/unreadable."""
+    import json
+
+    path = Path(source_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def is_complete(source_dir: Path) -> bool:
+    """True only for a folder whose extraction finished (it has a complete manifest)."""
+    manifest = read_manifest(source_dir)
+    return bool(manifest and manifest.get("complete"))
+
+
+def manifest_rejects(source_dir: Path) -> list[Reject]:
+    """The extraction rejects recorded for ``source_dir`` (unsafe members etc.) as Rejects.
+
+    Raises:
+        DatasetError: the folder is not a complete download.
+    """
+    manifest = read_manifest(source_dir)
+    if not manifest or not manifest.get("complete"):
+        raise DatasetError(f"{source_dir}: no complete download here (run `hqseg download`)")
+    return [Reject(**r) for r in manifest.get("rejects", [])]
+
+
+def download_source(
+    name: str,
+    *,
+    origin: str = "original",
+    from_path: str | Path | None = None,
+    raw_dir: str | Path = "data/raw",
+    cache_dir: str | Path = "data/downloads",
+    mirrors: Sequence[str] = (),
+    checksums: str | Path | None = None,
+    verify_checksums: bool = True,
+    force: bool = False,
+    retries: int = 3,
+    progress: bool = True,
+    log: Log = print,
+) -> dict[str, Any]:
+    """Fetch or ingest source ``name`` and extract it atomically into ``raw_dir/<name>``.
+
+    Args:
+        name: a source name or alias (``dis_vd`` -> ``dis5k``).
+        origin: ``"original"`` releases or the HQ-SAM ``"repack"``.
+        from_path: the user's archives (a file or folder) instead of downloading; a
+            folder already holding the extracted layout is copied as is.
+        raw_dir, cache_dir: where sources are extracted / archives are cached.
+        mirrors: base URLs tried first, each archive fetched by file name.
+        checksums: a SHA256SUMS file overriding/adding expected hashes.
+        verify_checksums: False accepts a mismatching file (loud warning, recorded).
+        force: redo even if a complete folder is there.
+
+    Returns:
+        The manifest written to ``raw_dir/<name>/.hqseg/download.json``.
+    """
+    name, note = resolve_name(name)
+    if note:
+        log(f"note: {note}; downloading {name}")
+    entry = SOURCES[name]
+    uses = entry.uses(origin)
+    dest = Path(raw_dir) / name
+    old = read_manifest(dest)
+    if not force and old and old.get("complete") and old.get("origin") == origin:
+        log(f"{dest} is already complete ({origin}); nothing to do (use --force to redo)")
+        return old
+    if dest.exists():
+        log(f"{dest} is incomplete or of another origin; replacing it")
+    from_path = Path(from_path) if from_path is not None else None
+    sums = _checksums(checksums, from_path, log)
+
+    from hqseg.data.sources import get_source
+
+    adapter = get_source(name)
+    records, rejects = [], []
+    with atomic_dir(dest) as tmp:
+        if from_path is not None and from_path.is_dir() and _is_layout(adapter, from_path, uses):
+            log(f"ingesting the already-extracted folder {from_path}")
+            _copy_tree(from_path, tmp)
+        else:
+            for use in uses:
+                path, record = obtain(
+                    use.archive,
+                    source=name,
+                    from_path=from_path,
+                    cache_dir=Path(cache_dir),
+                    mirrors=mirrors,
+                    sums=sums,
+                    strict=verify_checksums,
+                    retries=retries,
+                    progress=progress,
+                    log=log,
+                )
+                for r in safe_extract(path, tmp, members=use.members, progress=progress):
+                    rejects.append(Reject(r.path, r.reason, r.detail, name))
+                records.append(record | {"members": list(use.members)})
+        layout = adapter.detect_layout(tmp)
+        manifest = {
+            "source": name,
+            "origin": origin,
+            "layout": layout,
+            "complete": True,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "from_path": str(from_path) if from_path is not None else None,
+            "archives": records,
+            "rejects": [r.__dict__ for r in rejects],
+        }
+        write_json(tmp / MANIFEST, manifest)
+    for r in rejects:
+        log(f"rejected {r.path}: {r.reason} ({r.detail})")
+    log(f"{name}: extracted to {dest} ({layout} layout, {len(rejects)} member(s) rejected)")
+    return manifest
+
+
+def _checksums(checksums: str | Path | None, from_path: Path | None, log: Log) -> dict[str, str]:
+    if checksums is not None:
+        return read_checksums(Path(checksums))
+    if from_path is not None:
+        auto = (from_path if from_path.is_dir() else from_path.parent) / SUMS_NAME
+        if auto.is_file():
+            log(f"using checksums from {auto}")
+            return read_checksums(auto)
+    return {}
+
+
+def _is_layout(adapter, folder: Path, uses) -> bool:
+    """True if ``folder`` holds no needed archive but does hold the source's layout."""
+    try:
+        for use in uses:
+            find_archive(folder, use.archive, adapter.name)
+            return False
+    except DatasetError:
+        pass
+    try:
+        adapter.detect_layout(folder)
+    except DatasetError:
+        return False
+    return True
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    ignore = shutil.ignore_patterns("__MACOSX", ".DS_Store", "._*", "Thumbs.db", ".hqseg")
+    shutil.copytree(src, dst, symlinks=False, ignore=ignore, dirs_exist_ok=True)
