@@ -1,0 +1,183 @@
+"""COCO with box prompts: detector boxes (or GT boxes as an oracle) -> SAM / HQ-SAM masks.
+
+Each image is encoded once and all its boxes are decoded together, for both
+models: plain SAM (``"sam"``: mask token 0, multimask off) and HQ-SAM (``"sum"``:
+SAM + HQ logits, multimask off; FACTS §2). Masks become COCO results
+(RLE, score = detection score) scored with mask AP and boundary AP.
+Under torchrun, images are sharded by rank and results gathered on rank 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from hqseg.evaluation.coco_io import (
+    ImagePrompts,
+    check_images,
+    load_detections,
+    load_gt,
+    oracle_prompts,
+    read_image,
+)
+from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
+from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
+from hqseg.evaluation.hq import encode_rle
+from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
+from hqseg.utils.atomic import write_json
+
+log = logging.getLogger(__name__)
+
+COCO_MASK_TYPES: tuple[str, ...] = ("sam", "sum")
+STAT_NAMES = (
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
+)
+
+
+def coco_inputs(
+    coco, images_dir: str | Path, prompts: dict[int, ImagePrompts], image_ids: Sequence[int]
+) -> Iterator[dict]:
+    """Yield ``{"image_id", "image": (H, W, 3) uint8, "prompts": ImagePrompts}`` per image."""
+    for img_id in image_ids:
+        yield {
+            "image_id": img_id,
+            "image": read_image(coco, images_dir, img_id),
+            "prompts": prompts[img_id],
+        }
+
+
+class COCORunner:
+    """Runner: all boxes of one image through the prompter, for each mask type."""
+
+    def __init__(self, prompter: BoxPrompter, mask_types: Sequence[str] = COCO_MASK_TYPES):
+        self.prompter = prompter
+        self.mask_types = tuple(mask_types)
+
+    def __call__(self, item: dict) -> dict:
+        out = self.prompter(item["image"], item["prompts"].boxes, self.mask_types)
+        return {mt: res["masks"] for mt, res in out.items()}
+
+
+class COCOResultsEvaluator(DatasetEvaluator):
+    """Collects COCO results entries (RLE masks) per model; ``evaluate()`` returns them."""
+
+    def reset(self) -> None:
+        self.results: dict[str, list[dict]] = {}
+
+    def process(self, inputs: list[dict], outputs: list[dict]) -> None:
+        for item, out in zip(inputs, outputs, strict=True):
+            p: ImagePrompts = item["prompts"]
+            for mask_type, masks in out.items():
+                entries = self.results.setdefault(MODEL_NAMES[mask_type], [])
+                for mask, score, cat in zip(masks, p.scores, p.category_ids, strict=True):
+                    entries.append(
+                        {
+                            "image_id": int(p.image_id),
+                            "category_id": int(cat),
+                            "segmentation": encode_rle(mask),
+                            "score": float(score),
+                        }
+                    )
+
+    def evaluate(self) -> dict[str, list[dict]]:
+        return self.results
+
+
+def score_results(coco, results: list[dict]) -> dict[str, dict[str, float]]:
+    """Mask AP and boundary AP of a results list: ``{"segm": {12 stats}, "boundary": {...}}``."""
+    if not results:
+        log.warning("no results to score: every AP is 0")
+        zeros = dict.fromkeys(STAT_NAMES, 0.0)
+        return {"segm": dict(zeros), "boundary": dict(zeros)}
+    from hqseg.metrics import evaluate_coco
+
+    return evaluate_coco(coco, results, iou_types=("segm", "boundary"))
+
+
+def evaluate_coco_models(
+    predictor: Any,
+    gt_json: str | Path,
+    images_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    detections: str | Path | None = None,
+    top_k: int = 100,
+    limit: int | None = None,
+    bf16: bool = False,
+    progress: bool = True,
+) -> dict[str, Any] | None:
+    """Run SAM and HQ-SAM on COCO box prompts and write results and metrics.
+
+    Args:
+        predictor: an ``HQSamPredictor``.
+        gt_json: COCO instances JSON (e.g. ``instances_val2017.json``).
+        images_dir: folder holding each image's ``file_name``.
+        detections: COCO results-format detections; None = GT boxes (oracle prompts).
+        top_k: detections kept per image (highest scores).
+        limit: only the first ``limit`` images (sorted ids) that have prompts.
+
+    Writes (rank 0): ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
+    RLE masks) and ``metrics.json`` ``{model: {"segm": {...}, "boundary": {...}},
+    "setup": {...}}`` (AP values as percentages).
+
+    Returns:
+        The metrics on rank 0, None on other ranks.
+    """
+    coco = load_gt(gt_json)
+    if detections is None:
+        prompts = oracle_prompts(coco)
+    else:
+        prompts = load_detections(detections, coco, top_k=top_k)
+    image_ids = sorted(prompts)[:limit]
+    check_images(coco, images_dir, image_ids)
+    rank, world = rank_and_world()
+    shard = image_ids[rank::world]
+    runner = COCORunner(BoxPrompter(predictor, bf16=bf16))
+    results = inference_on_dataset(
+        runner,
+        coco_inputs(coco, images_dir, prompts, shard),
+        COCOResultsEvaluator(),
+        total=len(shard),
+        progress=progress and rank == 0,
+        desc="eval coco",
+    )
+    gathered = gather_to_rank0(results)
+    if gathered is None:
+        return None
+    merged: dict[str, list[dict]] = {MODEL_NAMES[mt]: [] for mt in COCO_MASK_TYPES}
+    for part in gathered:
+        for model, entries in part.items():
+            merged[model].extend(entries)
+    for entries in merged.values():
+        entries.sort(key=lambda e: (e["image_id"], -e["score"]))
+    out_dir = Path(out_dir)
+    metrics: dict[str, Any] = {}
+    for model, entries in merged.items():
+        write_json(out_dir / f"results_{model}.json", entries, indent=None)
+        metrics[model] = score_results(coco, entries)
+    metrics["setup"] = {
+        "prompts": "gt_boxes" if detections is None else "detections",
+        "images": len(image_ids),
+        "top_k": top_k,
+        "world_size": world,
+    }
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def percent(stats: dict[str, float]) -> dict[str, float]:
+    """COCOeval stats in [0, 1] (or -1) -> percentages (-1 kept)."""
+    return {k: (float(v) * 100 if v >= 0 else -1.0) for k, v in stats.items()}

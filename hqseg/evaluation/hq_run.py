@@ -1,0 +1,107 @@
+"""``hqseg eval hq``: every HQ benchmark of a build folder, written as tables and JSON.
+
+Outputs (in ``out_dir``, each written atomically):
+    ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`);
+    ``metrics.json``   ``{benchmark: {model: {mIoU, mBIoU, n}}, "mean": ...}`` (percent),
+                       the file DVC tracks as metrics;
+    ``masks.json``     predicted masks as RLE, ``{model: {id: rle}}``, for the report gallery;
+    ``skipped.csv``    images not scored and why (header only when none).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hqseg.errors import DatasetError
+from hqseg.evaluation.hq import BENCHMARKS, run_hq_split, summarize
+from hqseg.utils.atomic import atomic_file, write_json
+
+log = logging.getLogger(__name__)
+
+HQ_CONFIG = "hq_eval"
+"""Config name of the HQ evaluation splits in a build folder."""
+
+
+def load_benchmarks(data_dir: str | Path, splits: Sequence[str] | None = None) -> dict[str, Any]:
+    """Load the requested HQ splits (default: whichever of the four the build has).
+
+    Raises:
+        DatasetError: a requested split is missing, or none of the four exists.
+    """
+    from hqseg.data.records import load_split
+
+    wanted = list(splits) if splits else list(BENCHMARKS)
+    loaded: dict[str, Any] = {}
+    for split in wanted:
+        try:
+            loaded[split] = load_split(data_dir, HQ_CONFIG, split)
+        except DatasetError:
+            if splits:
+                raise
+            log.warning("%s: no %r split in config %r; skipped", data_dir, split, HQ_CONFIG)
+    if not loaded:
+        raise DatasetError(
+            f"{data_dir}: config {HQ_CONFIG!r} has none of the HQ splits {list(BENCHMARKS)}"
+        )
+    return loaded
+
+
+def evaluate_hq_benchmarks(
+    predictor: Any,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    splits: Sequence[str] | None = None,
+    mask_types: Sequence[str] = ("hq", "sam"),
+    limit: int | None = None,
+    bf16: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score each HQ split of ``data_dir`` and write the outputs listed above.
+
+    Args:
+        predictor: an ``HQSamPredictor`` (or a model).
+        splits: split names (keys of :data:`~.hq.BENCHMARKS`); None = all present.
+        mask_types: ``"hq"`` (HQ-SAM, HQ token only) and/or ``"sam"`` (baseline).
+        limit: score only the first ``limit`` images of each split (smoke runs).
+
+    Returns:
+        The summary written to ``metrics.json``.
+    """
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    tables, skipped, masks = [], [], {}
+    for split, dataset in load_benchmarks(data_dir, splits).items():
+        if limit is not None:
+            dataset = dataset.select(range(min(limit, len(dataset))))
+        ev = run_hq_split(
+            predictor,
+            dataset,
+            mask_types=mask_types,
+            benchmark=split,
+            bf16=bf16,
+            progress=progress,
+            keep_masks=True,
+        )
+        table, _ = ev.evaluate()
+        tables.append(table)
+        skipped.extend(ev.skipped)
+        for model, by_id in ev.masks.items():
+            masks.setdefault(model, {}).update(by_id)
+    per_image = pd.concat(tables, ignore_index=True)
+    summary = summarize(per_image)
+    with atomic_file(out_dir / "per_image.csv", "w") as fh:
+        per_image.to_csv(fh, index=False, lineterminator="\n")
+    with atomic_file(out_dir / "skipped.csv", "w") as fh:
+        pd.DataFrame(skipped, columns=["id", "benchmark", "reason"]).to_csv(
+            fh, index=False, lineterminator="\n"
+        )
+    write_json(out_dir / "masks.json", masks, indent=None)
+    write_json(out_dir / "metrics.json", summary)
+    for row in skipped:
+        log.warning("skipped %s (%s): %s", row["id"], row["benchmark"], row["reason"])
+    return summary

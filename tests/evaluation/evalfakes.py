@@ -1,0 +1,86 @@
+"""Test helpers for evaluation tests: a fake box predictor and tiny build folders."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+class FakePredictor:
+    """Deterministic stand-in for HQSamPredictor.
+
+    ``hq`` and ``sum`` fill the prompt box exactly; ``sam`` fills it minus its
+    right-most column. Logits are +4 inside, -4 outside, at the image's size.
+    """
+
+    def __init__(self) -> None:
+        self.encoded = 0
+        self.calls: list[tuple[str, int]] = []
+        self.size = None
+
+    def set_image(self, image: np.ndarray) -> None:
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+        self.size = image.shape[:2]
+        self.encoded += 1
+
+    def predict_boxes(self, boxes, *, mask_type="sum", multimask_output=False, return_logits=False):
+        assert multimask_output is False and return_logits is True
+        h, w = self.size
+        boxes = np.asarray(boxes)
+        self.calls.append((mask_type, len(boxes)))
+        logits = np.full((len(boxes), h, w), -4.0, np.float32)
+        for i, (x0, y0, x1, y1) in enumerate(np.round(boxes).astype(int)):
+            right = x1 if mask_type == "sam" else x1 + 1
+            logits[i, y0 : y1 + 1, x0:right] = 4.0
+        return logits, np.ones(len(boxes), np.float32), None
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_record(
+    rid: str, split: str, h: int, w: int, box: tuple[int, int, int, int], grey: int = 255
+) -> dict:
+    """A record whose GT is the filled XYXY (inclusive) ``box`` at grey level ``grey``."""
+    rng = np.random.default_rng(abs(hash(rid)) % 2**32)
+    image = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    mask = np.zeros((h, w), np.uint8)
+    x0, y0, x1, y1 = box
+    mask[y0 : y1 + 1, x0 : x1 + 1] = grey
+    return {
+        "id": rid,
+        "source": split,
+        "split": split,
+        "image": png_bytes(image),
+        "mask": png_bytes(mask),
+        "width": w,
+        "height": h,
+        "category": "",
+        "sha256": "",
+    }
+
+
+def write_build_folder(root: Path, splits: dict[str, list[dict]]) -> Path:
+    """A minimal build folder: hq_eval/<split>.parquet + README.md card with configs."""
+    import datasets
+
+    from hqseg.data.schema import features
+
+    lines = ["---", "configs:", "- config_name: hq_eval", "  data_files:"]
+    for split, records in splits.items():
+        cols = {k: [r[k] for r in records] for k in records[0]}
+        cols["image"] = [{"bytes": b, "path": None} for b in cols["image"]]
+        cols["mask"] = [{"bytes": b, "path": None} for b in cols["mask"]]
+        ds = datasets.Dataset.from_dict(cols, features=features())
+        (root / "hq_eval").mkdir(parents=True, exist_ok=True)
+        ds.to_parquet(str(root / "hq_eval" / f"{split}.parquet"))
+        lines += [f"  - split: {split}", f"    path: hq_eval/{split}.parquet"]
+    lines += ["---", "", "test build folder"]
+    (root / "README.md").write_text("\n".join(lines) + "\n")
+    return root
