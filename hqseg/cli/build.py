@@ -1,3 +1,184 @@
-"""CLI commands (filled in by the owning area)."""
+"""``hqseg normalize``, ``hqseg build`` and ``hqseg publish``: the HQSeg-44K artifact."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import json
+
+import click
+
+_SIZE_HELP = (
+    "What to do when an image and its mask differ in size: 'reject' lists the pair in "
+    "rejects.csv; 'resize' resizes the mask to the image (nearest neighbour, grey levels "
+    "kept) and logs a warning."
+)
+_WORKERS_HELP = "Decoding processes (default: all cores; 1 runs in this process)."
+
+
+@click.command("normalize")
+@click.argument("source")
+@click.option(
+    "--raw-dir",
+    default="data/raw",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder holding data/raw/<SOURCE> as written by `hqseg download`.",
+)
+@click.option(
+    "--out",
+    default="data/normalized",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output root; writes OUT/<SOURCE>/ atomically (shards, rejects.csv, summary.json).",
+)
+@click.option(
+    "--size-mismatch",
+    type=click.Choice(["reject", "resize"]),
+    default="reject",
+    show_default=True,
+    help=_SIZE_HELP,
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help=_WORKERS_HELP)
+def normalize_cmd(source, raw_dir, out, size_mismatch, workers):
+    """Validate and normalise one raw SOURCE into record shards.
+
+    Every input file that does not become a record is listed in
+    OUT/SOURCE/rejects.csv with its reason (undecodable, truncated, empty mask,
+    size mismatch, missing partner, extraction problems).
+    """
+    from hqseg.data.normalize import normalize_source
+
+    summary = normalize_source(source, raw_dir, out, size_mismatch=size_mismatch, workers=workers)
+    click.echo(
+        f"{source}: {summary['records']} records {summary['splits']}, "
+        f"{summary['rejects']} rejects {summary['rejects_by_reason']}"
+    )
+
+
+@click.command("build")
+@click.option(
+    "--preset",
+    type=click.Choice(["official", "paper"]),
+    default="official",
+    show_default=True,
+    help="'official': the released HQSeg-44K with DUTS-TR+TE (44,320 pairs on the real data); "
+    "'paper': as the paper states it, with DUT-OMRON instead of DUTS.",
+)
+@click.option(
+    "--normalized",
+    "normalized_dir",
+    default="data/normalized",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Normalised sources (from `hqseg normalize`); missing ones are normalised first.",
+)
+@click.option(
+    "--raw-dir",
+    default="data/raw",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Raw sources, used for sources not yet normalised.",
+)
+@click.option(
+    "--out",
+    default="data/hqseg44k",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder (Hub dataset repo layout), replaced atomically.",
+)
+@click.option(
+    "--dedup",
+    type=click.Choice(["drop", "keep"]),
+    default="drop",
+    show_default=True,
+    help="'drop': keep one record per duplicate group and drop training records that "
+    "duplicate evaluation records (leaks); 'keep': only report them in duplicates.csv.",
+)
+@click.option(
+    "--near-threshold",
+    type=click.IntRange(0, 16),
+    default=4,
+    show_default=True,
+    help="Near duplicate = perceptual hashes (64-bit pHash) within this Hamming distance.",
+)
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Build without sources that are absent (warning; the card lists them) "
+    "instead of stopping with an error.",
+)
+@click.option(
+    "--size-mismatch",
+    type=click.Choice(["reject", "resize"]),
+    default="reject",
+    show_default=True,
+    help="For sources normalised by this run. " + _SIZE_HELP,
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help=_WORKERS_HELP)
+def build_cmd(
+    preset,
+    normalized_dir,
+    raw_dir,
+    out,
+    dedup,
+    near_threshold,
+    allow_missing,
+    size_mismatch,
+    workers,
+):
+    """Compose HQSeg-44K into a folder that `datasets.load_dataset(OUT)` loads.
+
+    \b
+    OUT/README.md         card: configs (default, one per source, hq_eval), counts, terms
+    OUT/data/<source>/    parquet shards
+    OUT/rejects.csv       every input file that did not become a record, with its reason
+    OUT/duplicates.csv    exact/near duplicate groups, train/eval leaks, what was dropped
+    OUT/stats.json        flat numbers for `dvc metrics`
+    """
+    from hqseg.data.build import build
+
+    stats = build(
+        preset,
+        normalized_dir=normalized_dir,
+        raw_dir=raw_dir,
+        out=out,
+        dedup=dedup,
+        near_threshold=near_threshold,
+        allow_missing=allow_missing,
+        size_mismatch=size_mismatch,
+        workers=workers,
+    )
+    click.echo(json.dumps(stats, indent=2))
+
+
+@click.command("publish")
+@click.option(
+    "--dir",
+    "folder",
+    default="data/hqseg44k",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Build folder to upload (from `hqseg build`).",
+)
+@click.option("--repo-id", required=True, help="Hub dataset repo, ORG/NAME (created if needed).")
+@click.option("--private", is_flag=True, help="Create the repo as private.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the files that would be uploaded, upload nothing."
+)
+def publish_cmd(folder, repo_id, private, dry_run):
+    """Upload a build folder to the Hugging Face Hub as a dataset repo.
+
+    The token is read from HF_TOKEN or a previous `huggingface-cli login`.
+    """
+    from hqseg.data.publish import publish, publish_plan
+
+    plan = publish_plan(folder)
+    if dry_run:
+        for path, size in plan:
+            click.echo(f"{size:>14,}  {path}")
+        total = sum(size for _, size in plan)
+        click.echo(f"dry run: {len(plan)} files, {total:,} bytes -> datasets/{repo_id}")
+        return
+    click.echo(publish(folder, repo_id, private=private))
+
+
+COMMANDS = [normalize_cmd, build_cmd, publish_cmd]

@@ -1,0 +1,263 @@
+"""Compose normalised sources into the HQSeg-44K folder (a Hub dataset repo layout).
+
+Output (written atomically: an interrupted build leaves the previous folder or
+none, never one that looks complete)::
+
+    OUT/README.md                                  card: configs, dataset_info, counts, terms
+    OUT/data/<source>/<split>-NNNNN-of-NNNNN.parquet
+    OUT/rejects.csv                                every input file that is not a record
+    OUT/duplicates.csv                             duplicate groups, leaks, what was dropped
+    OUT/stats.json                                 flat numbers for ``dvc metrics``
+
+Configs: ``default`` (split ``train``: the preset's training composition), one per
+source with its own splits, and ``hq_eval`` (``dis_vd``, ``coift``, ``hrsod``,
+``thin``, whichever are present). Configs share the per-source shard files, so no
+byte is stored twice.
+
+The build streams: deduplication reads only the id and hash columns; records are
+copied one row group at a time, minus dropped ids and the hash columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hqseg.data.card import ConfigFiles, SourceInfo, render_card
+from hqseg.data.dedup import COLUMNS as DUP_COLUMNS
+from hqseg.data.dedup import DEDUP_MODES, NEAR_THRESHOLD, Entry, find_duplicates
+from hqseg.data.normalize import get_source, normalize_source, read_summary
+from hqseg.data.presets import HQ_EVAL, Preset, get_preset
+from hqseg.data.rejects import FILENAME as REJECTS_FILE
+from hqseg.data.rejects import count_by_reason, read_rejects, write_rejects
+from hqseg.data.shards import ShardWriter, iter_tables, list_shards, record_schema
+from hqseg.errors import DatasetError
+from hqseg.utils.atomic import atomic_dir, write_json, write_text
+
+log = logging.getLogger(__name__)
+
+
+def ensure_normalized(
+    preset: Preset,
+    normalized_dir: Path,
+    raw_dir: Path,
+    *,
+    allow_missing: bool,
+    size_mismatch: str,
+    workers: int | None,
+    progress: bool,
+) -> tuple[dict[str, dict], list[str]]:
+    """Summaries of the preset's normalised sources, normalising those only in raw.
+
+    Returns:
+        (source -> summary, missing source names).
+    Raises:
+        DatasetError: sources absent from both folders, unless ``allow_missing``.
+    """
+    summaries, missing = {}, []
+    for source in preset.sources:
+        summary = read_summary(normalized_dir / source)
+        if summary is None and (raw_dir / source).is_dir():
+            summary = normalize_source(
+                source,
+                raw_dir,
+                normalized_dir,
+                size_mismatch=size_mismatch,
+                workers=workers,
+                progress=progress,
+            )
+        if summary is None:
+            missing.append(source)
+        else:
+            summaries[source] = summary
+    if missing and not allow_missing:
+        raise DatasetError(
+            f"preset {preset.name!r} needs sources not found in {normalized_dir} or "
+            f"{raw_dir}: {', '.join(missing)}. Run `hqseg download SOURCE` for each, "
+            "or pass --allow-missing to build without them"
+        )
+    for source in missing:
+        log.warning("building without %s (missing from %s and %s)", source, normalized_dir, raw_dir)
+    return summaries, missing
+
+
+def _entries(normalized_dir: Path, summaries: dict[str, dict]):
+    for source, summary in summaries.items():
+        for split in summary["splits"]:
+            shards = list_shards(normalized_dir / source, split)
+            for table in iter_tables(shards, columns=["id", "split", "pixel_hash", "phash"]):
+                cols = table.to_pydict()
+                for rid, sp, px, ph in zip(
+                    cols["id"], cols["split"], cols["pixel_hash"], cols["phash"], strict=True
+                ):
+                    yield Entry(rid, source, sp, px, ph)
+
+
+def _write_duplicates(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=DUP_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def _copy_split(
+    src: list[Path], out: Path, split: str, dropped: pa.Array
+) -> tuple[list[str], int, int]:
+    """Copy records minus dropped ids; returns (file names, rows, payload bytes)."""
+    schema = record_schema()
+    writer = ShardWriter(out, split, schema)
+    for table in iter_tables(src):
+        if len(dropped):
+            table = table.filter(pc.invert(pc.is_in(table["id"], value_set=dropped)))
+        writer.write_table(table)
+    files = writer.close()
+    return [f.name for f in files], writer.num_rows, writer.num_bytes
+
+
+def _source_info(name: str) -> SourceInfo:
+    try:
+        adapter = get_source(name)
+    except Exception:  # card text falls back; the build itself already used the adapter
+        return SourceInfo(name)
+    entry = getattr(adapter, "entry", None)
+    return SourceInfo(
+        name,
+        title=getattr(entry, "title", "") or "",
+        homepage=getattr(adapter, "homepage", "") or "",
+        license=getattr(adapter, "license", "") or "",
+        citation=getattr(adapter, "citation", "") or "",
+    )
+
+
+def build(
+    preset_name: str,
+    *,
+    normalized_dir: str | os.PathLike = "data/normalized",
+    raw_dir: str | os.PathLike = "data/raw",
+    out: str | os.PathLike = "data/hqseg44k",
+    dedup: str = "drop",
+    near_threshold: int = NEAR_THRESHOLD,
+    allow_missing: bool = False,
+    size_mismatch: str = "reject",
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Build the HQSeg-44K folder ``out`` for ``preset_name``; return ``stats.json``'s content.
+
+    Raises:
+        DatasetError: unknown preset or dedup mode, missing sources (see
+            :func:`ensure_normalized`), or nothing to build.
+    """
+    from tqdm import tqdm
+
+    preset = get_preset(preset_name)
+    if dedup not in DEDUP_MODES:
+        raise DatasetError(f"--dedup must be one of {DEDUP_MODES}, not {dedup!r}")
+    normalized_dir, raw_dir = Path(normalized_dir), Path(raw_dir)
+    summaries, missing = ensure_normalized(
+        preset,
+        normalized_dir,
+        raw_dir,
+        allow_missing=allow_missing,
+        size_mismatch=size_mismatch,
+        workers=workers,
+        progress=progress,
+    )
+    if not summaries:
+        raise DatasetError(f"nothing to build: no source of preset {preset.name!r} is available")
+    hq_eval_splits = {pair: name for name, pair in HQ_EVAL.items()}
+    result = find_duplicates(
+        _entries(normalized_dir, summaries),
+        is_train=lambda e: preset.is_train(e.source, e.split),
+        is_hq_eval=lambda e: (e.source, e.split) in hq_eval_splits,
+        source_rank=preset.source_rank,
+        mode=dedup,
+        near_threshold=near_threshold,
+    )
+    dropped = pa.array(sorted(result.dropped), type=pa.string())
+    rejects = [r for s in summaries for r in read_rejects(normalized_dir / s / REJECTS_FILE)]
+
+    with atomic_dir(out) as tmp:
+        per_source: list[ConfigFiles] = []
+        counts: dict[str, dict[str, int]] = {}
+        todo = [(s, sp) for s, summary in summaries.items() for sp in summary["splits"]]
+        for source, split in tqdm(todo, desc="build", unit="split", disable=not progress or None):
+            files, rows, nbytes = _copy_split(
+                list_shards(normalized_dir / source, split), tmp / "data" / source, split, dropped
+            )
+            if rows == 0:
+                continue
+            config = next((c for c in per_source if c.name == source), None)
+            if config is None:
+                config = ConfigFiles(source)
+                per_source.append(config)
+            config.splits[split] = [f"data/{source}/{f}" for f in files]
+            config.examples[split], config.nbytes[split] = rows, nbytes
+            counts.setdefault(source, {})[split] = rows
+
+        default, hq_eval = ConfigFiles("default"), ConfigFiles("hq_eval")
+        default.splits["train"], default.examples["train"], default.nbytes["train"] = [], 0, 0
+        by_name = {c.name: c for c in per_source}
+        for source, split in preset.train:
+            if source in by_name and split in by_name[source].splits:
+                default.splits["train"] += by_name[source].splits[split]
+                default.examples["train"] += by_name[source].examples[split]
+                default.nbytes["train"] += by_name[source].nbytes[split]
+        for name, (source, split) in HQ_EVAL.items():
+            if source in by_name and split in by_name[source].splits:
+                hq_eval.splits[name] = by_name[source].splits[split]
+                hq_eval.examples[name] = by_name[source].examples[split]
+                hq_eval.nbytes[name] = by_name[source].nbytes[split]
+        configs = [
+            c for c in (default, *per_source, hq_eval) if c.splits and sum(c.examples.values())
+        ]
+
+        dup_counts = {
+            "exact": result.count("exact"),
+            "near": result.count("near"),
+            "groups": result.groups,
+            "leaks": result.leaks,
+            "dropped": len(result.dropped),
+        }
+        write_rejects(tmp / REJECTS_FILE, rejects)
+        _write_duplicates(tmp / "duplicates.csv", result.rows)
+        rejects_by_source = {
+            s: count_by_reason(r for r in rejects if r.source == s)
+            for s in sorted({r.source for r in rejects})
+        }
+        card = render_card(
+            preset_name=preset.name,
+            preset_description=preset.description,
+            configs=configs,
+            sources=[_source_info(s) for s in summaries],
+            counts=counts,
+            train_splits=list(preset.train),
+            rejects_by_source=rejects_by_source,
+            duplicates=dup_counts,
+            dedup_mode=dedup,
+            near_threshold=near_threshold,
+            missing=missing,
+        )
+        write_text(tmp / "README.md", card)
+        stats = {
+            "total_train": default.examples["train"],
+            "records": sum(sum(v.values()) for v in counts.values()),
+            "rejects": len(rejects),
+            "duplicates_exact": dup_counts["exact"],
+            "duplicates_near": dup_counts["near"],
+            "leaks": dup_counts["leaks"],
+            "dropped": dup_counts["dropped"],
+            "missing_sources": len(missing),
+        }
+        for source, splits in counts.items():
+            for split, n in splits.items():
+                stats[f"{source}_{split}"] = n
+        write_json(tmp / "stats.json", stats)
+    return stats

@@ -1,0 +1,188 @@
+"""The dataset card (``README.md``) of a build folder.
+
+The YAML front matter is what ``datasets`` and the Hub read: ``configs`` (data
+files per config and split) and ``dataset_info`` (features and split sizes per
+config; ``datasets`` checks the sizes when loading). The body is for people:
+composition, per-source counts, rejects by reason, duplicates and leaks, each
+source's terms and citation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+#: Used when a source adapter has no licence/citation text (keeps the card complete).
+FALLBACK_TERMS = "see the source's project page; no licence text recorded by hqseg"
+
+DUTS_TE_NOTE = (
+    "DUTS-TE is part of the official training composition (as in the HQ-SAM authors' "
+    "code and repack), so a saliency evaluation on DUTS-TE with a model trained on this "
+    "data is contaminated."
+)
+
+
+@dataclass
+class ConfigFiles:
+    """One config: split name -> data files (paths relative to the folder) and sizes."""
+
+    name: str
+    splits: dict[str, list[str]] = field(default_factory=dict)
+    examples: dict[str, int] = field(default_factory=dict)
+    nbytes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SourceInfo:
+    """What the card says about one source."""
+
+    name: str
+    title: str = ""
+    homepage: str = ""
+    license: str = ""
+    citation: str = ""
+
+
+def _feature_yaml() -> list[dict]:
+    from hqseg.data.schema import features
+
+    out = []
+    for name, feature in features().items():
+        kind = type(feature).__name__
+        out.append({"name": name, "dtype": "image" if kind == "Image" else feature.dtype})
+    return out
+
+
+def front_matter(configs: list[ConfigFiles], *, pretty_name: str) -> dict:
+    """The YAML front matter as a dict (``configs`` + ``dataset_info``)."""
+    feats = _feature_yaml()
+    return {
+        "pretty_name": pretty_name,
+        "license": "other",
+        "task_categories": ["image-segmentation"],
+        "configs": [
+            {
+                "config_name": c.name,
+                **({"default": True} if c.name == "default" else {}),
+                "data_files": [{"split": s, "path": files} for s, files in c.splits.items()],
+            }
+            for c in configs
+        ],
+        "dataset_info": [
+            {
+                "config_name": c.name,
+                "features": feats,
+                "splits": [
+                    {"name": s, "num_bytes": c.nbytes.get(s, 0), "num_examples": c.examples[s]}
+                    for s in c.splits
+                ],
+            }
+            for c in configs
+        ],
+    }
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_card(
+    *,
+    preset_name: str,
+    preset_description: str,
+    configs: list[ConfigFiles],
+    sources: list[SourceInfo],
+    counts: dict[str, dict[str, int]],
+    train_splits: list[tuple[str, str]],
+    rejects_by_source: dict[str, dict[str, int]],
+    duplicates: dict[str, int],
+    dedup_mode: str,
+    near_threshold: int,
+    missing: list[str],
+) -> str:
+    """The full README.md text.
+
+    Args:
+        counts: source -> split -> records written.
+        rejects_by_source: source -> reason -> count.
+        duplicates: ``exact``, ``near``, ``leaks``, ``dropped``, ``groups`` counts.
+    """
+    meta = front_matter(configs, pretty_name=f"HQSeg-44K ({preset_name})")
+    total_train = sum(counts.get(s, {}).get(sp, 0) for s, sp in train_splits)
+    parts = [
+        "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---",
+        f"# HQSeg-44K — preset `{preset_name}`",
+        f"Built by `hqseg build --preset {preset_name}`: {preset_description}. "
+        f"The `default` config's `train` split has **{total_train:,}** image/mask pairs.",
+        "Records: `id` (`<source>/<stem>`), `source`, `split`, `image` (original file "
+        "bytes; re-encoded as PNG only when it had to be converted to RGB or rotated), "
+        "`mask` (8-bit single-channel PNG with the original grey levels; threshold at "
+        "\\>128 for evaluation, /255 as a soft target for training), `width`, `height`, "
+        "`category` (FSS-1000 class), `sha256` (of the image bytes).",
+        "```python\nimport datasets\n"
+        'train = datasets.load_dataset("PATH", "default", split="train")\n'
+        'dis_vd = datasets.load_dataset("PATH", "hq_eval", split="dis_vd")\n```',
+        "## Configs\n"
+        + _table(
+            ["config", "split", "examples"],
+            [[c.name, s, f"{c.examples[s]:,}"] for c in configs for s in c.splits],
+        ),
+        "## Per-source counts\n"
+        + _table(
+            ["source", "split", "records", "in default/train"],
+            [
+                [src, sp, f"{n:,}", "yes" if (src, sp) in train_splits else "no"]
+                for src, splits in counts.items()
+                for sp, n in splits.items()
+            ],
+        ),
+        "## Rejects\nEvery input file that did not become a record is listed in "
+        "`rejects.csv` (path, reason, detail, source).\n\n"
+        + _table(
+            ["source", "reason", "files"],
+            [[s, r, n] for s, reasons in rejects_by_source.items() for r, n in reasons.items()]
+            or [["—", "none", 0]],
+        ),
+        "## Duplicates and leakage\n"
+        f"Exact duplicates share decoded pixels; near duplicates have perceptual hashes "
+        f"(64-bit pHash) within Hamming distance {near_threshold}. Leaks are training "
+        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test). "
+        f"Mode `{dedup_mode}`: "
+        + (
+            "in each group one record is kept (evaluation records first, then preset "
+            "source order, then id) and the other training records are dropped; "
+            "evaluation records are never dropped."
+            if dedup_mode == "drop"
+            else "all records are kept, only reported."
+        )
+        + " Details in `duplicates.csv`.\n\n"
+        + _table(["what", "records"], [[k, v] for k, v in duplicates.items()]),
+        "## Sources, terms and citations\nEach source keeps its own terms; check them "
+        "before any use.\n\n"
+        + "\n".join(
+            f"- **{s.title or s.name}** (`{s.name}`) — terms: {s.license or FALLBACK_TERMS}. "
+            f"Cite: {s.citation or 'see ' + (s.homepage or 'the project page')}."
+            + (f" <{s.homepage}>" if s.homepage else "")
+            for s in sources
+        ),
+    ]
+    if any(s.name == "duts" for s in sources) and ("duts", "test") in train_splits:
+        parts.append("## Caveat\n" + DUTS_TE_NOTE)
+    if missing:
+        parts.append(
+            "## Missing sources\nThis build was made without: "
+            + ", ".join(f"`{m}`" for m in missing)
+            + " (built with `--allow-missing`), so it is not the full composition."
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def parse_front_matter(text: str) -> dict:
+    """The YAML front matter of a card (for tests and `hqseg publish`)."""
+    if not text.startswith("---\n"):
+        raise ValueError("card has no YAML front matter")
+    end = text.index("\n---", 4)
+    return yaml.safe_load(text[4:end])

@@ -1,0 +1,202 @@
+"""Turn one image/mask :class:`~hqseg.data.schema.Pair` into a record, or a reject.
+
+This is the per-pair work of normalisation, run in worker processes. Each pair is
+decoded exactly once; the same pass computes the hashes used for duplicate
+detection, so the build never decodes again.
+
+Rules (each failure is a :class:`~hqseg.data.schema.Reject` with one of
+:data:`REASONS`):
+
+* image and mask must decode completely (zero-byte and truncated files are rejected);
+* EXIF orientation is applied to both, so they agree;
+* images that are not plain RGB (CMYK, greyscale, palette, 16-bit, alpha) or that
+  needed rotating are converted to RGB and re-encoded as PNG (lossless); all
+  others keep their original bytes;
+* masks become 8-bit single-channel PNG keeping grey levels: multi-channel masks
+  take the per-pixel maximum over colour channels (FSS-1000's 3-channel masks
+  have equal channels), 16-bit masks are scaled to 0..255, object-id masks
+  (``mask_kind="object_ids"``, HRSOD) become 0/255, any other kind keeps its grey
+  levels; an 8-bit L PNG keeps its bytes;
+* an all-zero mask is rejected;
+* image/mask size mismatch is rejected (``size_mismatch="reject"``) or the mask is
+  resized to the image with nearest-neighbour sampling, keeping its grey levels,
+  and a warning is recorded (``size_mismatch="resize"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import imagehash
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hqseg.data.schema import Pair, Reject, record_id
+
+#: Reject reasons produced here (the download/extraction side adds its own).
+REASONS = {
+    "missing-file": "the image or mask file does not exist",
+    "empty-file": "the file has zero bytes",
+    "undecodable-image": "the image is not a readable image file",
+    "truncated-image": "the image file ends early or is corrupt",
+    "undecodable-mask": "the mask is not a readable image file",
+    "truncated-mask": "the mask file ends early or is corrupt",
+    "empty-mask": "the mask has no foreground pixel (all zero)",
+    "size-mismatch": "image and mask sizes differ (size_mismatch=reject)",
+}
+
+SIZE_MISMATCH_MODES = ("reject", "resize")
+
+
+@dataclass
+class Converted:
+    """A normalised record plus what the build needs from the same decode pass.
+
+    ``row`` has the record columns and the hash columns of
+    :data:`hqseg.data.shards.HASH_COLUMNS`; ``warnings`` are human messages
+    (e.g. a resized mask).
+    """
+
+    row: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Bad(Exception):
+    def __init__(self, path: Path, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.path, self.reason, self.detail = path, reason, detail
+
+
+def _open(path: Path, kind: str) -> tuple[bytes, Image.Image]:
+    """Read and fully decode ``path``; raise :class:`_Bad` with the reason."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _Bad(path, "missing-file", f"{kind} file not found") from None
+    except OSError as exc:
+        raise _Bad(path, "missing-file", f"cannot read {kind}: {exc}") from None
+    if not data:
+        raise _Bad(path, "empty-file", f"{kind} file has zero bytes")
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except UnidentifiedImageError:
+        raise _Bad(path, f"undecodable-{kind}", f"not a recognised {kind} format") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise _Bad(path, f"truncated-{kind}", f"{kind} decode failed: {exc}") from None
+    return data, img
+
+
+def _oriented(img: Image.Image) -> tuple[Image.Image, bool]:
+    """Apply EXIF orientation; return the image and whether it changed."""
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # malformed EXIF: treat as unrotated
+        return img, False
+    if orientation in (None, 1):
+        return img, False
+    return ImageOps.exif_transpose(img), True
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _image_rgb(data: bytes, img: Image.Image) -> tuple[bytes, np.ndarray]:
+    """The stored image bytes and the RGB pixels (H, W, 3) uint8."""
+    img, rotated = _oriented(img)
+    if img.mode == "RGB" and not rotated:
+        return data, np.asarray(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray((arr * (255.0 / top)).round().astype(np.uint8), "L")
+    rgb = img.convert("RGB")
+    return _png(rgb), np.asarray(rgb)
+
+
+def _mask_grey(data: bytes, img: Image.Image, mask_kind: str) -> tuple[bool, np.ndarray]:
+    """Reduce a mask to (H, W) uint8; returns (original bytes reusable, array)."""
+    img, rotated = _oriented(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        grey = arr if mask_kind == "object_ids" or arr.max() <= 255 else arr * (255.0 / 65535.0)
+        grey = np.clip(grey.round(), 0, 255).astype(np.uint8)
+    elif img.mode == "1":
+        grey = np.asarray(img.convert("L"))
+    elif img.mode in ("L", "P") and mask_kind == "object_ids":
+        grey = np.asarray(img)  # palette indices are the object ids
+    elif img.mode in ("L",):
+        grey = np.asarray(img)
+    else:
+        rgba = np.asarray(img.convert("RGBA"))
+        colour = rgba[..., :3].max(axis=2)
+        alpha = rgba[..., 3]
+        grey = alpha if not colour.any() and alpha.min() < 255 else colour
+    if mask_kind == "object_ids":
+        grey = np.where(grey > 0, 255, 0).astype(np.uint8)
+    reusable = img.mode == "L" and img.format == "PNG" and not rotated and mask_kind != "object_ids"
+    return reusable, np.ascontiguousarray(grey)
+
+
+def pixel_hash(rgb: np.ndarray) -> str:
+    """sha256 of the decoded pixels and their shape: equal iff the pixels are equal."""
+    digest = hashlib.sha256(repr(rgb.shape).encode())
+    digest.update(np.ascontiguousarray(rgb).data)
+    return digest.hexdigest()
+
+
+def perceptual_hash(rgb: np.ndarray) -> str:
+    """64-bit DCT perceptual hash (imagehash.phash) as 16 hex digits.
+
+    The image is first shrunk to 128 px with a cheap box filter, which changes the
+    32x32 input of phash negligibly and saves most of its time on large images.
+    """
+    img = Image.fromarray(rgb).convert("L")
+    if max(img.size) > 128:
+        img = img.resize((128, 128), Image.Resampling.BOX)
+    return str(imagehash.phash(img))
+
+
+def convert_pair(
+    source: str, pair: Pair, *, size_mismatch: str = "reject", mask_kind: str = "grey"
+) -> Converted | Reject:
+    """Normalise ``pair`` of ``source`` into a record row, or say why not."""
+    try:
+        image_data, image = _open(Path(pair.image), "image")
+        mask_data, mask = _open(Path(pair.mask), "mask")
+        stored_image, rgb = _image_rgb(image_data, image)
+        reusable, grey = _mask_grey(mask_data, mask, mask_kind)
+    except _Bad as bad:
+        return Reject(str(bad.path), bad.reason, bad.detail, source)
+    warnings = []
+    height, width = rgb.shape[:2]
+    if grey.shape != (height, width):
+        detail = f"image {width}x{height}, mask {grey.shape[1]}x{grey.shape[0]}"
+        if size_mismatch == "reject":
+            return Reject(str(pair.mask), "size-mismatch", detail, source)
+        grey = np.asarray(Image.fromarray(grey).resize((width, height), Image.Resampling.NEAREST))
+        reusable = False
+        warnings.append(f"{pair.mask}: mask resized to the image ({detail})")
+    if not grey.any():
+        return Reject(str(pair.mask), "empty-mask", "mask is all zero", source)
+    stored_mask = mask_data if reusable else _png(Image.fromarray(grey, "L"))
+    row = {
+        "id": record_id(source, pair.stem),
+        "source": source,
+        "split": pair.split,
+        "image": {"bytes": stored_image, "path": None},
+        "mask": {"bytes": stored_mask, "path": None},
+        "width": int(width),
+        "height": int(height),
+        "category": pair.category,
+        "sha256": hashlib.sha256(stored_image).hexdigest(),
+        "pixel_hash": pixel_hash(rgb),
+        "phash": perceptual_hash(rgb),
+    }
+    return Converted(row, warnings)

@@ -1,0 +1,169 @@
+"""Normalise one raw source into record shards: ``data/normalized/<source>/``.
+
+The output folder (written atomically, so it is complete or absent) holds:
+
+* ``<split>-NNNNN-of-NNNNN.parquet``: records (:data:`hqseg.data.schema.RECORD_COLUMNS`)
+  plus the hash columns :data:`hqseg.data.shards.HASH_COLUMNS` the build uses for
+  duplicate detection;
+* ``rejects.csv``: every input file that did not become a record (download and
+  extraction rejects, layout rejects from the source adapter, pixel-level rejects
+  from :mod:`hqseg.data.convert`), with path, reason, detail and source;
+* ``summary.json``: counts per split, rejects per reason, warnings, settings.
+
+Pairs are decoded by a process pool in input order with bounded look-ahead
+(:func:`hqseg.data.parallel.bounded_map`) and written as they arrive, so memory
+does not grow with the source.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from hqseg.data.convert import SIZE_MISMATCH_MODES, Converted, convert_pair
+from hqseg.data.parallel import bounded_map, default_workers
+from hqseg.data.rejects import FILENAME as REJECTS_FILE
+from hqseg.data.rejects import count_by_reason, write_rejects
+from hqseg.data.schema import Pair, Reject
+from hqseg.data.shards import ShardWriter, record_schema
+from hqseg.errors import DatasetError
+from hqseg.utils.atomic import atomic_dir, write_json
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FILE = "summary.json"
+
+
+def get_source(name: str):
+    """The source adapter ``name`` (clear error listing known names if unknown)."""
+    from hqseg.data.sources import get_source as _get
+
+    return _get(name)
+
+
+def download_rejects(raw_dir: Path, source: str) -> list[Reject]:
+    """Rejects recorded by ``hqseg download`` while extracting ``source`` (maybe none)."""
+    try:
+        from hqseg.data.download import read_rejects as _read
+    except ImportError:
+        return []
+    try:
+        found = _read(Path(raw_dir) / source)
+    except DatasetError:
+        return []
+    return [Reject(r.path, r.reason, r.detail, r.source or source) for r in found]
+
+
+def _mask_kind(adapter) -> str:
+    return "object_ids" if getattr(adapter, "mask_kind", "") == "object_ids" else "grey"
+
+
+def _unique_pairs(items: Iterable[Pair | Reject], source: str, rejects: list[Reject]):
+    """Split adapter output into pairs and rejects; a repeated stem is a reject."""
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, Reject):
+            rejects.append(Reject(item.path, item.reason, item.detail, item.source or source))
+        elif item.stem in seen:
+            rejects.append(
+                Reject(str(item.image), "duplicate-id", f"stem {item.stem!r} repeats", source)
+            )
+        else:
+            seen.add(item.stem)
+            yield item
+
+
+def normalize_source(
+    source: str,
+    raw_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    size_mismatch: str = "reject",
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Normalise ``raw_dir/<source>`` into ``out_dir/<source>``; return the summary.
+
+    Args:
+        size_mismatch: ``"reject"`` image/mask size mismatches, or ``"resize"`` the
+            mask to the image (nearest neighbour) with a warning.
+        workers: decoding processes (default: all cores; 1 = in this process).
+
+    Raises:
+        DatasetError: unknown source, raw folder missing, or no recognisable layout.
+    """
+    from tqdm import tqdm
+
+    if size_mismatch not in SIZE_MISMATCH_MODES:
+        raise DatasetError(
+            f"size_mismatch must be one of {SIZE_MISMATCH_MODES}, not {size_mismatch!r}"
+        )
+    adapter = get_source(source)
+    root = Path(raw_dir) / source
+    if not root.is_dir():
+        raise DatasetError(
+            f"{root}: raw folder of {source} not found; run `hqseg download {source}`"
+        )
+    workers = default_workers() if workers is None else workers
+    rejects = download_rejects(Path(raw_dir), source)
+    pairs = list(_unique_pairs(adapter.iter_pairs(root), source, rejects))
+    work = functools.partial(
+        convert_pair, source, size_mismatch=size_mismatch, mask_kind=_mask_kind(adapter)
+    )
+    schema = record_schema(with_hashes=True)
+    warnings: list[str] = []
+    with atomic_dir(Path(out_dir) / source) as tmp:
+        writers: dict[str, ShardWriter] = {}
+        results = bounded_map(work, pairs, workers=workers, chunksize=8)
+        bar = tqdm(
+            results,
+            total=len(pairs),
+            desc=f"normalize {source}",
+            unit="pair",
+            disable=not progress or None,
+        )
+        for outcome in bar:
+            if isinstance(outcome, Converted):
+                split = outcome.row["split"]
+                if split not in writers:
+                    writers[split] = ShardWriter(tmp, split, schema)
+                writers[split].write(outcome.row)
+                warnings.extend(outcome.warnings)
+            else:
+                rejects.append(outcome)
+        for message in warnings:
+            log.warning(message)
+        splits = {}
+        for split, writer in sorted(writers.items()):
+            writer.close()
+            splits[split] = writer.num_rows
+        write_rejects(tmp / REJECTS_FILE, rejects)
+        summary = {
+            "source": source,
+            "pairs_found": len(pairs),
+            "records": sum(splits.values()),
+            "splits": splits,
+            "rejects": len(rejects),
+            "rejects_by_reason": count_by_reason(rejects),
+            "warnings": warnings,
+            "size_mismatch": size_mismatch,
+            "mask_kind": _mask_kind(adapter),
+        }
+        write_json(tmp / SUMMARY_FILE, summary)
+    return summary
+
+
+def read_summary(folder: str | os.PathLike) -> dict | None:
+    """The ``summary.json`` of a normalised source folder, or None if it is not complete."""
+    import json
+
+    path = Path(folder) / SUMMARY_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: unreadable normalisation summary: {exc}") from exc

@@ -1,0 +1,179 @@
+"""Streaming parquet shards: rows go in one at a time, files come out by size.
+
+A :class:`ShardWriter` writes one split of one source as
+``<folder>/<split>-NNNNN-of-NNNNN.parquet``, the naming the Hugging Face Hub and
+``datasets`` expect. Rows are buffered only up to one row group (``group_rows``
+rows or ``group_bytes`` bytes), so memory does not grow with the dataset. The
+total shard count is known only at the end, so shards are written under a
+temporary name and renamed by :meth:`ShardWriter.close`; callers write the whole
+folder inside :func:`hqseg.utils.atomic.atomic_dir`, so partial output is never
+visible.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: Extra columns of normalised shards, dropped by the build. ``pixel_hash`` is the
+#: sha256 of the decoded RGB pixels and their shape; ``phash`` the 64-bit perceptual
+#: hash of the image as 16 hex digits.
+HASH_COLUMNS: tuple[str, ...] = ("pixel_hash", "phash")
+
+DEFAULT_SHARD_BYTES = 500 * 1024**2
+DEFAULT_GROUP_ROWS = 100
+DEFAULT_GROUP_BYTES = 64 * 1024**2
+
+
+def record_schema(*, with_hashes: bool = False) -> pa.Schema:
+    """Arrow schema of a record (``hqseg.data.schema.features()``), with HF metadata.
+
+    With ``with_hashes`` the :data:`HASH_COLUMNS` are appended (normalised shards).
+    """
+    from hqseg.data.schema import features
+
+    schema = features().arrow_schema
+    if with_hashes:
+        for name in HASH_COLUMNS:
+            schema = schema.append(pa.field(name, pa.string()))
+    return schema
+
+
+def shard_name(split: str, index: int, total: int) -> str:
+    """``train-00000-of-00003.parquet`` style name."""
+    return f"{split}-{index:05d}-of-{total:05d}.parquet"
+
+
+def shard_glob(split: str) -> str:
+    """Glob matching every shard of ``split`` written by :class:`ShardWriter`."""
+    return f"{split}-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9].parquet"
+
+
+def list_shards(folder: str | os.PathLike, split: str) -> list[Path]:
+    """The shards of ``split`` in ``folder``, in order."""
+    return sorted(Path(folder).glob(shard_glob(split)))
+
+
+def _row_bytes(row: dict[str, Any]) -> int:
+    size = 0
+    for value in row.values():
+        if isinstance(value, bytes | str):
+            size += len(value)
+        elif isinstance(value, dict):
+            size += sum(len(v) for v in value.values() if isinstance(v, bytes | str))
+        else:
+            size += 8
+    return size
+
+
+class ShardWriter:
+    """Write rows of ``schema`` to size-bounded parquet shards of one split.
+
+    Args:
+        folder: output folder (created).
+        split: split name, the shard file prefix.
+        schema: arrow schema of the rows (see :func:`record_schema`).
+        max_shard_bytes: start a new shard once this many payload bytes were written.
+        group_rows / group_bytes: flush a parquet row group at either bound.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        split: str,
+        schema: pa.Schema,
+        *,
+        max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+        group_rows: int = DEFAULT_GROUP_ROWS,
+        group_bytes: int = DEFAULT_GROUP_BYTES,
+    ) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.split = split
+        self.schema = schema
+        self.max_shard_bytes = max_shard_bytes
+        self.group_rows = group_rows
+        self.group_bytes = group_bytes
+        self.num_rows = 0
+        self.num_bytes = 0
+        self._parts: list[Path] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._shard_bytes = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._buffer_bytes = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Append one row (a dict with the schema's columns)."""
+        self._buffer.append(row)
+        self._buffer_bytes += _row_bytes(row)
+        if len(self._buffer) >= self.group_rows or self._buffer_bytes >= self.group_bytes:
+            self._flush()
+
+    def write_table(self, table: pa.Table) -> None:
+        """Append a table of rows already in the schema (used when copying shards)."""
+        if table.num_rows == 0:
+            return
+        self._flush()
+        self._write(table.select(self.schema.names).cast(self.schema), table.nbytes)
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        table = pa.Table.from_pylist(self._buffer, schema=self.schema)
+        size = self._buffer_bytes
+        self._buffer, self._buffer_bytes = [], 0
+        self._write(table, size)
+
+    def _write(self, table: pa.Table, size: int) -> None:
+        if self._writer is None:
+            part = self.folder / f".{self.split}-part-{len(self._parts):05d}.parquet.tmp"
+            self._parts.append(part)
+            self._writer = pq.ParquetWriter(part, self.schema)
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self.num_rows += table.num_rows
+        self.num_bytes += size
+        self._shard_bytes += size
+        if self._shard_bytes >= self.max_shard_bytes:
+            self._writer.close()
+            self._writer, self._shard_bytes = None, 0
+
+    def close(self) -> list[Path]:
+        """Flush, close and rename the parts to their final names; returns them (maybe none)."""
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        final = []
+        for index, part in enumerate(self._parts):
+            target = self.folder / shard_name(self.split, index, len(self._parts))
+            os.replace(part, target)
+            final.append(target)
+        self._parts = []
+        return final
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        elif self._writer is not None:
+            self._writer.close()
+
+
+def iter_tables(paths: Iterable[Path], columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """Stream the row groups of ``paths`` as tables (one row group in memory at a time)."""
+    for path in paths:
+        parquet = pq.ParquetFile(path)
+        for index in range(parquet.num_row_groups):
+            yield parquet.read_row_group(index, columns=columns)
+
+
+def count_rows(paths: Iterable[Path]) -> int:
+    """Total rows of parquet files, from their footers."""
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)

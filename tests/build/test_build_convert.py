@@ -1,0 +1,169 @@
+"""Per-pair normalisation: decode checks, conversions, mask reduction, size rules."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+import pytest
+from build_helpers import blob, photo, save
+from PIL import Image
+
+from hqseg.data.convert import Converted, convert_pair
+from hqseg.data.schema import Pair, Reject
+
+
+def _pair(tmp_path, image, mask, stem="a"):
+    return Pair(image=image, mask=mask, split="train", stem=stem)
+
+
+def _decode(b: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(b))
+
+
+@pytest.fixture
+def good(tmp_path):
+    img = save(photo(1), tmp_path / "a.jpg", quality=90)
+    msk = save(blob(grey=200), tmp_path / "a.png")
+    return img, msk
+
+
+def test_valid_pair_keeps_original_bytes_and_grey_levels(tmp_path, good):
+    img, msk = good
+    out = convert_pair("ecssd", _pair(tmp_path, img, msk))
+    assert isinstance(out, Converted)
+    row = out.row
+    assert row["id"] == "ecssd/a" and row["split"] == "train" and row["source"] == "ecssd"
+    assert row["image"]["bytes"] == img.read_bytes()
+    assert row["mask"]["bytes"] == msk.read_bytes()
+    assert row["sha256"] == hashlib.sha256(img.read_bytes()).hexdigest()
+    assert (row["width"], row["height"]) == (40, 30)
+    assert set(np.unique(np.asarray(_decode(row["mask"]["bytes"])))) == {0, 128, 200}
+    assert len(row["phash"]) == 16 and len(row["pixel_hash"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("which", "content", "reason"),
+    [
+        ("image", b"", "empty-file"),
+        ("mask", b"", "empty-file"),
+        ("image", b"not an image at all", "undecodable-image"),
+        ("mask", b"GIF89a garbage", "undecodable-mask"),
+    ],
+)
+def test_bad_files_are_rejected_with_reason(tmp_path, good, which, content, reason):
+    img, msk = good
+    target = img if which == "image" else msk
+    target.write_bytes(content)
+    out = convert_pair("ecssd", _pair(tmp_path, img, msk))
+    assert isinstance(out, Reject)
+    assert (out.reason, out.path, out.source) == (reason, str(target), "ecssd")
+
+
+@pytest.mark.parametrize("which", ["image", "mask"])
+def test_truncated_files_are_rejected(tmp_path, good, which):
+    img, msk = good
+    target = img if which == "image" else msk
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+    out = convert_pair("ecssd", _pair(tmp_path, img, msk))
+    assert isinstance(out, Reject) and out.reason == f"truncated-{which}"
+
+
+def test_missing_file_is_rejected(tmp_path, good):
+    img, _ = good
+    out = convert_pair("ecssd", _pair(tmp_path, img, tmp_path / "nope.png"))
+    assert isinstance(out, Reject) and out.reason == "missing-file"
+
+
+def test_empty_mask_is_rejected(tmp_path, good):
+    img, msk = good
+    save(np.zeros((30, 40), np.uint8), msk)
+    out = convert_pair("ecssd", _pair(tmp_path, img, msk))
+    assert isinstance(out, Reject) and out.reason == "empty-mask"
+
+
+def test_size_mismatch_reject_or_resize(tmp_path, good):
+    img, msk = good
+    save(blob(size=(20, 15)), msk)
+    out = convert_pair("ecssd", _pair(tmp_path, img, msk))
+    assert isinstance(out, Reject) and out.reason == "size-mismatch"
+    assert "40x30" in out.detail and "20x15" in out.detail
+    out = convert_pair("ecssd", _pair(tmp_path, img, msk), size_mismatch="resize")
+    assert isinstance(out, Converted) and out.warnings
+    mask = _decode(out.row["mask"]["bytes"])
+    assert mask.size == (40, 30) and mask.mode == "L"
+    assert set(np.unique(np.asarray(mask))) <= {0, 128, 255}
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "L", "P", "RGBA"])
+def test_non_rgb_images_become_rgb_png(tmp_path, good, mode):
+    _, msk = good
+    src = Image.fromarray(photo(2)).convert(mode)
+    path = tmp_path / f"img.{'jpg' if mode in ('CMYK', 'L') else 'png'}"
+    src.save(path)
+    out = convert_pair("ecssd", _pair(tmp_path, path, msk))
+    assert isinstance(out, Converted)
+    stored = _decode(out.row["image"]["bytes"])
+    assert stored.format == "PNG" and stored.mode == "RGB"
+    assert np.array_equal(np.asarray(stored), np.asarray(Image.open(path).convert("RGB")))
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    # stored 40x30, EXIF orientation 6 (rotate 90 CW on display) -> 30x40, like the mask
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    img = tmp_path / "r.jpg"
+    Image.fromarray(photo(3)).save(img, exif=exif.tobytes(), quality=95)
+    msk = save(blob(size=(30, 40)), tmp_path / "r.png")
+    out = convert_pair("hrsod", _pair(tmp_path, img, msk))
+    assert isinstance(out, Converted)
+    assert (out.row["width"], out.row["height"]) == (30, 40)
+    stored = _decode(out.row["image"]["bytes"])
+    assert stored.size == (30, 40) and stored.format == "PNG"
+
+
+def test_multichannel_mask_is_reduced_to_l(tmp_path, good):
+    img, msk = good
+    grey = blob(grey=180)
+    save(np.stack([grey, grey, grey], axis=2), msk)
+    out = convert_pair("fss1000", _pair(tmp_path, img, msk))
+    mask = _decode(out.row["mask"]["bytes"])
+    assert mask.mode == "L" and np.array_equal(np.asarray(mask), grey)
+    red = np.zeros((30, 40, 3), np.uint8)
+    red[..., 0] = grey
+    save(red, msk)
+    mask = _decode(convert_pair("fss1000", _pair(tmp_path, img, msk)).row["mask"]["bytes"])
+    assert np.array_equal(np.asarray(mask), grey)
+
+
+def test_object_id_masks_become_binary(tmp_path, good):
+    img, msk = good
+    ids = np.zeros((30, 40), np.uint8)
+    ids[2:10, 2:10], ids[15:25, 20:30] = 1, 2
+    save(ids, msk)
+    out = convert_pair("hrsod", _pair(tmp_path, img, msk), mask_kind="object_ids")
+    mask = np.asarray(_decode(out.row["mask"]["bytes"]))
+    assert set(np.unique(mask)) == {0, 255}
+    assert np.array_equal(mask > 0, ids > 0)
+
+
+def test_16bit_mask_is_scaled(tmp_path, good):
+    img, msk = good
+    arr = (blob().astype(np.uint16) * 257).astype(np.uint16)
+    Image.fromarray(arr).save(msk)
+    out = convert_pair("ecssd", _pair(tmp_path, img, msk))
+    mask = np.asarray(_decode(out.row["mask"]["bytes"]))
+    assert mask.dtype == np.uint8 and mask.max() == 255 and np.array_equal(mask > 0, blob() > 0)
+
+
+def test_same_pixels_same_pixel_hash_different_bytes(tmp_path):
+    arr = photo(4)
+    a = save(arr, tmp_path / "a.png")
+    b = save(arr, tmp_path / "b.png", compress_level=0)
+    m = save(blob(), tmp_path / "m.png")
+    ra = convert_pair("ecssd", _pair(tmp_path, a, m)).row
+    rb = convert_pair("ecssd", _pair(tmp_path, b, m, stem="b")).row
+    assert ra["sha256"] != rb["sha256"]
+    assert ra["pixel_hash"] == rb["pixel_hash"] and ra["phash"] == rb["phash"]
