@@ -15,9 +15,10 @@ bar. Partial files live in ``<cache-dir>/.incoming/``; a verified archive is mov
 ``<cache-dir>/<archive>``, so shared repack bundles are fetched once.
 
 Checksums: an expected sha256 comes from a ``--checksums`` file (``SHA256SUMS``
-format; a ``SHA256SUMS`` next to ``--from`` archives is used automatically) or from
-the catalog. A mismatch raises :class:`ChecksumError` naming the file and both
-hashes, and a downloaded file is deleted; ``verify=False`` accepts it with a warning.
+format; a ``SHA256SUMS`` in the folder of a ``--from`` archive, or the one above, is
+used automatically) or from the catalog. A mismatch raises :class:`ChecksumError`
+naming the file and both hashes, and a downloaded file is deleted; ``verify=False``
+accepts it with a warning.
 Where no hash is known the computed one is recorded in the manifest.
 """
 
@@ -75,7 +76,7 @@ def read_checksums(path: Path) -> dict[str, str]:
 
 def _lookup(sums: dict[str, str], key: str, source: str) -> str:
     name = archive_file_name(key)
-    for candidate in (key, f"{source}/{name}"):
+    for candidate in (key, f"{source}/{name}", name):
         if candidate in sums:
             return sums[candidate]
     by_base = {v for k, v in sums.items() if k.rsplit("/", 1)[-1] == name}
@@ -210,6 +211,7 @@ def obtain(
     if from_path is not None:
         path = find_archive(from_path, key, source)
         record |= {"file": str(path), "from": "user"}
+        sums = sums or _sums_near(path, log)
         return path, record | verify(path, key, source=source, sums=sums, strict=strict, log=log)
     cached = Path(cache_dir) / key
     if cached.is_file():
@@ -330,7 +332,7 @@ def download_source(
     if dest.exists():
         log(f"{dest} is incomplete or of another origin; replacing it")
     from_path = Path(from_path) if from_path is not None else None
-    sums = _checksums(checksums, from_path, log)
+    sums = read_checksums(Path(checksums)) if checksums is not None else {}
 
     from hqseg.data.sources import get_source
 
@@ -375,14 +377,16 @@ def download_source(
     return manifest
 
 
-def _checksums(checksums: str | Path | None, from_path: Path | None, log: Log) -> dict[str, str]:
-    if checksums is not None:
-        return read_checksums(Path(checksums))
-    if from_path is not None:
-        auto = (from_path if from_path.is_dir() else from_path.parent) / SUMS_NAME
-        if auto.is_file():
-            log(f"using checksums from {auto}")
-            return read_checksums(auto)
+def _sums_near(path: Path, log: Log) -> dict[str, str]:
+    """Checksums from a SHA256SUMS in the archive's folder or the one above, keyed so that
+    :func:`_lookup` finds the archive (its path relative to the SHA256SUMS file first)."""
+    for folder in (path.parent, path.parent.parent):
+        sums_file = folder / SUMS_NAME
+        if sums_file.is_file():
+            log(f"using checksums from {sums_file}")
+            sums = read_checksums(sums_file)
+            rel = path.resolve().relative_to(folder.resolve()).as_posix()
+            return {**sums, **({path.name: sums[rel]} if rel in sums else {})}
     return {}
 
 
