@@ -1,0 +1,16 @@
+"""Training HQ-SAM: the official recipe (FACTS §3) on torchrun DDP, resumable and logged.
+
+Modules, one job each:
+    config          TrainConfig: every recipe setting, with params.yaml counterparts.
+    augment         horizontal flip + large-scale jitter on (image, mask).
+    prompts         GT box, random foreground points, noise-mask prompts.
+    point_sampling  PointRend-style uncertain point selection and bilinear point sampling.
+    losses          BCE + dice on sampled points.
+    data            the training Dataset / sampler over a ``hqseg build`` folder.
+    model_api       the one place that talks to ``hqseg.modeling``.
+    distributed     torchrun process-group setup and gradient all-reduce.
+    checkpoint      atomic, weights_only-loadable training checkpoints.
+    validation      held-out mIoU / mBIoU exactly as the HQ benchmarks score them.
+    monitor         dvclive logging and the PNG training curve.
+    loop            ``train(config)``: ties it together.
+"""

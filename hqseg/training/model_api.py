@@ -1,0 +1,92 @@
+"""The one place training talks to ``hqseg.modeling``: build, encode, decode, HQ state, export.
+
+Keeping this glue in one module means a change in the model API is a change here only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from hqseg.errors import CheckpointError, HqsegError
+
+
+def build_model(model_type: str, checkpoint: str | None):
+    """Build HQ-SAM with SAM frozen; clear errors for a missing or wrong checkpoint."""
+    from hqseg.modeling import build_hq_sam
+
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise CheckpointError(f"SAM checkpoint {checkpoint} does not exist")
+    try:
+        return build_hq_sam(model_type, checkpoint=checkpoint, freeze_sam=True)
+    except ValueError as exc:  # unknown model type
+        raise HqsegError(str(exc)) from exc
+
+
+def hq_named_parameters(model) -> list[tuple[str, torch.nn.Parameter]]:
+    """(name, parameter) of the trainable HQ parameters, in a fixed order."""
+    names = set(model.hq_parameter_names())
+    return [(n, p) for n, p in model.named_parameters() if n in names]
+
+
+def hq_state_dict(model) -> dict[str, torch.Tensor]:
+    """The HQ parameters only (what a training checkpoint stores), detached CPU copies."""
+    return {n: p.detach().cpu().clone() for n, p in hq_named_parameters(model)}
+
+
+def load_hq_state(model, state: dict[str, torch.Tensor], *, source: str) -> None:
+    """Copy ``state`` into the HQ parameters; the key sets and shapes must match exactly."""
+    params = dict(hq_named_parameters(model))
+    if set(state) != set(params):
+        missing, extra = sorted(set(params) - set(state)), sorted(set(state) - set(params))
+        raise CheckpointError(
+            f"{source}: HQ parameters do not match this model (missing {missing[:3]}, "
+            f"unexpected {extra[:3]}); was it trained with another model type?"
+        )
+    with torch.no_grad():
+        for name, value in state.items():
+            if params[name].shape != value.shape:
+                raise CheckpointError(
+                    f"{source}: {name} has shape {tuple(value.shape)}, model expects "
+                    f"{tuple(params[name].shape)}; was it trained with another model type?"
+                )
+            params[name].copy_(value)
+
+
+def encode(model, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw-pixel images [B, 3, 1024, 1024] (0..255) -> SAM embeddings.
+
+    Returns (image_embeddings [B, 256, 64, 64], early ViT feature [B, 64, 64, C]).
+    """
+    return model.encode(model.preprocess(images))
+
+
+def decode_hq(model, embeddings, interm, *, boxes=None, points=None, point_labels=None, masks=None):
+    """HQ-token-only low-res logits [B, 1, 256, 256] for one prompt type over a batch."""
+    logits, _ = model.decode(
+        embeddings,
+        interm,
+        point_coords=points,
+        point_labels=point_labels,
+        boxes=boxes,
+        mask_inputs=masks,
+        multimask_output=False,
+        hq_token_only=True,
+    )
+    return logits
+
+
+def export_official(model, path: str | Path) -> None:
+    """Write an official-format ``sam_hq_*.pth`` (SAM weights + the 25 HQ keys), atomically."""
+    try:
+        from hqseg.modeling.checkpoint import save_official_checkpoint
+    except ImportError:  # helper not available: the state dict already has the official keys
+        save_official_checkpoint = None
+    if save_official_checkpoint is not None:
+        save_official_checkpoint(model, path)
+        return
+    from hqseg.utils.atomic import atomic_file
+
+    with atomic_file(path) as fh:
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, fh)
