@@ -6,7 +6,11 @@ Each adapter module knows one source's raw layouts (see :mod:`.base`); metadata
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 from hqseg.data.catalog import resolve_name
+from hqseg.data.schema import Pair
 from hqseg.data.sources.base import Source
 from hqseg.data.sources.coift import COIFT
 from hqseg.data.sources.dis5k import DIS5K
@@ -23,7 +27,7 @@ _REGISTRY: dict[str, type[Source]] = {
     for cls in (DIS5K, ThinObject5K, FSS1000, ECSSD, MSRA10K, DUTS, DUTOMRON, COIFT, HRSOD)
 }
 
-__all__ = ["Source", "get_source", "source_names"]
+__all__ = ["Source", "count_pairs", "get_source", "source_names"]
 
 
 def source_names() -> list[str]:
@@ -38,3 +42,16 @@ def get_source(name: str) -> Source:
         HqsegError: unknown name, listing the known ones.
     """
     return _REGISTRY[resolve_name(name)[0]]()
+
+
+def count_pairs(name: str, root: str | Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Pairs per split and layout-level rejects per reason that ``name``'s adapter finds
+    under ``root`` (an extracted raw folder)."""
+    pairs: Counter[str] = Counter()
+    rejects: Counter[str] = Counter()
+    for item in get_source(name).iter_pairs(Path(root)):
+        if isinstance(item, Pair):
+            pairs[item.split] += 1
+        else:
+            rejects[item.reason] += 1
+    return dict(sorted(pairs.items())), dict(sorted(rejects.items()))
