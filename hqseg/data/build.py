@@ -121,6 +121,15 @@ def _copy_split(
     return [f.name for f in files], writer.num_rows, writer.num_bytes
 
 
+def _split_order(source: str, summary: dict) -> list[str]:
+    """The source's splits in its adapter's order (train, val, tests), unknown ones last."""
+    try:
+        order = tuple(get_source(source).splits)
+    except Exception:  # an unknown adapter only loses the ordering
+        order = ()
+    return sorted(summary["splits"], key=lambda s: (order.index(s) if s in order else 99, s))
+
+
 def _source_info(name: str) -> SourceInfo:
     try:
         adapter = get_source(name)
@@ -187,7 +196,7 @@ def build(
     with atomic_dir(out) as tmp:
         per_source: list[ConfigFiles] = []
         counts: dict[str, dict[str, int]] = {}
-        todo = [(s, sp) for s, summary in summaries.items() for sp in summary["splits"]]
+        todo = [(s, sp) for s, summary in summaries.items() for sp in _split_order(s, summary)]
         for source, split in tqdm(todo, desc="build", unit="split", disable=not progress or None):
             files, rows, nbytes = _copy_split(
                 list_shards(normalized_dir / source, split), tmp / "data" / source, split, dropped

@@ -44,6 +44,13 @@ class SourceInfo:
     citation: str = ""
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes repeated lists in full (no ``&id001`` anchors): plainer for readers and the Hub."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
 def _feature_yaml() -> list[dict]:
     from hqseg.data.schema import features
 
@@ -113,7 +120,9 @@ def render_card(
     meta = front_matter(configs, pretty_name=f"HQSeg-44K ({preset_name})")
     total_train = sum(counts.get(s, {}).get(sp, 0) for s, sp in train_splits)
     parts = [
-        "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---",
+        "---\n"
+        + yaml.dump(meta, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)
+        + "---",
         f"# HQSeg-44K — preset `{preset_name}`",
         f"Built by `hqseg build --preset {preset_name}`: {preset_description}. "
         f"The `default` config's `train` split has **{total_train:,}** image/mask pairs.",

@@ -38,12 +38,11 @@ from hqseg.data.schema import Pair, Reject, record_id
 
 #: Reject reasons produced here (the download/extraction side adds its own).
 REASONS = {
-    "missing-file": "the image or mask file does not exist",
-    "empty-file": "the file has zero bytes",
-    "undecodable-image": "the image is not a readable image file",
-    "truncated-image": "the image file ends early or is corrupt",
-    "undecodable-mask": "the mask is not a readable image file",
-    "truncated-mask": "the mask file ends early or is corrupt",
+    "image-missing": "the image file does not exist or cannot be read",
+    "mask-missing": "the mask file does not exist or cannot be read",
+    "unreadable-image": "the image has zero bytes or is not a recognised image format",
+    "truncated-image": "the image file ends early or is corrupt (decoding failed)",
+    "unreadable-mask": "the mask has zero bytes, is not an image, or does not decode",
     "empty-mask": "the mask has no foreground pixel (all zero)",
     "size-mismatch": "image and mask sizes differ (size_mismatch=reject)",
 }
@@ -71,22 +70,27 @@ class _Bad(Exception):
 
 
 def _open(path: Path, kind: str) -> tuple[bytes, Image.Image]:
-    """Read and fully decode ``path``; raise :class:`_Bad` with the reason."""
+    """Read and fully decode ``path``; raise :class:`_Bad` with the reason.
+
+    Image failures are ``unreadable-image`` (zero bytes, unknown format) or
+    ``truncated-image`` (header fine, pixels corrupt); any mask failure is
+    ``unreadable-mask``; the detail says which.
+    """
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise _Bad(path, "missing-file", f"{kind} file not found") from None
     except OSError as exc:
-        raise _Bad(path, "missing-file", f"cannot read {kind}: {exc}") from None
+        detail = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read: {exc}"
+        raise _Bad(path, f"{kind}-missing", f"{kind} {detail}") from None
     if not data:
-        raise _Bad(path, "empty-file", f"{kind} file has zero bytes")
+        raise _Bad(path, f"unreadable-{kind}", f"{kind} file has zero bytes")
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
-    except UnidentifiedImageError:
-        raise _Bad(path, f"undecodable-{kind}", f"not a recognised {kind} format") from None
+    except UnidentifiedImageError:  # before OSError, its base class
+        raise _Bad(path, f"unreadable-{kind}", f"{kind} is not a recognised image format") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise _Bad(path, f"truncated-{kind}", f"{kind} decode failed: {exc}") from None
+        reason = "truncated-image" if kind == "image" else "unreadable-mask"
+        raise _Bad(path, reason, f"{kind} decoding failed (truncated or corrupt): {exc}") from None
     return data, img
 
 
@@ -174,6 +178,8 @@ def convert_pair(
         reusable, grey = _mask_grey(mask_data, mask, mask_kind)
     except _Bad as bad:
         return Reject(str(bad.path), bad.reason, bad.detail, source)
+    if not grey.any():
+        return Reject(str(pair.mask), "empty-mask", "mask is all zero", source)
     warnings = []
     height, width = rgb.shape[:2]
     if grey.shape != (height, width):
@@ -183,8 +189,6 @@ def convert_pair(
         grey = np.asarray(Image.fromarray(grey).resize((width, height), Image.Resampling.NEAREST))
         reusable = False
         warnings.append(f"{pair.mask}: mask resized to the image ({detail})")
-    if not grey.any():
-        return Reject(str(pair.mask), "empty-mask", "mask is all zero", source)
     stored_mask = mask_data if reusable else _png(Image.fromarray(grey, "L"))
     row = {
         "id": record_id(source, pair.stem),

@@ -47,12 +47,12 @@ def get_source(name: str):
 def download_rejects(raw_dir: Path, source: str) -> list[Reject]:
     """Rejects recorded by ``hqseg download`` while extracting ``source`` (maybe none)."""
     try:
-        from hqseg.data.download import read_rejects as _read
+        from hqseg.data.download import manifest_rejects
     except ImportError:
         return []
     try:
-        found = _read(Path(raw_dir) / source)
-    except DatasetError:
+        found = manifest_rejects(Path(raw_dir) / source)
+    except DatasetError:  # not a `hqseg download` folder (e.g. made by hand): nothing recorded
         return []
     return [Reject(r.path, r.reason, r.detail, r.source or source) for r in found]
 
@@ -61,12 +61,20 @@ def _mask_kind(adapter) -> str:
     return "object_ids" if getattr(adapter, "mask_kind", "") == "object_ids" else "grey"
 
 
+def _relative(reject: Reject, root: Path, source: str) -> Reject:
+    """The reject with its path relative to the source's raw folder (stable across machines)."""
+    path = Path(reject.path)
+    if path.is_absolute() and path.is_relative_to(root):
+        path = path.relative_to(root)
+    return Reject(path.as_posix(), reject.reason, reject.detail, reject.source or source)
+
+
 def _unique_pairs(items: Iterable[Pair | Reject], source: str, rejects: list[Reject]):
     """Split adapter output into pairs and rejects; a repeated stem is a reject."""
     seen: set[str] = set()
     for item in items:
         if isinstance(item, Reject):
-            rejects.append(Reject(item.path, item.reason, item.detail, item.source or source))
+            rejects.append(item)
         elif item.stem in seen:
             rejects.append(
                 Reject(str(item.image), "duplicate-id", f"stem {item.stem!r} repeats", source)
@@ -102,7 +110,7 @@ def normalize_source(
             f"size_mismatch must be one of {SIZE_MISMATCH_MODES}, not {size_mismatch!r}"
         )
     adapter = get_source(source)
-    root = Path(raw_dir) / source
+    root = (Path(raw_dir) / source).resolve()
     if not root.is_dir():
         raise DatasetError(
             f"{root}: raw folder of {source} not found; run `hqseg download {source}`"
@@ -133,14 +141,14 @@ def normalize_source(
                 writers[split].write(outcome.row)
                 warnings.extend(outcome.warnings)
             else:
-                rejects.append(outcome)
+                rejects.append(_relative(outcome, root, source))
         for message in warnings:
             log.warning(message)
         splits = {}
         for split, writer in sorted(writers.items()):
             writer.close()
             splits[split] = writer.num_rows
-        write_rejects(tmp / REJECTS_FILE, rejects)
+        write_rejects(tmp / REJECTS_FILE, [_relative(r, root, source) for r in rejects])
         summary = {
             "source": source,
             "pairs_found": len(pairs),

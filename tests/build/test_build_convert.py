@@ -46,10 +46,10 @@ def test_valid_pair_keeps_original_bytes_and_grey_levels(tmp_path, good):
 @pytest.mark.parametrize(
     ("which", "content", "reason"),
     [
-        ("image", b"", "empty-file"),
-        ("mask", b"", "empty-file"),
-        ("image", b"not an image at all", "undecodable-image"),
-        ("mask", b"GIF89a garbage", "undecodable-mask"),
+        ("image", b"", "unreadable-image"),
+        ("mask", b"", "unreadable-mask"),
+        ("image", b"not an image at all", "unreadable-image"),
+        ("mask", b"GIF89a garbage", "unreadable-mask"),
     ],
 )
 def test_bad_files_are_rejected_with_reason(tmp_path, good, which, content, reason):
@@ -68,13 +68,14 @@ def test_truncated_files_are_rejected(tmp_path, good, which):
     data = target.read_bytes()
     target.write_bytes(data[: len(data) // 2])
     out = convert_pair("ecssd", _pair(tmp_path, img, msk))
-    assert isinstance(out, Reject) and out.reason == f"truncated-{which}"
+    expected = "truncated-image" if which == "image" else "unreadable-mask"
+    assert isinstance(out, Reject) and out.reason == expected
 
 
 def test_missing_file_is_rejected(tmp_path, good):
     img, _ = good
     out = convert_pair("ecssd", _pair(tmp_path, img, tmp_path / "nope.png"))
-    assert isinstance(out, Reject) and out.reason == "missing-file"
+    assert isinstance(out, Reject) and out.reason == "mask-missing"
 
 
 def test_empty_mask_is_rejected(tmp_path, good):
