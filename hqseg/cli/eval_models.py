@@ -51,7 +51,7 @@ def _model_options(func):
     return wrapper
 
 
-def _predictor(model_type: str, checkpoint: str | None, device: str):
+def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool):
     import os
 
     import torch
@@ -62,7 +62,7 @@ def _predictor(model_type: str, checkpoint: str | None, device: str):
         device = "cpu"
         if torch.cuda.is_available():
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    return load_predictor(model_type, checkpoint=checkpoint, device=device)
+    return load_predictor(model_type, checkpoint=checkpoint, device=device, bf16=bf16)
 
 
 @click.command(name="hq")
@@ -108,7 +108,7 @@ def hq_command(
     from hqseg.evaluation.hq_run import evaluate_hq_benchmarks
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    predictor = _predictor(model_type, checkpoint, device)
+    predictor = _predictor(model_type, checkpoint, device, bf16)
     summary = evaluate_hq_benchmarks(
         predictor,
         data_dir,
@@ -116,7 +116,6 @@ def hq_command(
         splits=splits or None,
         mask_types=("hq", "sam") if with_sam else ("hq",),
         limit=limit,
-        bf16=bf16,
         progress=progress,
     )
     for bench, models in summary.items():
@@ -198,7 +197,7 @@ def coco_command(
         raise HqsegError("give exactly one of --detections FILE or --oracle-boxes")
     created = init_from_env()
     try:
-        predictor = _predictor(model_type, checkpoint, device)
+        predictor = _predictor(model_type, checkpoint, device, bf16)
         metrics = evaluate_coco_models(
             predictor,
             annotations,
@@ -207,7 +206,6 @@ def coco_command(
             detections=detections,
             top_k=top_k,
             limit=limit,
-            bf16=bf16,
             progress=progress,
         )
     finally:

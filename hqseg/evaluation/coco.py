@@ -97,14 +97,19 @@ class COCOResultsEvaluator(DatasetEvaluator):
 
 
 def score_results(coco, results: list[dict]) -> dict[str, dict[str, float]]:
-    """Mask AP and boundary AP of a results list: ``{"segm": {12 stats}, "boundary": {...}}``."""
+    """Mask AP and boundary AP of a results list, in percent (-1 where undefined).
+
+    Returns:
+        ``{"segm": {12 COCO stats}, "boundary": {12 stats}}``.
+    """
     if not results:
         log.warning("no results to score: every AP is 0")
         zeros = dict.fromkeys(STAT_NAMES, 0.0)
         return {"segm": dict(zeros), "boundary": dict(zeros)}
-    from hqseg.metrics import evaluate_coco
+    from hqseg.metrics.coco_eval import evaluate_coco
 
-    return evaluate_coco(coco, results, iou_types=("segm", "boundary"))
+    stats = evaluate_coco(coco, results, iou_types=("segm", "boundary"))
+    return {iou_type: percent(values) for iou_type, values in stats.items()}
 
 
 def evaluate_coco_models(
@@ -116,7 +121,6 @@ def evaluate_coco_models(
     detections: str | Path | None = None,
     top_k: int = 100,
     limit: int | None = None,
-    bf16: bool = False,
     progress: bool = True,
 ) -> dict[str, Any] | None:
     """Run SAM and HQ-SAM on COCO box prompts and write results and metrics.
@@ -145,7 +149,7 @@ def evaluate_coco_models(
     check_images(coco, images_dir, image_ids)
     rank, world = rank_and_world()
     shard = image_ids[rank::world]
-    runner = COCORunner(BoxPrompter(predictor, bf16=bf16))
+    runner = COCORunner(BoxPrompter(predictor))
     results = inference_on_dataset(
         runner,
         coco_inputs(coco, images_dir, prompts, shard),

@@ -34,7 +34,7 @@ class ImagePrompts:
     Attributes:
         image_id: COCO image id.
         boxes: (N, 4) float32 XYXY in original pixels.
-        scores: (N,) float32 detection scores (1.0 for oracle boxes).
+        scores: (N,) float64 detection scores, kept exact (1.0 for oracle boxes).
         category_ids: (N,) int64.
     """
 
@@ -133,7 +133,7 @@ def _prompts(image_id: int, dets: list[dict], top_k: int | None) -> ImagePrompts
     return ImagePrompts(
         image_id=image_id,
         boxes=xywh_to_xyxy(np.array([d["bbox"] for d in dets], dtype=np.float32)),
-        scores=np.array([d["score"] for d in dets], dtype=np.float32),
+        scores=np.array([d["score"] for d in dets], dtype=np.float64),
         category_ids=np.array([d["category_id"] for d in dets], dtype=np.int64),
     )
 

@@ -176,14 +176,14 @@ def run_hq_split(
     scored, with the reason) and, with ``keep_masks``, ``masks`` (RLE per model and id).
     A model in training mode is switched to eval mode for the run and back afterwards.
     """
-    predictor = as_predictor(predictor_or_model)
+    predictor = as_predictor(predictor_or_model, bf16=bf16)
     model = getattr(predictor, "model", None)
     was_training = bool(getattr(model, "training", False))
     if was_training:
         model.eval()
     evaluator = HQBenchmarkEvaluator(keep_masks=keep_masks)
     try:
-        runner = HQRunner(BoxPrompter(predictor, bf16=bf16), mask_types)
+        runner = HQRunner(BoxPrompter(predictor), mask_types)
         total = len(dataset) if hasattr(dataset, "__len__") else None
         inference_on_dataset(
             runner,
@@ -216,7 +216,7 @@ def evaluate_hq_split(
             ``split``).
         mask_type: ``"hq"``, ``"sam"`` or a sequence of them (see :mod:`.predict`).
         benchmark: name for the rows; defaults to each record's ``split``.
-        bf16: autocast to bfloat16.
+        bf16: bfloat16 autocast when a model (not a predictor) is passed.
 
     Returns:
         ``(per_image, summary)``: the per-image DataFrame (columns

@@ -57,7 +57,6 @@ def evaluate_hq_benchmarks(
     splits: Sequence[str] | None = None,
     mask_types: Sequence[str] = ("hq", "sam"),
     limit: int | None = None,
-    bf16: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Score each HQ split of ``data_dir`` and write the outputs listed above.
@@ -83,7 +82,6 @@ def evaluate_hq_benchmarks(
             dataset,
             mask_types=mask_types,
             benchmark=split,
-            bf16=bf16,
             progress=progress,
             keep_masks=True,
         )

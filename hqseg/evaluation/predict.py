@@ -12,7 +12,6 @@ Mask types (FACTS §2):
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from collections.abc import Sequence
 from typing import Any
@@ -24,24 +23,40 @@ MODEL_NAMES: dict[str, str] = {"hq": "hq_sam", "sam": "sam", "sum": "hq_sam"}
 """Result label of each mask type: the model whose output it stands for."""
 
 
-def as_predictor(predictor_or_model: Any) -> Any:
-    """Return a predictor: the argument itself if it has ``set_image``, else wrap the model."""
+def as_predictor(predictor_or_model: Any, *, bf16: bool = False) -> Any:
+    """Return a predictor: the argument itself if it has ``set_image``, else wrap the model.
+
+    ``bf16`` applies only when a model is wrapped (a predictor keeps its own dtype).
+    """
     if hasattr(predictor_or_model, "set_image"):
         return predictor_or_model
-    from hqseg.modeling import HQSamPredictor
-
-    return HQSamPredictor(predictor_or_model)
-
-
-def load_predictor(model_type: str, *, checkpoint: str | None = None, device: str = "cpu") -> Any:
-    """Build HQ-SAM ``model_type`` (vit_b/vit_l/vit_h/tiny) on ``device``; wrap it."""
     import torch
 
+    from hqseg.modeling import HQSamPredictor
+
+    return HQSamPredictor(predictor_or_model, dtype=torch.bfloat16 if bf16 else None)
+
+
+def load_predictor(
+    model_type: str, *, checkpoint: str | None = None, device: str = "cpu", bf16: bool = False
+) -> Any:
+    """Build HQ-SAM ``model_type`` (vit_b/vit_l/vit_h/tiny) on ``device``; wrap it.
+
+    Raises:
+        HqsegError: unknown model type, or a checkpoint that does not fit (CheckpointError).
+    """
+    import torch
+
+    from hqseg.errors import HqsegError
     from hqseg.modeling import HQSamPredictor, build_hq_sam
 
-    model = build_hq_sam(model_type, checkpoint=checkpoint)
-    model.to(torch.device(device)).eval()
-    return HQSamPredictor(model)
+    try:
+        model = build_hq_sam(model_type, checkpoint=checkpoint)
+    except ValueError as exc:
+        raise HqsegError(str(exc)) from exc
+    return HQSamPredictor(
+        model, device=torch.device(device), dtype=torch.bfloat16 if bf16 else None
+    )
 
 
 class BoxPrompter:
@@ -50,23 +65,12 @@ class BoxPrompter:
     Args:
         predictor: an object with ``set_image(image)`` and ``predict_boxes(boxes, ...)``
             (hqseg.modeling.HQSamPredictor).
-        bf16: run under ``torch.autocast`` with bfloat16 on the predictor's device.
     """
 
-    def __init__(self, predictor: Any, *, bf16: bool = False) -> None:
+    def __init__(self, predictor: Any) -> None:
         self.predictor = predictor
-        self.bf16 = bf16
         params = inspect.signature(predictor.predict_boxes).parameters
         self._has_mask_type = "mask_type" in params
-
-    def _autocast(self):
-        if not self.bf16:
-            return contextlib.nullcontext()
-        import torch
-
-        device = getattr(self.predictor, "device", None)
-        device_type = getattr(device, "type", None) or "cpu"
-        return torch.autocast(device_type=device_type, dtype=torch.bfloat16)
 
     def _decode(self, boxes: np.ndarray, mask_type: str) -> tuple[np.ndarray, np.ndarray]:
         kwargs: dict[str, Any] = {"multimask_output": False, "return_logits": True}
@@ -101,7 +105,7 @@ class BoxPrompter:
 
         boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
         results: dict[str, dict[str, np.ndarray]] = {}
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode():
             self.predictor.set_image(image)
             for mask_type in mask_types:
                 if mask_type not in MASK_TYPES:
