@@ -80,15 +80,25 @@ def build_hq_sam(
       CheckpointError: unreadable, foreign, partial or wrong-model-type checkpoint.
       ValueError: unknown model type.
     """
-    from hqseg.modeling.checkpoint import LoadReport, load_checkpoint
+    from hqseg.modeling.checkpoint import (
+        LoadReport,
+        apply_state_dict,
+        check_model_type,
+        read_state_dict,
+    )
 
     if model_type not in ENCODER_CONFIGS:
         raise ValueError(f"unknown model type {model_type!r}; known: {', '.join(MODEL_TYPES)}")
+    state_dict = None
+    if checkpoint is not None:
+        # Read and check before building, so a wrong file fails fast and cheaply.
+        state_dict = read_state_dict(checkpoint)
+        check_model_type(state_dict, model_type, path=str(checkpoint))
     model = _build_model(model_type)
-    if checkpoint is None:
+    if state_dict is None:
         model.load_report = LoadReport(kind="none", hq_initialised_fresh=True)
     else:
-        model.load_report = load_checkpoint(model, checkpoint, model_type=model_type)
+        model.load_report = apply_state_dict(model, state_dict, path=str(checkpoint))
     model.freeze_sam(freeze_sam)
     return model.eval()
 

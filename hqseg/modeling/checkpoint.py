@@ -9,8 +9,6 @@ read with ``torch.load(weights_only=True)``; every problem becomes a
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -70,15 +68,16 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: checkpoint file not found")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
+    except Exception as exc:  # a hostile or broken file can fail anywhere in unpickling
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if "Weights only load failed" in str(exc) or "weights_only" in str(exc):
+            raise CheckpointError(
+                f"{path}: refused to load: it holds Python objects other than tensors, "
+                f"which weights_only=True does not unpickle ({first_line})"
+            ) from exc
         raise CheckpointError(
-            f"{path}: refused to load: not a plain tensor checkpoint, or a corrupt one "
-            f"(weights_only=True): {str(exc).splitlines()[0]}"
-        ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(
-            f"{path}: not a readable torch checkpoint (truncated or not a torch file): "
-            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            f"{path}: not a readable torch checkpoint (truncated, corrupt or not a torch "
+            f"file): {type(exc).__name__}: {first_line}"
         ) from exc
     if isinstance(obj, dict):
         for wrapper in ("model", "state_dict"):
@@ -135,24 +134,43 @@ def infer_model_type(state_dict: dict[str, torch.Tensor], *, path: str = "checkp
     )
 
 
-def load_checkpoint(
-    model: nn.Module, path: str | os.PathLike, *, model_type: str | None = None
-) -> LoadReport:
-    """Load an HQ-SAM or plain SAM checkpoint into ``model`` (an ``HQSam``).
-
-    HQ checkpoints are loaded strictly (every key used, none missing). SAM checkpoints
-    must provide every SAM key; the HQ parameters keep their current (fresh) values.
-    A checkpoint with only some HQ keys, of another model type, or with mismatching
-    shapes is refused.
-    """
-    sd = read_state_dict(path)
-    found_type = infer_model_type(sd, path=str(path))
-    if model_type is not None and found_type != model_type:
-        width = sd["image_encoder.patch_embed.proj.weight"].shape[0]
+def check_model_type(
+    state_dict: dict[str, torch.Tensor], model_type: str, *, path: str = "checkpoint"
+) -> None:
+    """Raise CheckpointError unless ``state_dict`` is a checkpoint of ``model_type``."""
+    found_type = infer_model_type(state_dict, path=path)
+    if found_type != model_type:
+        width = state_dict["image_encoder.patch_embed.proj.weight"].shape[0]
         raise CheckpointError(
             f"{path}: checkpoint is {found_type} (image encoder width {width}) "
             f"but model type {model_type} was requested"
         )
+
+
+def load_checkpoint(
+    model: nn.Module, path: str | os.PathLike, *, model_type: str | None = None
+) -> LoadReport:
+    """Load an HQ-SAM or plain SAM checkpoint file into ``model`` (an ``HQSam``).
+
+    See :func:`apply_state_dict`; ``model_type``, if given, is checked first.
+    """
+    sd = read_state_dict(path)
+    if model_type is not None:
+        check_model_type(sd, model_type, path=str(path))
+    return apply_state_dict(model, sd, path=str(path))
+
+
+def apply_state_dict(
+    model: nn.Module, sd: dict[str, torch.Tensor], *, path: str = "checkpoint"
+) -> LoadReport:
+    """Load a flat HQ-SAM or SAM state dict into ``model``.
+
+    HQ checkpoints are loaded strictly (every key used, none missing). SAM checkpoints
+    must provide every SAM key; the HQ parameters keep their current (fresh) values.
+    A checkpoint with only some HQ keys, of another model type, or with mismatching
+    shapes is refused with a CheckpointError.
+    """
+    found_type = infer_model_type(sd, path=path)
     own = model.state_dict()
     hq_keys = [k for k in own if k.startswith(HQ_PREFIXES)]
     hq_present = [k for k in hq_keys if k in sd]
@@ -178,7 +196,7 @@ def load_checkpoint(
     return LoadReport(
         kind=kind,
         hq_initialised_fresh=kind == "sam",
-        path=str(path),
+        path=path,
         model_type=found_type,
         missing_keys=[k for k in own if k not in sd],
     )
