@@ -135,7 +135,8 @@ def sample_cmd(out: Path, seed: int, scale: int) -> None:
     "mirrors",
     multiple=True,
     metavar="URL",
-    help="Base URL tried first, each archive fetched as URL/<file name> (repeatable).",
+    help="Fetch each archive as URL/<file name> instead of from the catalog's addresses "
+    "(repeatable; tried in order).",
 )
 @click.option(
     "--checksums",

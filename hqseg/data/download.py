@@ -134,9 +134,12 @@ def verify(
 
 
 def archive_urls(archive: Archive, mirrors: Sequence[str]) -> list[tuple[str, str]]:
-    """Candidate ``(kind, address)`` pairs: mirrors (by file name) first, then the catalog."""
+    """Candidate ``(kind, address)`` pairs: the mirrors (by file name) if any are given,
+    which replace the catalog's addresses, else the catalog's Drive id and URLs."""
     name = archive_file_name(archive.name)
     out = [("url", m.rstrip("/") + "/" + name) for m in mirrors]
+    if out:
+        return out
     if archive.gdrive_id:
         out.append(("gdrive", archive.gdrive_id))
     out += [("url", u) for u in archive.urls]
@@ -311,7 +314,7 @@ def download_source(
         from_path: the user's archives (a file or folder) instead of downloading; a
             folder already holding the extracted layout is copied as is.
         raw_dir, cache_dir: where sources are extracted / archives are cached.
-        mirrors: base URLs tried first, each archive fetched by file name.
+        mirrors: base URLs replacing the catalog addresses; archives fetched by file name.
         checksums: a SHA256SUMS file overriding/adding expected hashes.
         verify_checksums: False accepts a mismatching file (loud warning, recorded).
         force: redo even if a complete folder is there.
