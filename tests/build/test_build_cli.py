@@ -1,0 +1,52 @@
+"""The normalize / build / publish commands through the CLI shell."""
+
+from __future__ import annotations
+
+from build_helpers import ecssd_raw
+from click.testing import CliRunner
+
+from hqseg.cli import main
+
+
+def test_normalize_build_and_publish_dry_run(tmp_path):
+    ecssd_raw(tmp_path / "raw", 3)
+    runner = CliRunner()
+    res = runner.invoke(main, ["normalize", "ecssd", "--raw-dir", str(tmp_path / "raw"),
+                               "--out", str(tmp_path / "n"), "--workers", "1"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "ecssd: 3 records" in res.output
+    out = tmp_path / "out"
+    res = runner.invoke(main, ["build", "--normalized", str(tmp_path / "n"), "--raw-dir",
+                               str(tmp_path / "raw"), "--out", str(out), "--allow-missing",
+                               "--workers", "1"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert '"total_train": 3' in res.output
+    res = runner.invoke(main, ["publish", "--dir", str(out), "--repo-id", "me/hq", "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "README.md" in res.output and "data/ecssd/train-00000-of-00001.parquet" in res.output
+    assert "dry run: 5 files" in res.output
+
+
+def test_user_errors_are_one_line(tmp_path, monkeypatch):
+    runner = CliRunner()
+    res = runner.invoke(main, ["build", "--raw-dir", str(tmp_path), "--normalized",
+                               str(tmp_path / "n"), "--out", str(tmp_path / "o")])  # fmt: skip
+    assert res.exit_code == 2 and "error:" in res.output and "Traceback" not in res.output
+    res = runner.invoke(main, ["publish", "--dir", str(tmp_path), "--repo-id", "me/hq"])
+    assert res.exit_code == 2 and "hqseg build" in res.output
+    ecssd_raw(tmp_path / "raw", 2)
+    runner.invoke(main, ["build", "--raw-dir", str(tmp_path / "raw"), "--normalized",
+                         str(tmp_path / "n"), "--out", str(tmp_path / "o"), "--allow-missing",
+                         "--workers", "1"])  # fmt: skip
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    res = runner.invoke(main, ["publish", "--dir", str(tmp_path / "o"), "--repo-id", "me/hq"])
+    assert res.exit_code == 2 and "HF_TOKEN" in res.output, res.output
+
+
+def test_help_explains_every_option():
+    for command in ("normalize", "build", "publish"):
+        res = CliRunner().invoke(main, [command, "--help"])
+        assert res.exit_code == 0
+        assert "--workers" in res.output or command == "publish"
