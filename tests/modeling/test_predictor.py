@@ -1,0 +1,103 @@
+"""HQSamPredictor with the tiny model: shapes at the original size, batching, modes, bf16."""
+
+import numpy as np
+import pytest
+import torch
+
+from hqseg.modeling import HQSamPredictor
+
+H, W = 300, 460
+BOXES = np.array([[10, 20, 200, 250], [100, 50, 450, 290], [0, 0, 459, 299]], dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def image():
+    return np.random.default_rng(0).integers(0, 256, (H, W, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_model, image):
+    p = HQSamPredictor(tiny_model)
+    p.set_image(image)
+    return p
+
+
+def test_predict_boxes_shapes_at_original_size(predictor):
+    masks, scores, low = predictor.predict_boxes(BOXES, hq_token_only=True)
+    assert masks.shape == (3, H, W) and masks.dtype == bool
+    assert scores.shape == (3,) and scores.dtype == np.float32
+    assert low.shape == (3, 1, 256, 256)
+    logits, _, _ = predictor.predict_boxes(BOXES, hq_token_only=True, return_logits=True)
+    assert logits.shape == (3, H, W) and logits.dtype == np.float32
+    np.testing.assert_array_equal(logits > 0, masks)
+
+
+def test_batched_boxes_equal_one_by_one(predictor):
+    batched, scores, low = predictor.predict_boxes(BOXES, return_logits=True, batch_size=2)
+    for i, box in enumerate(BOXES):
+        one, s, lo = predictor.predict(box=box, multimask_output=False, return_logits=True)
+        np.testing.assert_allclose(one[0], batched[i], atol=1e-4)
+        np.testing.assert_allclose(s[0], scores[i], atol=1e-5)
+        np.testing.assert_allclose(lo[0], low[i, 0], atol=1e-4)
+
+
+def test_mask_types_relate(predictor):
+    """sum = sam + hq; hq_token_only is mask_type "hq"; the three differ."""
+    out = {
+        t: predictor.predict_boxes(BOXES, mask_type=t, return_logits=True)[2]
+        for t in ("sam", "hq", "sum")
+    }
+    np.testing.assert_allclose(out["sum"], out["sam"] + out["hq"], atol=1e-4)
+    hq_flag = predictor.predict_boxes(BOXES, hq_token_only=True, return_logits=True)[2]
+    np.testing.assert_array_equal(hq_flag, out["hq"])
+    assert not np.allclose(out["sam"], out["hq"], atol=1e-3)
+
+
+def test_multimask_picks_best_sam_token(predictor, tiny_model):
+    _, scores_mm, low_mm = predictor.predict_boxes(BOXES, multimask_output=True, mask_type="sam")
+    boxes_in = predictor.transform.apply_boxes(BOXES, predictor.original_size)
+    with torch.no_grad():
+        all_masks, iou = tiny_model.decode_all(
+            predictor.features,
+            predictor.interm_features,
+            boxes=torch.as_tensor(boxes_in, dtype=torch.float),
+        )
+    best = iou[:, 1:4].argmax(1) + 1
+    np.testing.assert_allclose(scores_mm, iou[torch.arange(3), best].numpy(), atol=1e-5)
+    want = all_masks[torch.arange(3), best].numpy()
+    np.testing.assert_allclose(low_mm[:, 0], want, atol=1e-4)
+
+
+def test_points_and_mask_input(predictor):
+    masks, scores, low = predictor.predict(
+        point_coords=np.array([[50, 60], [300, 200]]),
+        point_labels=np.array([1, 0]),
+        multimask_output=True,
+    )
+    assert masks.shape == (1, H, W) and scores.shape == (1,) and low.shape == (1, 256, 256)
+    again, _, _ = predictor.predict(box=BOXES[0], mask_input=low, return_logits=True)
+    assert again.shape == (1, H, W)
+
+
+def test_empty_boxes_and_unset_image(tiny_model, predictor):
+    masks, scores, low = predictor.predict_boxes(np.zeros((0, 4)))
+    assert masks.shape == (0, H, W) and scores.shape == (0,) and low.shape == (0, 1, 256, 256)
+    with pytest.raises(RuntimeError, match="set_image"):
+        HQSamPredictor(tiny_model).predict_boxes(BOXES)
+
+
+def test_bgr_input_equals_rgb(tiny_model, image, predictor):
+    p = HQSamPredictor(tiny_model)
+    p.set_image(np.ascontiguousarray(image[..., ::-1]), image_format="BGR")
+    torch.testing.assert_close(p.features, predictor.features)
+
+
+def test_bf16_autocast_runs_on_cpu(tiny_model, image, predictor):
+    p = HQSamPredictor(tiny_model, dtype=torch.bfloat16)
+    p.set_image(image)
+    masks, scores, low = p.predict_boxes(BOXES, hq_token_only=True, return_logits=True)
+    assert masks.dtype == np.float32 and masks.shape == (3, H, W)
+    ref = predictor.predict_boxes(BOXES, hq_token_only=True, return_logits=True)[0]
+    # bf16 has ~3 significant digits: close to fp32, not equal.
+    assert np.corrcoef(masks.ravel(), ref.ravel())[0, 1] > 0.95
+    assert all(not t.requires_grad for t in (p.features, p.interm_features))
