@@ -12,11 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.errors import HqsegError
-from hqseg.training.prompts import PROMPT_TYPES
+
+PROMPT_TYPES: tuple[str, ...] = ("box", "points", "noise_mask")
+"""The recipe's prompt types (see :mod:`hqseg.training.prompts`)."""
 
 
 class ConfigError(HqsegError):
     """A training setting is unknown or out of range."""
+
+
+def _opt(default: Any, help: str) -> Any:  # noqa: A002
+    """A setting with its default and the help text shown by ``hqseg train --help``."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass
@@ -24,45 +33,53 @@ class TrainConfig:
     """Training settings. Defaults are the official HQ-SAM recipe."""
 
     # data
-    data: str = "data/hqseg44k"  # hqseg build folder
-    train_config: str = "default"
-    train_split: str = "train"
-    limit_train_samples: int = 0  # 0 = all
-    val_config: str = "hq_eval"
-    val_splits: list[str] = field(default_factory=lambda: ["dis_vd"])
-    val_limit: int = 0  # images per validation split, 0 = all
-    validate: bool = True  # held-out mIoU / mBIoU at every epoch end (and before training)
+    data: str = _opt("data/hqseg44k", "HQSeg-44K folder written by `hqseg build`.")
+    train_config: str = _opt("default", "Dataset config (card `configs:` name) to train on.")
+    train_split: str = _opt("train", "Split of --train-config to train on.")
+    limit_train_samples: int = _opt(0, "Use only the first N training records (0 = all).")
+    val_config: str = _opt("hq_eval", "Dataset config holding the held-out validation splits.")
+    val_splits: list[str] = _opt(
+        ["dis_vd"], "Validation splits (comma-separated), e.g. dis_vd,coift,hrsod,thin."
+    )
+    val_limit: int = _opt(0, "Validate on the first N images of each split (0 = all).")
+    validate: bool = _opt(True, "Score held-out mIoU/mBIoU before training and at every epoch end.")
     # model
-    model_type: str = "vit_l"
-    checkpoint: str | None = None  # SAM or sam_hq_*.pth; None = random init (tests only)
+    model_type: str = _opt("vit_l", "Model type: vit_b, vit_l, vit_h or tiny (tests, demos).")
+    checkpoint: str | None = _opt(
+        None, "SAM (sam_vit_*.pth) or HQ-SAM checkpoint to start from; unset = random init."
+    )
     # optimisation
-    epochs: int = 12
-    max_steps: int = 0  # stop after this many optimiser steps, 0 = no limit
-    batch_size: int = 4  # per process
-    grad_accum: int = 1
-    lr: float = 1e-3
-    lr_drop_epoch: int = 10
-    lr_gamma: float = 0.1
+    epochs: int = _opt(12, "Number of epochs.")
+    max_steps: int = _opt(0, "Stop after this many optimiser steps in all (0 = no limit).")
+    batch_size: int = _opt(4, "Images per process per micro-batch.")
+    grad_accum: int = _opt(1, "Micro-batches accumulated per optimiser step.")
+    lr: float = _opt(1e-3, "Adam learning rate (no weight decay).")
+    lr_drop_epoch: int = _opt(10, "StepLR: multiply the lr by --lr-gamma every this many epochs.")
+    lr_gamma: float = _opt(0.1, "StepLR decay factor.")
     # augmentation and prompts
-    flip_prob: float = 0.5
-    scale_min: float = 0.1
-    scale_max: float = 2.0
-    prompt_types: list[str] = field(default_factory=lambda: list(PROMPT_TYPES))
-    prompt_points: int = 10
-    box_noise_scale: float = 0.0
+    flip_prob: float = _opt(0.5, "Probability of a horizontal flip.")
+    scale_min: float = _opt(0.1, "Large-scale jitter: smallest long-side scale (x 1024).")
+    scale_max: float = _opt(2.0, "Large-scale jitter: largest long-side scale (x 1024).")
+    prompt_types: list[str] = _opt(
+        list(PROMPT_TYPES), "Prompt types drawn uniformly per image (comma-separated)."
+    )
+    prompt_points: int = _opt(10, "Foreground points of a `points` prompt.")
+    box_noise_scale: float = _opt(
+        0.0, "Box prompt jitter (fraction of box size); the official recipe uses none."
+    )
     # loss
-    loss_points: int = 12544
-    oversample_ratio: float = 3.0
-    importance_ratio: float = 0.75
+    loss_points: int = _opt(12544, "Points sampled per mask for the loss (112^2 officially).")
+    oversample_ratio: float = _opt(3.0, "PointRend oversampling of candidate points.")
+    importance_ratio: float = _opt(0.75, "Fraction of loss points chosen by uncertainty.")
     # run
-    out: str = "runs/hq_sam"
-    seed: int = 42
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: str = "none"  # none | bf16
-    compile: bool = False
-    num_workers: int = 0
-    checkpoint_every: int = 0  # optimiser steps between checkpoints, 0 = epoch ends only
-    log_every: int = 1
+    out: str = _opt("runs/hq_sam", "Run folder: checkpoints/, dvclive/, exports, curves.")
+    seed: int = _opt(42, "Base seed; rank r uses seed + r, samples use (seed, epoch, index).")
+    device: str = _opt("auto", "auto (GPU of this rank if CUDA exists), cpu, cuda or cuda:N.")
+    amp: str = _opt("none", "Mixed precision: none or bf16 (autocast).")
+    compile: bool = _opt(False, "torch.compile the image encoder and mask decoder.")
+    num_workers: int = _opt(0, "DataLoader worker processes per rank.")
+    checkpoint_every: int = _opt(0, "Checkpoint every N optimiser steps (0 = at epoch ends only).")
+    log_every: int = _opt(1, "Log metrics every N optimiser steps.")
 
     def __post_init__(self) -> None:
         self.validate_values()

@@ -21,7 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-PROMPT_TYPES: tuple[str, ...] = ("box", "points", "noise_mask")
+from hqseg.training.config import PROMPT_TYPES
+
+__all__ = ["PROMPT_TYPES", "Prompt", "sample_prompt"]
 MASK_PROMPT_SIZE = 256
 
 
