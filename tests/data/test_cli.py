@@ -1,0 +1,88 @@
+"""The data commands through the CLI: help, sources, sample, download --from."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+
+from hqseg.cli import main
+
+
+def _run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_download_help_explains_every_option():
+    result = _run("download", "--help")
+    assert result.exit_code == 0
+    options = re.findall(r"^\s+(--[\w-]+)", result.output, flags=re.M)
+    assert {
+        "--origin",
+        "--from",
+        "--raw-dir",
+        "--cache-dir",
+        "--mirror",
+        "--checksums",
+        "--no-verify",
+        "--force",
+        "--retries",
+        "--quiet",
+    } <= set(options)
+    for cmd in ("sample", "sources"):
+        assert _run(cmd, "--help").exit_code == 0
+
+
+def test_sources_lists_every_source_with_licence():
+    result = _run("sources")
+    assert result.exit_code == 0
+    for name in (
+        "dis5k",
+        "thinobject5k",
+        "fss1000",
+        "ecssd",
+        "msra10k",
+        "duts",
+        "dut_omron",
+        "coift",
+        "hrsod",
+    ):
+        assert re.search(rf"^{name}\b", result.output, flags=re.M)
+    assert "CC BY-NC 4.0" in result.output and "sha256 known" in result.output
+
+
+def test_sample_then_download_from_it(tmp_path):
+    assert _run("sample", "--out", str(tmp_path / "s")).exit_code == 0
+    raw = tmp_path / "raw"
+    result = _run(
+        "download", "dis_vd", "--from", str(tmp_path / "s"), "--raw-dir", str(raw), "--quiet"
+    )
+    assert result.exit_code == 0, result.output
+    assert "part of 'dis5k'" in result.output and "val=6" in result.output
+    again = _run("download", "dis5k", "--from", str(tmp_path / "s"), "--raw-dir", str(raw))
+    assert "nothing to do" in again.output
+    listing = _run("sources", "--raw-dir", str(raw))
+    assert "train=11" in listing.output and "not downloaded" in listing.output
+    repack = _run(
+        "download",
+        "ecssd",
+        "--origin",
+        "repack",
+        "--from",
+        str(tmp_path / "s" / "repack"),
+        "--raw-dir",
+        str(raw),
+        "--quiet",
+    )
+    assert repack.exit_code == 0, repack.output
+    assert "ecssd: repack, pairs train=9" in repack.output.replace(str(raw) + "/", "")
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    result = _run("download", "nosuch", "--from", str(tmp_path))
+    assert result.exit_code == 2
+    assert "unknown source 'nosuch'" in result.output and "Traceback" not in result.output
+    result = _run("download", "ecssd", "--from", str(tmp_path), "--raw-dir", str(tmp_path / "r"))
+    assert result.exit_code == 2 and "images.zip" in result.output
+    result = _run("download", "dut_omron", "--origin", "repack", "--from", str(tmp_path))
+    assert result.exit_code == 2 and "not in the repack" in result.output
