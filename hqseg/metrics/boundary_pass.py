@@ -26,34 +26,29 @@ PARALLEL_MIN_ANNOTATIONS = 2000
 
 @dataclass(frozen=True)
 class ImageJob:
-    """One image's annotations: ``(ann_id, category_id, rle)`` triples, RLEs H x W.
+    """One image's work: RLEs (H x W) by annotation id and the (dt_id, gt_id) pairs to score.
 
-    ``gts`` are the non-crowd ground truths, ``dts`` the detections kept for scoring.
+    Only pairs whose masks overlap need a boundary IoU (boundaries lie inside masks, so
+    for the others it is 0), and each annotation's boundary is computed once.
     """
 
     height: int
     width: int
-    gts: Sequence[tuple[int, int, dict]]
-    dts: Sequence[tuple[int, int, dict]]
+    rles: dict[tuple[str, int], dict]  # ("gt" | "dt", ann_id) -> RLE
+    pairs: Sequence[tuple[int, int]]  # (dt_id, gt_id)
 
 
 def image_boundary_ious(
     job: ImageJob, dilation_ratio: float = 0.02
 ) -> dict[tuple[int, int], float]:
-    """``{(dt_id, gt_id): boundary IoU}`` for same-category pairs whose boundaries meet."""
+    """``{(dt_id, gt_id): boundary IoU}`` for the job's pairs whose boundaries meet."""
     d = boundary_dilation(job.height, job.width, dilation_ratio)
-    gts = [(i, c, crop_boundary(rle_to_crop(r), d)) for i, c, r in job.gts]
+    bands = {key: crop_boundary(rle_to_crop(rle), d) for key, rle in job.rles.items()}
     out = {}
-    for dt_id, dt_cat, rle in job.dts:
-        band = None
-        for gt_id, gt_cat, gt_band in gts:
-            if gt_cat != dt_cat or gt_band.area == 0:
-                continue
-            if band is None:
-                band = crop_boundary(rle_to_crop(rle), d)
-            iou = crop_iou(band, gt_band)
-            if iou > 0.0:
-                out[dt_id, gt_id] = iou
+    for dt_id, gt_id in job.pairs:
+        iou = crop_iou(bands["dt", dt_id], bands["gt", gt_id])
+        if iou > 0.0:
+            out[dt_id, gt_id] = iou
     return out
 
 
@@ -88,7 +83,7 @@ def boundary_ious(
         progress: show a tqdm bar (None: only for large inputs).
     """
     jobs = list(jobs)
-    n_anns = sum(len(j.gts) + len(j.dts) for j in jobs)
+    n_anns = sum(len(j.rles) for j in jobs)
     workers = default_workers() if workers is None else max(1, int(workers))
     if n_anns < PARALLEL_MIN_ANNOTATIONS:
         workers = 1

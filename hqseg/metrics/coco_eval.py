@@ -107,22 +107,36 @@ class BoundaryCOCOeval(COCOeval):
         order = np.argsort([-d["score"] for d in dt], kind="mergesort")
         return gt, [dt[i] for i in order[: self.params.maxDets[-1]]]
 
+    def _mask_ious(self, img_id, cat_id, gt: list[dict], dt: list[dict]):
+        """pycocotools' mask IoU matrix (D x G, or [] if either is empty), cached."""
+        key = (img_id, cat_id, tuple(d["id"] for d in dt), tuple(g["id"] for g in gt))
+        ious = self.cache.mask.get(key)
+        if ious is None:
+            iscrowd = [int(g["iscrowd"]) for g in gt]
+            segs = [d["segmentation"] for d in dt], [g["segmentation"] for g in gt]
+            ious = self.cache.mask[key] = mask_utils.iou(*segs, iscrowd)
+        return ious
+
     def _boundary_pass(self) -> None:
-        per_image: dict[int, tuple[list, list]] = {}
-        for key in {*self._gts.keys(), *self._dts.keys()}:
+        """Boundary IoUs of all scored non-crowd pairs whose masks overlap, in one batch."""
+        per_image: dict[int, tuple[dict, list]] = {}
+        for key in self._gts.keys() & self._dts.keys():
             if key in self.cache.boundary_done:
                 continue
             gt, dt = self._scored(*key)
-            gt = [g for g in gt if not g["iscrowd"]]
-            if gt and dt:
-                gts, dts = per_image.setdefault(key[0], ([], []))
-                gts.extend((g["id"], g["category_id"], g["segmentation"]) for g in gt)
-                dts.extend((d["id"], d["category_id"], d["segmentation"]) for d in dt)
+            ious = self._mask_ious(*key, gt, dt)
+            rles, pairs = per_image.setdefault(key[0], ({}, []))
+            for i, j in zip(*np.nonzero(np.asarray(ious) > 0), strict=True):
+                if not gt[j]["iscrowd"]:
+                    rles["dt", dt[i]["id"]] = dt[i]["segmentation"]
+                    rles["gt", gt[j]["id"]] = gt[j]["segmentation"]
+                    pairs.append((dt[i]["id"], gt[j]["id"]))
             self.cache.boundary_done.add(key)
         jobs = []
-        for img_id, (gts, dts) in per_image.items():
-            img = self.cocoGt.imgs[img_id]
-            jobs.append(ImageJob(img["height"], img["width"], gts, dts))
+        for img_id, (rles, pairs) in per_image.items():
+            if pairs:
+                img = self.cocoGt.imgs[img_id]
+                jobs.append(ImageJob(img["height"], img["width"], rles, pairs))
         self.cache.boundary.update(
             boundary_ious(jobs, dilation_ratio=self.dilation_ratio, workers=self.workers)
         )
@@ -133,19 +147,13 @@ class BoundaryCOCOeval(COCOeval):
         gt, dt = self._scored(imgId, catId)
         if len(gt) == 0 and len(dt) == 0:
             return []
-        iscrowd = [int(g["iscrowd"]) for g in gt]
-        key = (imgId, catId, tuple(d["id"] for d in dt), tuple(g["id"] for g in gt))
-        mask = self.cache.mask.get(key)
-        if mask is None:
-            segs_d = [d["segmentation"] for d in dt]
-            mask = mask_utils.iou(segs_d, [g["segmentation"] for g in gt], iscrowd)
-            self.cache.mask[key] = mask
+        mask = self._mask_ious(imgId, catId, gt, dt)
         if self.iou_type == "segm" or len(gt) == 0 or len(dt) == 0:
             return mask
         ious = np.array(mask, dtype=np.float64)
         # boundaries lie inside masks: where the masks do not meet, both IoUs are 0
         for i, j in zip(*np.nonzero(ious > 0), strict=True):
-            if not iscrowd[j]:
+            if not gt[j]["iscrowd"]:
                 b = self.cache.boundary.get((dt[i]["id"], gt[j]["id"]), 0.0)
                 ious[i, j] = min(ious[i, j], b)
         return ious

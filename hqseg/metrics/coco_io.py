@@ -18,6 +18,7 @@ from typing import Any
 from pycocotools.coco import COCO
 
 from hqseg.errors import DatasetError
+from hqseg.metrics.rle import rle_counts
 
 _GT_ANN_KEYS = ("id", "image_id", "category_id", "segmentation", "area", "iscrowd")
 
@@ -42,6 +43,12 @@ def _check_rle(seg: Any, img: dict, where: str) -> None:
             f"{where}: RLE size {list(seg['size'])} differs from the image size "
             f"{[img['height'], img['width']]}"
         )
+    try:
+        total = int(rle_counts(seg).sum())
+    except (ValueError, IndexError, TypeError, UnicodeError):
+        total = -1
+    if total != img["height"] * img["width"]:
+        raise DatasetError(f"{where}: RLE counts are corrupt (they do not cover height x width)")
 
 
 def _check_gt(data: Any, name: str) -> None:

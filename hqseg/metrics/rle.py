@@ -66,12 +66,18 @@ def rle_counts(rle: dict) -> np.ndarray:
         return np.zeros(0, np.int64)
     c = np.frombuffer(raw, np.uint8).astype(np.int64) - 48
     last = np.flatnonzero((c & 0x20) == 0)  # last character of each value
-    first = np.concatenate([[0], last[:-1] + 1])
-    group = np.repeat(np.arange(last.size), last - first + 1)
-    shift = 5 * (np.arange(c.size) - first[group])
-    values = np.bincount(group, weights=(c & 0x1F) << shift, minlength=last.size).astype(np.int64)
+    first = np.empty_like(last)
+    first[0] = 0
+    first[1:] = last[:-1] + 1
+    if last.size == c.size:  # every value fits in one character (the common case)
+        values = c & 0x1F
+        shift_last = np.zeros(c.size, np.int64)
+    else:
+        shift = np.arange(c.size) - np.repeat(first, last - first + 1)
+        values = np.add.reduceat((c & 0x1F) << (5 * shift), first)
+        shift_last = 5 * shift[last]
     negative = (c[last] & 0x10) != 0
-    values[negative] -= np.left_shift(1, shift[last][negative] + 5)
+    values[negative] -= np.left_shift(1, shift_last[negative] + 5)
     # values from index 3 on are deltas to the value two places before
     out = values.copy()
     out[1::2] = np.cumsum(values[1::2])
@@ -92,7 +98,7 @@ def rle_to_crop(rle: dict) -> Crop:
         return Crop(0, 0, np.zeros((0, 0), np.uint8), (h, w), 0)
     c0, c1 = int(s[0] // h), int((e[-1] - 1) // h) + 1
     # expand the runs over the columns c0..c1 only, then cut the rows the runs reach
-    bounds = np.clip(np.concatenate([[0], ends]), c0 * h, c1 * h)
+    bounds = np.minimum(np.maximum(np.concatenate([[0], ends]), c0 * h), c1 * h)
     values = np.zeros(counts.size, np.uint8)
     values[1::2] = 1
     cols = np.repeat(values, np.diff(bounds)).reshape(c1 - c0, h).T  # (h, c1 - c0)

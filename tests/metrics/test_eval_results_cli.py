@@ -89,6 +89,9 @@ def test_results_for_unknown_images_or_wrong_size_are_named(files):
     wrong = [dict(res[0], segmentation={"size": [1, 1], "counts": "11"})]
     r = _run("--gt", str(root / "gt.json"), "--results", _bad(root, "w.json", wrong))
     assert r.exit_code == 2 and "differs from the image size" in r.output
+    corrupt = [dict(res[0], segmentation=dict(res[0]["segmentation"], counts="0"))]
+    r = _run("--gt", str(root / "gt.json"), "--results", _bad(root, "k.json", corrupt))
+    assert r.exit_code == 2 and "RLE counts are corrupt" in r.output
     nocat = [dict(res[0], category_id=99)]
     r = _run("--gt", str(root / "gt.json"), "--results", _bad(root, "c.json", nocat))
     assert r.exit_code == 2 and "category_id 99" in r.output
