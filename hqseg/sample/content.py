@@ -151,8 +151,13 @@ def build_items(seed: int = 0, scale: int = 1) -> dict[str, list[Item]]:
     tr[0] = _size_mismatch(mk, DUTS_MISMATCH_NAME)
     tr[1] = replace(tr[1], image=_near_copy(msra[4].image), mask=_near_copy(msra[4].mask, "PNG"))
     te = _many(mk, "duts", "test", [f"ILSVRC2012_test_{i:08d}" for i in range(1, 6 * n + 1)])
-    img, _ = mk.arrays()
-    te[2] = replace(te[2], image=draw.encode(img, "JPEG", mode="CMYK"), quirk="cmyk-jpeg")
+    img, masks = mk.arrays()
+    te[2] = replace(
+        te[2],
+        image=draw.encode(img, "JPEG", mode="CMYK"),
+        mask=draw.encode(draw.binarize(draw.union(masks)), "PNG"),
+        quirk="cmyk-jpeg",
+    )
     items["duts"] = tr + te
 
     mk = _Maker(seed, "dut_omron")

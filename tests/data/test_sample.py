@@ -152,3 +152,23 @@ def test_planted_duplicates(sample):
     assert _member(folder, "dis5k/DIS5K.zip", f"DIS-TR/im/{leak_a}.jpg") == _member(
         folder, "dis5k/DIS5K.zip", f"DIS-VD/im/{leak_b}.jpg"
     )
+
+
+@pytest.mark.parametrize("origin", ["original", "repack"])
+def test_every_pair_not_planted_bad_has_matching_sizes(sample, raw, origin):
+    from hqseg.data.schema import Pair
+    from hqseg.data.sources import get_source
+
+    _, manifest = sample
+    checked = 0
+    for name in manifest["pairs"][origin]:
+        bad_ids = {r["id"] for r in manifest["rejects"][origin].get(name, [])}
+        for p in get_source(name).iter_pairs(raw(origin) / name):
+            if not isinstance(p, Pair) or f"{name}/{p.stem}" in bad_ids:
+                continue
+            image = ImageOps.exif_transpose(Image.open(p.image))
+            mask = Image.open(p.mask)
+            assert image.size == mask.size, (name, p.stem)
+            assert np.asarray(mask).any(), (name, p.stem)
+            checked += 1
+    assert checked == sum(sum(v.values()) for v in manifest["pairs"][origin].values())
