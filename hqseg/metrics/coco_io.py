@@ -18,7 +18,7 @@ from typing import Any
 from pycocotools.coco import COCO
 
 from hqseg.errors import DatasetError
-from hqseg.metrics.rle import rle_counts
+from hqseg.metrics.rle import rle_counts, segmentation_to_rle
 
 _GT_ANN_KEYS = ("id", "image_id", "category_id", "segmentation", "area", "iscrowd")
 
@@ -100,7 +100,8 @@ def load_results(coco_gt: COCO, results: str | Path | list) -> COCO:
     """Segm results (a path or a list of dicts, not modified) as a pycocotools result COCO.
 
     Every result needs ``image_id`` (in the ground truth), ``category_id`` (a GT
-    category), a numeric ``score`` and an RLE ``segmentation`` of its image's size.
+    category), a numeric ``score`` and an RLE ``segmentation`` of its image's size
+    (uncompressed RLEs are compressed here; pycocotools would fail on them).
     """
     if isinstance(results, list):
         name, data = "results", [dict(r) if isinstance(r, dict) else r for r in results]
@@ -129,6 +130,8 @@ def load_results(coco_gt: COCO, results: str | Path | list) -> COCO:
         if isinstance(score, bool) or not isinstance(score, numbers.Real):
             raise DatasetError(f"{where} has a non-numeric score {score!r}")
         _check_rle(r.get("segmentation"), img, where)
+        if isinstance(r["segmentation"]["counts"], list):  # loadRes wants compressed RLEs
+            r["segmentation"] = segmentation_to_rle(r["segmentation"], img["height"], img["width"])
     if unknown:
         shown = ", ".join(str(i) for i in sorted(set(unknown), key=str)[:5])
         raise DatasetError(

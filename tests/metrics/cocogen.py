@@ -22,7 +22,7 @@ def _encode(mask: np.ndarray) -> dict:
     return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
-def _uncompressed(mask: np.ndarray) -> dict:
+def uncompressed_rle(mask: np.ndarray) -> dict:
     flat = mask.astype(np.uint8).flatten(order="F")
     edges = np.flatnonzero(np.diff(flat)) + 1
     bounds = np.concatenate([[0], edges, [flat.size]])
@@ -98,7 +98,7 @@ def make_coco(
                 continue
             crowd = bool(rng.random() < crowd_fraction)
             if crowd:
-                seg = _uncompressed(mask)
+                seg = uncompressed_rle(mask)
             elif rng.random() < rle_fraction:
                 seg = _encode(mask)
             else:

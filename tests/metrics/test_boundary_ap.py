@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import numpy as np
+import pycocotools.mask as mask_utils
 import pytest
 
 from hqseg.metrics import STAT_NAMES, evaluate_coco
 from hqseg.metrics import boundary_pass as boundary_pass_module
+from hqseg.metrics.coco_io import load_gt
 
-from .cocogen import DEFAULT_SIZES, make_coco
+from .cocogen import DEFAULT_SIZES, make_coco, uncompressed_rle
 from .reference import pycocotools_segm_stats, reference_boundary_stats
 
 
@@ -109,3 +112,17 @@ def test_results_with_bbox_use_pycocotools_box_area(coco_set, reference):
 def test_unknown_iou_type_is_rejected(coco_set):
     with pytest.raises(ValueError, match="unknown iou types"):
         evaluate_coco(*coco_set, ("bbox",))
+
+
+def test_inputs_as_paths_coco_objects_and_uncompressed_results(tmp_path, coco_set, reference):
+    gt, res = coco_set
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "res.json").write_text(json.dumps(res))
+    from_files = evaluate_coco(tmp_path / "gt.json", str(tmp_path / "res.json"))
+    assert np.array_equal(_values(from_files["boundary"]), reference["boundary"])
+    from_coco = evaluate_coco(load_gt(gt), res, ("segm",))
+    assert np.array_equal(_values(from_coco["segm"]), reference["segm"])
+    loose = [
+        dict(r, segmentation=uncompressed_rle(mask_utils.decode(r["segmentation"]))) for r in res
+    ]
+    assert np.array_equal(_values(evaluate_coco(gt, loose)["boundary"]), reference["boundary"])
