@@ -24,7 +24,6 @@ Where no hash is known the computed one is recorded in the manifest.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -36,42 +35,11 @@ from hqseg.data.extract import safe_extract
 from hqseg.data.schema import Reject
 from hqseg.errors import ChecksumError, DatasetError, HqsegError
 from hqseg.utils.atomic import atomic_dir, write_json
+from hqseg.utils.checksums import read_checksums, sha256_file
 
 MANIFEST = Path(".hqseg") / "download.json"
 SUMS_NAME = "SHA256SUMS"
 Log = Callable[[str], None]
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_checksums(path: Path) -> dict[str, str]:
-    """Parse a ``SHA256SUMS`` file (``<hex>  <relative path>`` per line) to {path: hex}.
-
-    Raises:
-        DatasetError: unreadable file or a malformed line, naming the line.
-    """
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read checksums file: {exc}") from exc
-    sums: dict[str, str] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        digest, _, name = line.strip().partition(" ")
-        name = name.strip().lstrip("*")
-        if len(digest) != 64 or not name or any(c not in "0123456789abcdefABCDEF" for c in digest):
-            raise DatasetError(f"{path}:{n}: expected '<sha256>  <file>', got {line!r}")
-        sums[name] = digest.lower()
-    return sums
 
 
 def _lookup(sums: dict[str, str], key: str, source: str) -> str:
