@@ -14,8 +14,9 @@ source with its own splits, and ``hq_eval`` (``dis_vd``, ``coift``, ``hrsod``,
 ``thin``, whichever are present). Configs share the per-source shard files, so no
 byte is stored twice.
 
-The build streams: deduplication reads only the id and hash columns; records are
-copied one row group at a time, minus dropped ids and the hash columns.
+The build streams: deduplication reads only the small ``hashes.parquet`` of each
+normalised source; shards without dropped records are hard-linked unchanged, the
+others rewritten one row group at a time.
 """
 
 from __future__ import annotations
@@ -24,19 +25,22 @@ import csv
 import io
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from hqseg.data.card import ConfigFiles, SourceInfo, render_card
+from hqseg.data.convert import pixel_digest
 from hqseg.data.dedup import COLUMNS as DUP_COLUMNS
-from hqseg.data.dedup import DEDUP_MODES, NEAR_THRESHOLD, Entry, find_duplicates
-from hqseg.data.normalize import get_source, normalize_source, read_summary
+from hqseg.data.dedup import DEDUP_MODES, NEAR_THRESHOLD, Entry, exact_keys, find_duplicates
+from hqseg.data.normalize import HASHES_FILE, get_source, normalize_source, read_summary
 from hqseg.data.presets import HQ_EVAL, Preset, get_preset
 from hqseg.data.rejects import FILENAME as REJECTS_FILE
 from hqseg.data.rejects import count_by_reason, read_rejects, write_rejects
-from hqseg.data.shards import ShardWriter, iter_tables, list_shards, record_schema
+from hqseg.data.shards import ShardWriter, count_rows, iter_tables, list_shards, record_schema
 from hqseg.errors import DatasetError
 from hqseg.utils.atomic import atomic_dir, write_json, write_text
 
@@ -87,16 +91,46 @@ def ensure_normalized(
     return summaries, missing
 
 
-def _entries(normalized_dir: Path, summaries: dict[str, dict]):
-    for source, summary in summaries.items():
-        for split in summary["splits"]:
-            shards = list_shards(normalized_dir / source, split)
-            for table in iter_tables(shards, columns=["id", "split", "pixel_hash", "phash"]):
-                cols = table.to_pydict()
-                for rid, sp, px, ph in zip(
-                    cols["id"], cols["split"], cols["pixel_hash"], cols["phash"], strict=True
+def _hash_tables(normalized_dir: Path, summaries: dict[str, dict]) -> dict[str, pa.Table]:
+    """Each source's ``hashes.parquet`` (id, split, sha256, width, height, phash)."""
+    out = {}
+    for source in summaries:
+        path = normalized_dir / source / HASHES_FILE
+        if not path.is_file():
+            raise DatasetError(f"{path} missing: re-run `hqseg normalize {source}`")
+        out[source] = pq.read_table(path)
+    return out
+
+
+def _pixel_digests(normalized_dir: Path, tables: dict[str, pa.Table], ids: set[str]):
+    """Decode the images of ``ids`` from the normalised shards: ``id -> pixel digest``."""
+    from PIL import Image
+
+    wanted = pa.array(sorted(ids), type=pa.string())
+    digests = {}
+    for source, table in tables.items():
+        splits = set(table.filter(pc.is_in(table["id"], value_set=wanted))["split"].to_pylist())
+        for split in sorted(splits):
+            for part in iter_tables(list_shards(normalized_dir / source, split), ["id", "image"]):
+                part = part.filter(pc.is_in(part["id"], value_set=wanted))
+                for rid, image in zip(
+                    part["id"].to_pylist(), part["image"].to_pylist(), strict=True
                 ):
-                    yield Entry(rid, source, sp, px, ph)
+                    digests[rid] = pixel_digest(Image.open(io.BytesIO(image["bytes"])))
+    return digests
+
+
+def _entries(normalized_dir: Path, tables: dict[str, pa.Table]) -> list[Entry]:
+    rows = [
+        (source, r)
+        for source, table in tables.items()
+        for r in table.select(["id", "split", "sha256", "width", "height", "phash"]).to_pylist()
+    ]
+    keys = exact_keys(
+        ((r["id"], r["sha256"], r["width"], r["height"], r["phash"]) for _, r in rows),
+        lambda ids: _pixel_digests(normalized_dir, tables, ids),
+    )
+    return [Entry(r["id"], source, r["split"], keys[r["id"]], r["phash"]) for source, r in rows]
 
 
 def _write_duplicates(path: Path, rows: list[dict]) -> None:
@@ -107,16 +141,33 @@ def _write_duplicates(path: Path, rows: list[dict]) -> None:
     write_text(path, buf.getvalue())
 
 
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)  # same filesystem: no bytes copied
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def _copy_split(
     src: list[Path], out: Path, split: str, dropped: pa.Array
 ) -> tuple[list[str], int, int]:
-    """Copy records minus dropped ids; returns (file names, rows, payload bytes)."""
-    schema = record_schema()
-    writer = ShardWriter(out, split, schema)
+    """Put a split's shards in ``out`` minus dropped ids; returns (file names, rows, bytes).
+
+    Shards without a dropped id are hard-linked (or copied) unchanged; otherwise the
+    split is rewritten, one row group at a time.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    hit = len(dropped) > 0 and any(
+        pc.any(pc.is_in(t["id"], value_set=dropped)).as_py() for t in iter_tables(src, ["id"])
+    )
+    if not hit:
+        for path in src:
+            _link_or_copy(path, out / path.name)
+        rows = count_rows(src)
+        return [p.name for p in src], rows, sum(p.stat().st_size for p in src)
+    writer = ShardWriter(out, split, record_schema())
     for table in iter_tables(src):
-        if len(dropped):
-            table = table.filter(pc.invert(pc.is_in(table["id"], value_set=dropped)))
-        writer.write_table(table)
+        writer.write_table(table.filter(pc.invert(pc.is_in(table["id"], value_set=dropped))))
     files = writer.close()
     return [f.name for f in files], writer.num_rows, writer.num_bytes
 
@@ -183,7 +234,7 @@ def build(
         raise DatasetError(f"nothing to build: no source of preset {preset.name!r} is available")
     hq_eval_splits = {pair: name for name, pair in HQ_EVAL.items()}
     result = find_duplicates(
-        _entries(normalized_dir, summaries),
+        _entries(normalized_dir, _hash_tables(normalized_dir, summaries)),
         is_train=lambda e: preset.is_train(e.source, e.split),
         is_hq_eval=lambda e: (e.source, e.split) in hq_eval_splits,
         source_rank=preset.source_rank,

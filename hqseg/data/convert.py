@@ -1,8 +1,9 @@
 """Turn one image/mask :class:`~hqseg.data.schema.Pair` into a record, or a reject.
 
 This is the per-pair work of normalisation, run in worker processes. Each pair is
-decoded exactly once; the same pass computes the hashes used for duplicate
-detection, so the build never decodes again.
+decoded exactly once; the same pass computes the perceptual hash used for duplicate
+detection. Pixels are viewed in place (no copies), which keeps the work close to
+the cost of decoding alone.
 
 Rules (each failure is a :class:`~hqseg.data.schema.Reject` with one of
 :data:`REASONS`):
@@ -30,8 +31,10 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import imagehash
+import cv2
 import numpy as np
+import pyarrow as pa
+import scipy.fft
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hqseg.data.schema import Pair, Reject, record_id
@@ -54,9 +57,8 @@ SIZE_MISMATCH_MODES = ("reject", "resize")
 class Converted:
     """A normalised record plus what the build needs from the same decode pass.
 
-    ``row`` has the record columns and the hash columns of
-    :data:`hqseg.data.shards.HASH_COLUMNS`; ``warnings`` are human messages
-    (e.g. a resized mask).
+    ``row`` has the record columns plus ``phash`` (:func:`perceptual_hash`);
+    ``warnings`` are human messages (e.g. a resized mask).
     """
 
     row: dict
@@ -111,17 +113,50 @@ def _png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _image_rgb(data: bytes, img: Image.Image) -> tuple[bytes, np.ndarray]:
-    """The stored image bytes and the RGB pixels (H, W, 3) uint8."""
+def _use_single_blocks() -> None:
+    """Let Pillow store each decoded image in one memory block (default: 16 MB blocks),
+    so :func:`pixels` can view any image without copying. Memory use is unchanged."""
+    global _SINGLE_BLOCKS
+    if not _SINGLE_BLOCKS:
+        Image.core.set_block_size(1 << 30)
+        _SINGLE_BLOCKS = True
+
+
+_SINGLE_BLOCKS = False
+
+
+def pixels(img: Image.Image) -> np.ndarray:
+    """A read-only view of ``img``'s pixels without copying when Pillow allows it.
+
+    RGB images come as (H, W, 4) with Pillow's padding byte last (use ``[..., :3]``),
+    L images as (H, W); other modes, or a Pillow that cannot export, are copied
+    with ``np.asarray``.
+    """
+    if img.mode in ("RGB", "L"):
+        try:
+            flat = pa.array(img).flatten() if img.mode == "RGB" else pa.array(img)
+        except (ValueError, TypeError, pa.ArrowException):
+            return np.asarray(img)
+        data = np.frombuffer(flat.buffers()[1], np.uint8)[flat.offset : flat.offset + len(flat)]
+        return (
+            data.reshape(img.height, img.width, -1)
+            if img.mode == "RGB"
+            else data.reshape(img.height, img.width)
+        )
+    return np.asarray(img)
+
+
+def _image_rgb(data: bytes, img: Image.Image) -> tuple[bytes, Image.Image]:
+    """The stored image bytes and the RGB image."""
     img, rotated = _oriented(img)
     if img.mode == "RGB" and not rotated:
-        return data, np.asarray(img)
+        return data, img
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if arr.max() > 255 else 255.0
         img = Image.fromarray((arr * (255.0 / top)).round().astype(np.uint8), "L")
     rgb = img.convert("RGB")
-    return _png(rgb), np.asarray(rgb)
+    return _png(rgb), rgb
 
 
 def _mask_grey(data: bytes, img: Image.Image, mask_kind: str) -> tuple[bool, np.ndarray]:
@@ -133,10 +168,8 @@ def _mask_grey(data: bytes, img: Image.Image, mask_kind: str) -> tuple[bool, np.
         grey = np.clip(grey.round(), 0, 255).astype(np.uint8)
     elif img.mode == "1":
         grey = np.asarray(img.convert("L"))
-    elif img.mode in ("L", "P") and mask_kind == "object_ids":
-        grey = np.asarray(img)  # palette indices are the object ids
-    elif img.mode in ("L",):
-        grey = np.asarray(img)
+    elif img.mode == "L" or (img.mode == "P" and mask_kind == "object_ids"):
+        grey = pixels(img)  # for P, the palette indices are the object ids
     else:
         rgba = np.asarray(img.convert("RGBA"))
         colour = rgba[..., :3].max(axis=2)
@@ -145,32 +178,37 @@ def _mask_grey(data: bytes, img: Image.Image, mask_kind: str) -> tuple[bool, np.
     if mask_kind == "object_ids":
         grey = np.where(grey > 0, 255, 0).astype(np.uint8)
     reusable = img.mode == "L" and img.format == "PNG" and not rotated and mask_kind != "object_ids"
-    return reusable, np.ascontiguousarray(grey)
+    return reusable, grey
 
 
-def pixel_hash(rgb: np.ndarray) -> str:
-    """sha256 of the decoded pixels and their shape: equal iff the pixels are equal."""
-    digest = hashlib.sha256(repr(rgb.shape).encode())
-    digest.update(np.ascontiguousarray(rgb).data)
+def pixel_digest(img: Image.Image) -> str:
+    """sha1 of an image's RGB pixels and size: equal iff the decoded pixels are equal."""
+    rgb = np.ascontiguousarray(np.asarray(img.convert("RGB")))
+    digest = hashlib.sha1(f"{img.width}x{img.height}".encode())
+    digest.update(rgb.data)
     return digest.hexdigest()
 
 
-def perceptual_hash(rgb: np.ndarray) -> str:
-    """64-bit DCT perceptual hash (imagehash.phash) as 16 hex digits.
+def perceptual_hash(img: Image.Image) -> str:
+    """64-bit DCT perceptual hash as 16 hex digits (the algorithm of ``imagehash.phash``).
 
-    The image is first shrunk to 128 px with a cheap box filter, which changes the
-    32x32 input of phash negligibly and saves most of its time on large images.
+    Grey 32x32 (area-averaged), 2-D DCT-II, the 8x8 lowest frequencies compared with
+    their median, bits row-major. Area averaging instead of Lanczos makes it cheap on
+    large images; hashes are comparable among themselves, not with imagehash's.
     """
-    img = Image.fromarray(rgb).convert("L")
-    if max(img.size) > 128:
-        img = img.resize((128, 128), Image.Resampling.BOX)
-    return str(imagehash.phash(img))
+    view = pixels(img.convert("RGB") if img.mode != "RGB" else img)
+    small = cv2.resize(np.ascontiguousarray(view), (32, 32), interpolation=cv2.INTER_AREA)
+    grey = small[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    low = scipy.fft.dct(scipy.fft.dct(grey, axis=0), axis=1)[:8, :8]
+    bits = (low > np.median(low)).ravel()
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
 
 
 def convert_pair(
     source: str, pair: Pair, *, size_mismatch: str = "reject", mask_kind: str = "grey"
 ) -> Converted | Reject:
     """Normalise ``pair`` of ``source`` into a record row, or say why not."""
+    _use_single_blocks()
     try:
         image_data, image = _open(Path(pair.image), "image")
         mask_data, mask = _open(Path(pair.mask), "mask")
@@ -181,7 +219,7 @@ def convert_pair(
     if not grey.any():
         return Reject(str(pair.mask), "empty-mask", "mask is all zero", source)
     warnings = []
-    height, width = rgb.shape[:2]
+    width, height = rgb.size
     if grey.shape != (height, width):
         detail = f"image {width}x{height}, mask {grey.shape[1]}x{grey.shape[0]}"
         if size_mismatch == "reject":
@@ -200,7 +238,6 @@ def convert_pair(
         "height": int(height),
         "category": pair.category,
         "sha256": hashlib.sha256(stored_image).hexdigest(),
-        "pixel_hash": pixel_hash(rgb),
         "phash": perceptual_hash(rgb),
     }
     return Converted(row, warnings)

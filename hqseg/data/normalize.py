@@ -2,9 +2,10 @@
 
 The output folder (written atomically, so it is complete or absent) holds:
 
-* ``<split>-NNNNN-of-NNNNN.parquet``: records (:data:`hqseg.data.schema.RECORD_COLUMNS`)
-  plus the hash columns :data:`hqseg.data.shards.HASH_COLUMNS` the build uses for
-  duplicate detection;
+* ``<split>-NNNNN-of-NNNNN.parquet``: records (:data:`hqseg.data.schema.RECORD_COLUMNS`),
+  ready to be linked into the build folder unchanged;
+* ``hashes.parquet``: ``id``, ``split``, ``sha256``, ``width``, ``height``, ``phash``
+  per record: what duplicate detection reads (small);
 * ``rejects.csv``: every input file that did not become a record (download and
   extraction rejects, layout rejects from the source adapter, pixel-level rejects
   from :mod:`hqseg.data.convert`), with path, reason, detail and source;
@@ -23,6 +24,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from hqseg.data.convert import SIZE_MISMATCH_MODES, Converted, convert_pair
 from hqseg.data.parallel import bounded_map, default_workers
 from hqseg.data.rejects import FILENAME as REJECTS_FILE
@@ -35,6 +39,12 @@ from hqseg.utils.atomic import atomic_dir, write_json
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
+HASHES_FILE = "hashes.parquet"
+HASHES_SCHEMA = pa.schema(
+    [("id", pa.string()), ("split", pa.string()), ("sha256", pa.string()),
+     ("width", pa.int32()), ("height", pa.int32()), ("phash", pa.string())]
+)  # fmt: skip
+HASH_COLUMNS = tuple(HASHES_SCHEMA.names)
 
 
 def get_source(name: str):
@@ -121,8 +131,9 @@ def normalize_source(
     work = functools.partial(
         convert_pair, source, size_mismatch=size_mismatch, mask_kind=_mask_kind(adapter)
     )
-    schema = record_schema(with_hashes=True)
+    schema = record_schema()
     warnings: list[str] = []
+    hashes: dict[str, list] = {name: [] for name in HASH_COLUMNS}
     with atomic_dir(Path(out_dir) / source) as tmp:
         writers: dict[str, ShardWriter] = {}
         results = bounded_map(work, pairs, workers=workers, chunksize=8)
@@ -138,7 +149,9 @@ def normalize_source(
                 split = outcome.row["split"]
                 if split not in writers:
                     writers[split] = ShardWriter(tmp, split, schema)
-                writers[split].write(outcome.row)
+                for name in HASH_COLUMNS:
+                    hashes[name].append(outcome.row[name])
+                writers[split].write({k: outcome.row[k] for k in schema.names})
                 warnings.extend(outcome.warnings)
             else:
                 rejects.append(_relative(outcome, root, source))
@@ -148,6 +161,7 @@ def normalize_source(
         for split, writer in sorted(writers.items()):
             writer.close()
             splits[split] = writer.num_rows
+        pq.write_table(pa.table(hashes, schema=HASHES_SCHEMA), tmp / HASHES_FILE)
         write_rejects(tmp / REJECTS_FILE, [_relative(r, root, source) for r in rejects])
         summary = {
             "source": source,

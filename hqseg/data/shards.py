@@ -20,28 +20,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: Extra columns of normalised shards, dropped by the build. ``pixel_hash`` is the
-#: sha256 of the decoded RGB pixels and their shape; ``phash`` the 64-bit perceptual
-#: hash of the image as 16 hex digits.
-HASH_COLUMNS: tuple[str, ...] = ("pixel_hash", "phash")
-
 DEFAULT_SHARD_BYTES = 500 * 1024**2
 DEFAULT_GROUP_ROWS = 100
 DEFAULT_GROUP_BYTES = 64 * 1024**2
 
 
-def record_schema(*, with_hashes: bool = False) -> pa.Schema:
-    """Arrow schema of a record (``hqseg.data.schema.features()``), with HF metadata.
-
-    With ``with_hashes`` the :data:`HASH_COLUMNS` are appended (normalised shards).
-    """
+def record_schema() -> pa.Schema:
+    """Arrow schema of a record (``hqseg.data.schema.features()``), with HF metadata."""
     from hqseg.data.schema import features
 
-    schema = features().arrow_schema
-    if with_hashes:
-        for name in HASH_COLUMNS:
-            schema = schema.append(pa.field(name, pa.string()))
-    return schema
+    return features().arrow_schema
 
 
 def shard_name(split: str, index: int, total: int) -> str:
@@ -133,7 +121,8 @@ class ShardWriter:
         if self._writer is None:
             part = self.folder / f".{self.split}-part-{len(self._parts):05d}.parquet.tmp"
             self._parts.append(part)
-            self._writer = pq.ParquetWriter(part, self.schema)
+            # images and masks are compressed already: parquet compression only costs CPU
+            self._writer = pq.ParquetWriter(part, self.schema, compression="none")
         self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
         self.num_rows += table.num_rows
         self.num_bytes += size

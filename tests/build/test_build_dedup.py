@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hqseg.data.dedup import Entry, find_duplicates, near_pairs
+from hqseg.data.dedup import Entry, exact_keys, find_duplicates, near_pairs
 from hqseg.data.presets import get_preset
 
 
@@ -92,3 +92,23 @@ def test_threshold_bounds_near_duplicates():
     ]
     assert _run(entries, threshold=4).rows == []
     assert len(_run(entries, threshold=6).rows) == 1
+
+
+def test_exact_keys_decode_only_candidates():
+    asked = []
+
+    def digests(ids):
+        asked.append(set(ids))
+        return {"a": "same", "b": "same", "c": "other"}
+
+    records = [
+        ("a", "sha1", 10, 10, "ph"),  # same look as b, c with other bytes: candidates
+        ("b", "sha2", 10, 10, "ph"),
+        ("c", "sha3", 10, 10, "ph"),
+        ("d", "sha4", 10, 10, "zz"),  # unique look: never decoded
+        ("e", "sha4", 10, 10, "zz"),  # same bytes as d
+    ]
+    keys = exact_keys(records, digests)
+    assert asked == [{"a", "b", "c"}]
+    assert keys["a"] == keys["b"] != keys["c"]
+    assert keys["d"] == keys["e"] != keys["a"]

@@ -1,0 +1,183 @@
+"""Benchmark: `hqseg normalize` + `hqseg build` against pure decoding of the same files.
+
+Usage::
+
+    python tests/benchmarks/bench_build.py [--pairs 2000] [--size 640x480] [--workers N]
+
+It generates a flat ECSSD-layout source (``images/*.jpg`` + ``ground_truth_mask/*.png``,
+distinct textured photos with soft-edged masks) at two sizes (N/2 and N pairs), then
+for each size, in fresh subprocesses so peak memory is per run:
+
+* **decode floor**: the same worker count decodes every image and mask with PIL
+  (read bytes, ``Image.open().load()``), nothing else: the physical floor;
+* **build**: ``normalize_source`` (decode, validate, hash, write parquet) then
+  ``build`` (dedup, copy shards, card) into a fresh folder.
+
+It prints pairs/s, the ratio build/decode throughput, and peak RSS of the main
+process plus the largest worker (``getrusage``; the pool's workers are alike, so
+total = main + workers x largest child). Peak memory should not grow with N
+(streaming); the two sizes show it, and the per-pair slope between them is used to
+extrapolate to 44,320 pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FULL_SIZE = 44_320
+
+
+def _make_pair(args: tuple[Path, int, int, int]) -> None:
+    root, index, w, h = args
+    rng = np.random.default_rng(index)
+    coarse = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    img = np.asarray(Image.fromarray(coarse).resize((w, h), Image.Resampling.BICUBIC))
+    img = np.clip(img.astype(np.int16) + rng.integers(-12, 12, (h, w, 1)), 0, 255)
+    mask = np.zeros((h * 2, w * 2), np.uint8)
+    cx, cy = rng.integers(w // 2, w * 3 // 2), rng.integers(h // 2, h * 3 // 2)
+    yy, xx = np.ogrid[: h * 2, : w * 2]
+    mask[(xx - cx) ** 2 / (w / 3) ** 2 + (yy - cy) ** 2 / (h / 3) ** 2 <= 1] = 255
+    mask = Image.fromarray(mask).resize((w, h), Image.Resampling.BILINEAR)  # soft edges
+    Image.fromarray(img.astype(np.uint8)).save(root / "images" / f"{index:06d}.jpg", quality=90)
+    mask.save(root / "ground_truth_mask" / f"{index:06d}.png")
+
+
+def generate(raw: Path, pairs: int, size: tuple[int, int], workers: int) -> None:
+    root = raw / "ecssd"
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    (root / "ground_truth_mask").mkdir(parents=True, exist_ok=True)
+    with Pool(workers) as pool:
+        pool.map(_make_pair, [(root, i, *size) for i in range(pairs)], chunksize=16)
+
+
+def _decode(pair: tuple[str, str]) -> int:
+    n = 0
+    for path in pair:
+        with open(path, "rb") as fh:
+            img = Image.open(fh)
+            img.load()
+        n += img.size[0]
+    return n
+
+
+def run_decode(raw: Path, workers: int) -> dict:
+    root = raw / "ecssd"
+    pairs = [
+        (str(p), str(root / "ground_truth_mask" / f"{p.stem}.png"))
+        for p in sorted((root / "images").glob("*.jpg"))
+    ]
+    start = time.perf_counter()
+    with Pool(workers) as pool:
+        for _ in pool.imap(_decode, pairs, chunksize=8):
+            pass
+    return {"seconds": time.perf_counter() - start, "pairs": len(pairs)}
+
+
+def run_build(raw: Path, work: Path, workers: int) -> dict:
+    from hqseg.data.build import build
+    from hqseg.data.normalize import normalize_source
+
+    start = time.perf_counter()
+    summary = normalize_source("ecssd", raw, work / "normalized", workers=workers, progress=False)
+    mid = time.perf_counter()
+    stats = build(
+        "official",
+        normalized_dir=work / "normalized",
+        raw_dir=raw,
+        out=work / "out",
+        allow_missing=True,
+        workers=workers,
+        progress=False,
+    )
+    end = time.perf_counter()
+    return {
+        "seconds": end - start,
+        "normalize_seconds": mid - start,
+        "compose_seconds": end - mid,
+        "pairs": summary["pairs_found"],
+        "records": stats["records"],
+    }
+
+
+def _child(args: argparse.Namespace) -> None:
+    raw, work = Path(args.raw), Path(args.work)
+    result = (
+        run_decode(raw, args.workers)
+        if args.phase == "decode"
+        else run_build(raw, work, args.workers)
+    )
+    kib = 1024  # ru_maxrss is KiB on Linux
+    result["main_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib / 2**20
+    result["child_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib / 2**20
+    result["total_peak_mb"] = result["main_peak_mb"] + args.workers * result["child_peak_mb"]
+    print(json.dumps(result))
+
+
+def _spawn(phase: str, raw: Path, work: Path, workers: int) -> dict:
+    cmd = [sys.executable, __file__, "--phase", phase, "--raw", str(raw), "--work", str(work),
+           "--workers", str(workers)]  # fmt: skip
+    env = dict(os.environ, TQDM_DISABLE="1")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pairs", type=int, default=2000, help="pairs at the larger size")
+    parser.add_argument("--size", default="640x480", help="image size WxH")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--phase", choices=["decode", "build"], help=argparse.SUPPRESS)
+    parser.add_argument("--raw", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        _child(args)
+        return
+    size = tuple(int(v) for v in args.size.split("x"))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_build_") as tmp:
+        for n in (args.pairs // 2, args.pairs):
+            raw, work = Path(tmp) / f"raw{n}", Path(tmp) / f"work{n}"
+            t0 = time.perf_counter()
+            generate(raw, n, size, args.workers)
+            print(f"generated {n} pairs of {args.size} in {time.perf_counter() - t0:.1f} s")
+            _spawn("decode", raw, work, args.workers)  # warm the page cache for both
+            decode = _spawn("decode", raw, work, args.workers)
+            built = _spawn("build", raw, work, args.workers)
+            rows.append((n, decode, built))
+    print(f"\nworkers={args.workers}, images {args.size} JPEG q90 + soft PNG masks")
+    print(f"{'pairs':>6} {'decode p/s':>11} {'build p/s':>10} {'ratio':>6} "
+          f"{'normalize s':>12} {'compose s':>10} {'peak MB (main + workers)':>26}")  # fmt: skip
+    for n, decode, built in rows:
+        dps, bps = n / decode["seconds"], n / built["seconds"]
+        peak = f"{built['main_peak_mb']:.0f} + {args.workers}x{built['child_peak_mb']:.0f}"
+        print(f"{n:>6} {dps:>11.1f} {bps:>10.1f} {bps / dps:>6.2f} "
+              f"{built['normalize_seconds']:>12.2f} {built['compose_seconds']:>10.2f} "
+              f"{peak + ' = ' + format(built['total_peak_mb'], '.0f'):>26}")  # fmt: skip
+    (n1, _, b1), (n2, _, b2) = rows
+    slope = max(0.0, (b2["total_peak_mb"] - b1["total_peak_mb"]) / (n2 - n1))
+    full = b2["total_peak_mb"] + slope * (FULL_SIZE - n2)
+    print(
+        f"\npeak memory slope {slope * 1000:.3f} MB per 1000 pairs -> "
+        f"extrapolated peak at {FULL_SIZE:,} pairs: {full:.0f} MB"
+    )
+    print(
+        f"throughput ratio build/decode at {n2} pairs: "
+        f"{(n2 / b2['seconds']) / (n2 / rows[1][1]['seconds']):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
