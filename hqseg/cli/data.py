@@ -87,6 +87,7 @@ def sample_cmd(out: Path, seed: int, scale: int) -> None:
     Original releases go to OUT/<source>/, the HQ-SAM repack to OUT/repack/.
     OUT/manifest.json holds the known truth: valid pairs per source and split, and
     the planted bad files with the reject reason the pipeline must give.
+    OUT/preview.png shows a few pairs per source (mask outlines in green).
     Use them with: hqseg download SOURCE --from OUT
     """
     from hqseg.sample import write_sample
@@ -95,7 +96,7 @@ def sample_cmd(out: Path, seed: int, scale: int) -> None:
     for source, splits in manifest["pairs"]["original"].items():
         counts = ", ".join(f"{k}={v}" for k, v in splits.items())
         click.echo(f"{source:13} valid pairs: {counts}")
-    click.echo(f"wrote {out} (manifest.json, SHA256SUMS)")
+    click.echo(f"wrote {out} (manifest.json, SHA256SUMS, preview.png)")
 
 
 @click.command("download")

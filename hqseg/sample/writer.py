@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.sample import content, layouts
+from hqseg.sample.preview import write_preview
 from hqseg.sample.zips import zip_bytes
 from hqseg.utils.atomic import write_bytes, write_json, write_text
 
@@ -19,7 +20,8 @@ def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str,
 
     Layout of ``out``: ``<source>/<archive as released>`` for the originals,
     ``repack/{DIS5K,cascade_psp,thin_object_detection}.zip``, ``SHA256SUMS`` (paths
-    relative to ``out``) and ``manifest.json``. Each file is written atomically; the
+    relative to ``out``), ``preview.png`` (a contact sheet, mask outlines in green) and
+    ``manifest.json``. Each file is written atomically; the
     manifest is written last. Same seed and scale give byte-identical files.
 
     Manifest keys:
@@ -47,6 +49,7 @@ def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str,
     sums = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(files.items()))
     write_text(out / "SHA256SUMS", sums)
 
+    write_preview(items, out / "preview.png")
     manifest = _manifest(items, loc, seed, scale, built["original"], rep)
     write_json(out / "manifest.json", manifest)
     return manifest

@@ -58,6 +58,8 @@ def test_archives_have_the_real_names(sample):
     }
     assert {p.relative_to(folder).as_posix() for p in folder.rglob("*.zip")} == expected
     assert manifest["archives"]["ecssd"]["repack"] == ["repack/cascade_psp.zip"]
+    preview = Image.open(folder / "preview.png")
+    assert preview.format == "PNG" and preview.height >= 9 * 100
 
 
 def test_counts_are_in_the_promised_ranges(sample):
