@@ -2,8 +2,8 @@
 
 Each image gets a few random polygons of varied size (some cut by the image border,
 some smaller than the boundary width d), stored as polygons, compressed RLE or
-uncompressed RLE (crowd regions). Detections are shifted, grown or shrunk copies of the
-ground truth, some with the wrong category, plus false positives and empty masks.
+uncompressed RLE (crowd regions). Detections are shifted, grown, shrunk or hollowed copies
+of the ground truth, some with the wrong category, plus false positives and empty masks.
 """
 
 from __future__ import annotations
@@ -56,11 +56,14 @@ def _perturb(rng: np.random.Generator, mask: np.ndarray) -> np.ndarray:
     elif dx < 0:
         out[:, dx:] = 0
     k = np.ones((3, 3), np.uint8)
-    op = rng.integers(0, 3)
+    op = rng.integers(0, 4)
     if op == 1:
         out = cv2.dilate(out, k, iterations=int(rng.integers(1, 4)))
     elif op == 2:
         out = cv2.erode(out, k, iterations=int(rng.integers(1, 3)))
+    elif op == 3 and rng.random() < 0.5:
+        # hollow: only a ring is left, so boundary IoU exceeds mask IoU (min() matters)
+        out = out - cv2.erode(out, k, iterations=int(rng.integers(8, 20)))
     return out
 
 
