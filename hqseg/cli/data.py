@@ -34,7 +34,13 @@ def sources_cmd(raw_dir: Path | None) -> None:
             parts = []
             for use in uses:
                 a = ARCHIVES[use.archive]
-                known = "sha256 known" if a.sha256 else "no published sha256"
+                known = (
+                    "sha256 known"
+                    if a.sha256
+                    else "sha256 of a mirror's variant known"
+                    if a.alt_sha256
+                    else "no published sha256"
+                )
                 only = f" [{', '.join(use.members)}]" if use.members else ""
                 parts.append(f"{archive_file_name(a.name)}{only} ({known})")
             click.echo(f"  {origin:8}  " + "; ".join(parts))

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from hqseg import __version__
 from hqseg.data.catalog import ARCHIVES, SOURCES, Archive, archive_file_name, resolve_name
 from hqseg.data.extract import safe_extract
 from hqseg.data.schema import Reject
@@ -312,7 +313,9 @@ def download_source(
     with atomic_dir(dest) as tmp:
         if from_path is not None and from_path.is_dir() and _is_layout(adapter, from_path, uses):
             log(f"ingesting the already-extracted folder {from_path}")
-            _copy_tree(from_path, tmp)
+            rejects += [
+                Reject(r.path, r.reason, r.detail, name) for r in _copy_tree(from_path, tmp)
+            ]
         else:
             for use in uses:
                 path, record = obtain(
@@ -336,6 +339,7 @@ def download_source(
             "origin": origin,
             "layout": layout,
             "complete": True,
+            "hqseg_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "from_path": str(from_path) if from_path is not None else None,
             "archives": records,
@@ -376,6 +380,20 @@ def _is_layout(adapter, folder: Path, uses) -> bool:
     return True
 
 
-def _copy_tree(src: Path, dst: Path) -> None:
-    ignore = shutil.ignore_patterns("__MACOSX", ".DS_Store", "._*", "Thumbs.db", ".hqseg")
+def _copy_tree(src: Path, dst: Path) -> list[Reject]:
+    """Copy an extracted folder, skipping junk; links leaving ``src`` are rejected, not followed."""
+    root = src.resolve()
+    junk = shutil.ignore_patterns("__MACOSX", ".DS_Store", "._*", "Thumbs.db", ".hqseg")
+    rejects: list[Reject] = []
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = set(junk(folder, names))
+        for name in names:
+            path = Path(folder) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                rejects.append(Reject(str(path), "link-outside", "link leaves the folder"))
+                skipped.add(name)
+        return skipped
+
     shutil.copytree(src, dst, symlinks=False, ignore=ignore, dirs_exist_ok=True)
+    return rejects

@@ -181,3 +181,26 @@ def test_second_run_is_a_noop_and_uses_the_cache(sample, http_server, tmp_path):
     assert manifest["archives"][0]["from"] == "cache"
     assert len(http_server.requests) == n_requests
     assert is_complete(tmp_path / "raw" / "ecssd")
+
+
+def test_shared_repack_bundle_is_downloaded_once(sample, http_server, tmp_path):
+    folder, _ = sample
+    http_server.files["cascade_psp.zip"] = (folder / "repack" / "cascade_psp.zip").read_bytes()
+    for name in ("ecssd", "msra10k", "duts"):
+        out = download_source(
+            name,
+            origin="repack",
+            raw_dir=tmp_path / "raw",
+            cache_dir=tmp_path / "cache",
+            mirrors=[http_server.url],
+            checksums=folder / "SHA256SUMS",
+            progress=False,
+            log=lambda _m: None,
+        )
+        assert out["archives"][0]["verified"] is True
+    assert [n for n, _ in http_server.requests] == ["cascade_psp.zip"]
+    assert sorted(p.name for p in (tmp_path / "raw" / "duts").iterdir()) == [
+        ".hqseg",
+        "DUTS-TE",
+        "DUTS-TR",
+    ]

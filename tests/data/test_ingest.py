@@ -86,3 +86,16 @@ def test_other_origin_replaces_a_complete_folder(sample, tmp_path):
     assert out["layout"] == "repack"
     assert (tmp_path / "raw/hrsod/thin_object_detection/HRSOD/masks_max255").is_dir()
     assert not (tmp_path / "raw/hrsod/HRSOD").exists()
+
+
+def test_folder_ingest_never_follows_links_out(raw, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(raw("original") / "coift", src)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside")
+    (src / "COIFT" / "images" / "leak.jpg").symlink_to(secret)
+    out = download_source("coift", from_path=src, raw_dir=tmp_path / "raw", **_quiet())
+    assert [(r["reason"], r["path"].endswith("leak.jpg")) for r in out["rejects"]] == [
+        ("link-outside", True)
+    ]
+    assert not (tmp_path / "raw" / "coift" / "COIFT" / "images" / "leak.jpg").exists()
