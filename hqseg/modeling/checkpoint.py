@@ -69,15 +69,17 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a hostile or broken file can fail anywhere in unpickling
-        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
-        if "Weights only load failed" in str(exc) or "weights_only" in str(exc):
+        text = str(exc)
+        detail = text.split("WeightsUnpickler error:")[-1].strip().splitlines()
+        detail = detail[0] if detail and detail[0] else type(exc).__name__
+        if "Unsupported global" in text:
             raise CheckpointError(
                 f"{path}: refused to load: it holds Python objects other than tensors, "
-                f"which weights_only=True does not unpickle ({first_line})"
+                f"which weights_only=True does not unpickle ({detail})"
             ) from exc
         raise CheckpointError(
             f"{path}: not a readable torch checkpoint (truncated, corrupt or not a torch "
-            f"file): {type(exc).__name__}: {first_line}"
+            f"file): {type(exc).__name__}: {detail}"
         ) from exc
     if isinstance(obj, dict):
         for wrapper in ("model", "state_dict"):
@@ -100,12 +102,12 @@ def infer_model_type(state_dict: dict[str, torch.Tensor], *, path: str = "checkp
     Raises CheckpointError for foreign state dicts (naming what they look like).
     """
     keys = list(state_dict)
+    if any(k.startswith("vision_encoder.") for k in keys):
+        raise CheckpointError(
+            f"{path}: this is a transformers SamModel/SamHQModel state dict; convert it "
+            "with hqseg.modeling.from_transformers_state_dict first"
+        )
     if not any(k.startswith(SAM_PREFIXES) for k in keys):
-        if any(k.startswith(("vision_encoder.", "prompt_encoder.shared_embedding")) for k in keys):
-            raise CheckpointError(
-                f"{path}: this is a transformers SamModel/SamHQModel state dict; convert it "
-                "with hqseg.modeling.from_transformers_state_dict first"
-            )
         if "hf_token.weight" in state_dict or "iou_token.weight" in state_dict:
             raise CheckpointError(
                 f"{path}: this is a mask-decoder-only checkpoint (as sam-hq's train.py saves); "
@@ -221,3 +223,63 @@ def save_state_dict(state_dict: dict[str, torch.Tensor], path: str | os.PathLike
 def save_official_checkpoint(model: nn.Module, path: str | os.PathLike) -> None:
     """Write ``model`` as an official-format ``sam_hq_vit_*.pth`` (atomic)."""
     save_state_dict(official_state_dict(model), path)
+
+
+def load_hq_weights(model: nn.Module, path: str | os.PathLike) -> None:
+    """Load a file holding exactly the 25 HQ entries (as :func:`hq_state_dict` gives,
+    with or without the ``mask_decoder.`` prefix) into ``model``; SAM stays as it is."""
+    sd = read_state_dict(path)
+    if not any(k.startswith("mask_decoder.") for k in sd):
+        sd = {f"mask_decoder.{k}": v for k, v in sd.items()}
+    want = hq_state_dict(model)
+    missing = [k for k in want if k not in sd]
+    unexpected = [k for k in sd if k not in want]
+    if missing or unexpected:
+        parts = [f"missing {_short(missing)}"] if missing else []
+        parts += [f"unexpected {_short(unexpected)}"] if unexpected else []
+        raise CheckpointError(f"{path}: not an HQ-parameters file: {'; '.join(parts)}")
+    wrong = [
+        f"{k} {tuple(sd[k].shape)} != {tuple(v.shape)}"
+        for k, v in want.items()
+        if sd[k].shape != v.shape
+    ]
+    if wrong:
+        raise CheckpointError(f"{path}: shape mismatch: {_short(wrong)}")
+    model.load_state_dict(sd, strict=False)
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    model_type: str | None = None,
+    fmt: Literal["official", "transformers"] = "official",
+    hq_weights: str | os.PathLike | None = None,
+) -> LoadReport:
+    """Convert a checkpoint to the official ``sam_hq_vit_*.pth`` layout or to
+    transformers' ``SamHQModel`` key names (a flat state dict either way, written
+    atomically).
+
+    Arguments:
+      checkpoint: an HQ-SAM checkpoint, or a SAM checkpoint plus ``hq_weights``.
+      model_type: checked against the checkpoint; inferred from it when ``None``.
+      hq_weights: a file with the 25 HQ entries (e.g. from training) put over
+        ``checkpoint``'s weights.
+
+    Returns the :class:`LoadReport` of reading ``checkpoint``.
+    """
+    from hqseg.modeling.build import build_hq_sam
+    from hqseg.modeling.transformers_keys import to_transformers_state_dict
+
+    if fmt not in ("official", "transformers"):
+        raise ValueError(f"format must be 'official' or 'transformers', got {fmt!r}")
+    if model_type is None:
+        model_type = infer_model_type(read_state_dict(checkpoint), path=str(checkpoint))
+    model = build_hq_sam(model_type, checkpoint=checkpoint)
+    report = model.load_report
+    if hq_weights is not None:
+        load_hq_weights(model, hq_weights)
+        report.hq_initialised_fresh = False
+    sd = official_state_dict(model)
+    save_state_dict(to_transformers_state_dict(sd) if fmt == "transformers" else sd, out)
+    return report
