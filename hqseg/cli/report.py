@@ -1,3 +1,76 @@
-"""CLI commands (filled in by the owning area)."""
+"""``hqseg report``: Markdown and HTML report of evaluation results."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import click
+
+
+@click.command(name="report")
+@click.option(
+    "--results",
+    "results_dir",
+    default="eval",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Results folder holding hq/ and/or coco/ from `hqseg eval hq|coco`.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="eval/report",
+    show_default=True,
+    type=click.Path(),
+    help="Report folder to (re)write: report.md, report.html, plots/, gallery/.",
+)
+@click.option(
+    "--base",
+    default=None,
+    help="Previous run to compare with, image by image: another results folder, "
+    "or a git revision (its committed copy of --results is read).",
+)
+@click.option(
+    "--paper",
+    default="eval/paper_reference.json",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Paper reference numbers (JSON); pass an empty string to leave them out.",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Build folder with the HQ images, for the overlay gallery "
+    "(omitted: no gallery, and the report says so).",
+)
+@click.option(
+    "--gallery-k",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many biggest wins and how many biggest losses to draw.",
+)
+@click.option("--seed", default=0, show_default=True, help="Bootstrap random seed.")
+def report_command(results_dir, out_dir, base, paper, data_dir, gallery_k, seed):
+    """Write the evaluation report (Markdown + HTML) and print its path.
+
+    HQ benchmark table (SAM vs HQ-SAM), paired per-image differences with bootstrap
+    95% CIs and win/loss/tie counts, COCO AP / AP_B, comparison with --base and with
+    the paper, plots and an overlay gallery of the biggest wins and losses.
+    """
+    from hqseg.report import write_report
+
+    path = write_report(
+        results_dir,
+        out_dir,
+        base=base,
+        paper=paper or None,
+        data_dir=data_dir,
+        gallery_k=gallery_k,
+        seed=seed,
+    )
+    click.echo(f"report: {path}")
+    click.echo(f"html:   {path.with_suffix('.html')}")
+
+
+COMMANDS = [report_command]

@@ -1,0 +1,165 @@
+"""Overlay gallery: GT vs SAM vs HQ-SAM for the biggest wins and losses, with boundary close-ups.
+
+Images and GT masks come from the build folder (``--data``); predictions from the
+``hq/masks.json`` RLEs that ``hqseg eval hq`` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hqseg.evaluation.boxes import binarize_gt
+from hqseg.metrics import boundary
+
+log = logging.getLogger(__name__)
+
+OVERLAY = {"gt": (46, 204, 113), "sam": (243, 156, 18), "hq_sam": (209, 73, 91)}
+
+
+def select_cases(paired: pd.DataFrame, k: int = 3) -> list[tuple[str, pd.Series]]:
+    """The ``k`` largest IoU gains (``win``) and the ``k`` largest losses (``loss``) of b over a.
+
+    Only strictly positive gains and strictly negative losses are taken.
+    """
+    order = paired.sort_values(["iou_diff", "benchmark", "id"], ascending=[False, True, True])
+    wins = [("win", r) for _, r in order.head(k).iterrows() if r.iou_diff > 0]
+    losses = [("loss", r) for _, r in order.iloc[::-1].head(k).iterrows() if r.iou_diff < 0]
+    return wins + losses
+
+
+def worst_boundary_window(gt: np.ndarray, pred: np.ndarray, size: int) -> tuple[int, int, int, int]:
+    """(y0, x0, y1, x1) of the ``size``-square window with most boundary disagreement near the GT.
+
+    Disagreement = pixels in one mask's boundary band (FACTS §4 width d) but not the
+    other's, counted within d pixels of the GT's own band, so the close-up shows the
+    object's edge rather than, say, the image border of an over-full prediction.
+    """
+    import cv2
+
+    from hqseg.metrics import boundary_dilation
+
+    h, w = gt.shape
+    size = max(8, min(size, h, w))
+    d = boundary_dilation(h, w)
+    gt_band = boundary(gt)
+    near = cv2.dilate(gt_band.astype(np.uint8), np.ones((2 * d + 1, 2 * d + 1), np.uint8)) > 0
+    err = ((gt_band ^ boundary(pred)) & near).astype(np.float32)
+    density = cv2.boxFilter(err, -1, (size, size), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    cy, cx = np.unravel_index(int(np.argmax(density)), density.shape)
+    y0 = int(np.clip(cy - size // 2, 0, h - size))
+    x0 = int(np.clip(cx - size // 2, 0, w - size))
+    return y0, x0, y0 + size, x0 + size
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, colour, *, gt: np.ndarray | None = None):
+    """RGB image with ``mask`` tinted in ``colour`` and the GT outline drawn in green."""
+    import cv2
+
+    out = image.astype(np.float32).copy()
+    out[mask] = 0.55 * out[mask] + 0.45 * np.array(colour, np.float32)
+    out = out.astype(np.uint8)
+    if gt is not None:
+        contours, _ = cv2.findContours(gt.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(out, contours, -1, OVERLAY["gt"], 1)
+    return out
+
+
+def render_case(image, gt, sam, hq, title: str, path: Path) -> Path:
+    """Two rows: GT | SAM | HQ-SAM overlays, then close-ups of HQ-SAM's worst boundary region."""
+    from hqseg.report.plots import pyplot, save_figure
+
+    plt = pyplot()
+    h, w = gt.shape
+    y0, x0, y1, x1 = worst_boundary_window(gt, hq, max(32, min(h, w) // 3))
+    panels = [
+        ("GT", overlay(image, gt, OVERLAY["gt"])),
+        ("SAM", overlay(image, sam, OVERLAY["sam"], gt=gt)),
+        ("HQ-SAM", overlay(image, hq, OVERLAY["hq_sam"], gt=gt)),
+    ]
+    fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
+    for col, (name, pic) in enumerate(panels):
+        axes[0, col].imshow(pic)
+        axes[0, col].add_patch(
+            plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="cyan", lw=1)
+        )
+        axes[0, col].set_title(name, fontsize=9)
+        axes[1, col].imshow(pic[y0:y1, x0:x1], interpolation="nearest")
+        axes[1, col].set_title(f"{name}: boundary close-up", fontsize=8)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def _decode_rle(rle: dict) -> np.ndarray:
+    from pycocotools import mask as mask_utils
+
+    return mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode("ascii")}) > 0
+
+
+def _records_by_id(data_dir: Path, wanted: dict[str, str]) -> dict[str, dict]:
+    from hqseg.data.records import load_split
+
+    found: dict[str, dict] = {}
+    for split in sorted(set(wanted.values())):
+        ds = load_split(data_dir, "hq_eval", split)
+        ids = set(k for k, v in wanted.items() if v == split)
+        idx = [i for i, rid in enumerate(ds["id"]) if rid in ids]
+        for rec in ds.select(idx):
+            found[rec["id"]] = rec
+    return found
+
+
+def build_gallery(
+    paired: pd.DataFrame,
+    masks_path: Path | None,
+    data_dir: Path | None,
+    out_dir: Path,
+    *,
+    k: int = 3,
+) -> tuple[list[dict], str | None]:
+    """Render the win/loss cases; returns (cases with ``path``, reason when there is no gallery)."""
+    from hqseg.data.records import decode_image, decode_mask
+    from hqseg.errors import HqsegError
+
+    if data_dir is None:
+        return [], "no --data build folder given, so no images to draw"
+    if masks_path is None:
+        return [], "the results have no hq/masks.json (predicted masks)"
+    cases = select_cases(paired, k)
+    if not cases:
+        return [], "SAM and HQ-SAM agree on every image"
+    masks = json.loads(Path(masks_path).read_text())
+    try:
+        records = _records_by_id(Path(data_dir), {r.id: r.benchmark for _, r in cases})
+    except HqsegError as exc:
+        return [], f"cannot read images from {data_dir}: {exc}"
+    out = []
+    for kind, row in cases:
+        rec = records.get(row.id)
+        sam_rle, hq_rle = masks.get("sam", {}).get(row.id), masks.get("hq_sam", {}).get(row.id)
+        if rec is None or sam_rle is None or hq_rle is None:
+            log.warning("gallery: %s has no image or predicted mask; left out", row.id)
+            continue
+        image, gt = decode_image(rec["image"]), binarize_gt(decode_mask(rec["mask"]))
+        name = f"{kind}_{len(out):02d}_{row.id.replace('/', '_')}.png"
+        title = (
+            f"{row.id} ({row.benchmark}): IoU SAM {row.iou_a:.3f} -> HQ-SAM {row.iou_b:.3f}, "
+            f"BIoU {row.biou_a:.3f} -> {row.biou_b:.3f}"
+        )
+        render_case(image, gt, _decode_rle(sam_rle), _decode_rle(hq_rle), title, out_dir / name)
+        out.append(
+            {
+                "kind": kind,
+                "id": row.id,
+                "benchmark": row.benchmark,
+                "iou_diff": float(row.iou_diff),
+                "path": name,
+            }
+        )
+    return out, None if out else "no gallery case had its image and masks"

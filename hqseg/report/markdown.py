@@ -1,0 +1,85 @@
+"""Markdown building blocks of the report, and its HTML rendering."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+
+def fmt(value: Any, digits: int = 2, *, signed: bool = False) -> str:
+    """Number -> fixed-point text; None/NaN/-1 (COCO's 'undefined') -> an en dash."""
+    if value is None or (isinstance(value, float) and (math.isnan(value) or value == -1.0)):
+        return "–"
+    if isinstance(value, int | float):
+        value = round(value, digits) + 0.0  # no "-0.00" from float noise
+        return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table (cells already formatted or formatted by :func:`fmt`)."""
+
+    def cell(v: Any) -> str:
+        return (v if isinstance(v, str) else fmt(v)).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def paired_table(summary: pd.DataFrame, names: dict[str, str], a: str, b: str) -> str:
+    """Rows of :func:`hqseg.report.stats.paired_summary` as a Markdown table."""
+    rows = []
+    for r in summary.itertuples():
+        ci = f"[{fmt(r.ci_low, signed=True)}, {fmt(r.ci_high, signed=True)}]"
+        metric = {"iou": "IoU", "biou": "Boundary IoU"}.get(r.metric, r.metric)
+        rows.append(
+            [
+                names.get(r.benchmark, r.benchmark),
+                metric,
+                str(r.n),
+                fmt(r.mean_diff, signed=True),
+                ci,
+                f"{r.wins} / {r.losses} / {r.ties}",
+            ]
+        )
+    return table(
+        [
+            "benchmark",
+            "metric",
+            "images",
+            f"mean Δ ({b} − {a}, points)",
+            "95% CI",
+            f"{b} wins / losses / ties",
+        ],
+        rows,
+    )
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+img { max-width: 100%; border: 1px solid #ddd; }
+code { background: #f6f6f6; padding: 0 0.2em; }
+blockquote { border-left: 4px solid #d1495b; margin-left: 0; padding-left: 1em; color: #555; }
+"""
+
+
+def to_html(markdown: str, title: str) -> str:
+    """Render the report's Markdown to a standalone HTML page (tables enabled)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<body>\n{body}</body>\n</html>\n"
+    )

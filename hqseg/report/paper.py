@@ -1,0 +1,58 @@
+"""The paper's reference numbers (``eval/paper_reference.json``, FACTS §5) next to ours."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hqseg.errors import HqsegError
+
+DEFAULT_PAPER = Path("eval/paper_reference.json")
+
+
+def load_paper(path: str | Path = DEFAULT_PAPER) -> dict[str, Any]:
+    """Read the reference file; raise HqsegError naming it when missing or malformed."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise HqsegError(f"{path}: cannot read the paper reference ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+        raise HqsegError(f"{path}: expected an object with a 'models' mapping")
+    return data
+
+
+def paper_rows(paper: dict[str, Any], hq: dict[str, Any], coco: dict[str, Any]) -> list[dict]:
+    """One row per (model type, model) of the paper, plus this run's numbers.
+
+    Ours: HQ-4 = the ``mean`` entry of ``hq/metrics.json`` (or the only benchmark);
+    COCO AP / AP_B = ``segm.AP`` / ``boundary.AP`` of ``coco/metrics.json``.
+    """
+    ours_hq = hq.get("mean") or (next(iter(hq.values())) if len(hq) == 1 else {})
+    rows = []
+    for model_type, models in paper["models"].items():
+        for model, ref in models.items():
+            rows.append(
+                {
+                    "source": f"paper {model_type}",
+                    "model": model,
+                    "mIoU": ref.get("hq4", {}).get("mIoU"),
+                    "mBIoU": ref.get("hq4", {}).get("mBIoU"),
+                    "AP": ref.get("coco", {}).get("AP"),
+                    "AP_B": ref.get("coco", {}).get("AP_B"),
+                }
+            )
+    for model in ("sam", "hq_sam"):
+        ours_c = coco.get(model, {})
+        rows.append(
+            {
+                "source": "this run",
+                "model": model,
+                "mIoU": ours_hq.get(model, {}).get("mIoU"),
+                "mBIoU": ours_hq.get(model, {}).get("mBIoU"),
+                "AP": ours_c.get("segm", {}).get("AP"),
+                "AP_B": ours_c.get("boundary", {}).get("AP"),
+            }
+        )
+    return rows

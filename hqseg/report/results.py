@@ -1,0 +1,143 @@
+"""Reading an evaluation results folder (``eval/``), from disk or from a git revision.
+
+A results folder holds what ``hqseg eval hq`` / ``hqseg eval coco`` write:
+``hq/per_image.csv``, ``hq/metrics.json``, ``hq/masks.json`` (optional, for the
+gallery), ``hq/skipped.csv`` and ``coco/metrics.json``. Every part is optional, but
+at least one of the two metrics files must be there.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hqseg.errors import HqsegError
+
+FILES = ("hq/per_image.csv", "hq/metrics.json", "hq/skipped.csv", "coco/metrics.json")
+
+
+class ResultsError(HqsegError):
+    """A results folder or git revision is missing or unreadable."""
+
+
+@dataclass
+class Results:
+    """One run's evaluation results.
+
+    Attributes:
+        label: where they came from (folder or ``git:REV``).
+        per_image: per-image table (columns id, benchmark, model, iou, biou, height,
+            width) or None.
+        hq: ``hq/metrics.json`` content, or {}.
+        coco: ``coco/metrics.json`` content, or {}.
+        skipped: images the HQ evaluation could not score, or an empty table.
+        masks_path: ``hq/masks.json`` when present.
+    """
+
+    label: str
+    per_image: pd.DataFrame | None = None
+    hq: dict[str, Any] = field(default_factory=dict)
+    coco: dict[str, Any] = field(default_factory=dict)
+    skipped: pd.DataFrame | None = None
+    masks_path: Path | None = None
+
+    def model_table(self, model: str) -> pd.DataFrame | None:
+        """Per-image rows of one model (``"sam"`` or ``"hq_sam"``), or None."""
+        if self.per_image is None:
+            return None
+        rows = self.per_image[self.per_image.model == model]
+        return rows if len(rows) else None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"{path}: cannot read metrics JSON ({exc})") from exc
+
+
+def load_results(folder: str | Path, *, label: str | None = None) -> Results:
+    """Load a results folder.
+
+    Raises:
+        ResultsError: the folder has neither ``hq/metrics.json`` nor ``coco/metrics.json``,
+            or a file in it is malformed.
+    """
+    folder = Path(folder)
+    res = Results(label=label or str(folder))
+    if (folder / "hq" / "per_image.csv").is_file():
+        try:
+            res.per_image = pd.read_csv(folder / "hq" / "per_image.csv", dtype={"id": str})
+        except (OSError, ValueError) as exc:
+            raise ResultsError(f"{folder / 'hq' / 'per_image.csv'}: {exc}") from exc
+        missing = {"id", "benchmark", "model", "iou", "biou"} - set(res.per_image.columns)
+        if missing:
+            raise ResultsError(
+                f"{folder / 'hq' / 'per_image.csv'}: missing column(s) {sorted(missing)}"
+            )
+    if (folder / "hq" / "metrics.json").is_file():
+        res.hq = _read_json(folder / "hq" / "metrics.json")
+    if (folder / "coco" / "metrics.json").is_file():
+        res.coco = _read_json(folder / "coco" / "metrics.json")
+    if (folder / "hq" / "skipped.csv").is_file():
+        res.skipped = pd.read_csv(folder / "hq" / "skipped.csv", dtype=str)
+    if (folder / "hq" / "masks.json").is_file():
+        res.masks_path = folder / "hq" / "masks.json"
+    if not res.hq and not res.coco and res.per_image is None:
+        raise ResultsError(
+            f"{folder}: no evaluation results (expected hq/metrics.json, hq/per_image.csv "
+            "or coco/metrics.json; run `hqseg eval hq` / `hqseg eval coco`)"
+        )
+    return res
+
+
+def load_results_at_rev(rev: str, results_dir: str | Path, *, repo: str | Path = ".") -> Results:
+    """Load the results folder as committed at git revision ``rev`` (``git show REV:path``).
+
+    Raises:
+        ResultsError: not a git repository, unknown revision, or no results at that revision.
+    """
+    repo = Path(repo)
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        subprocess.run(
+            ["git", "-C", top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+            capture_output=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ResultsError(f"--base {rev}: not a git revision of {repo.resolve()}") from exc
+    prefix = Path(results_dir).resolve().relative_to(Path(top).resolve()).as_posix()
+    with tempfile.TemporaryDirectory(prefix="hqseg-base-") as tmp:
+        for name in FILES:
+            show = subprocess.run(
+                ["git", "-C", top, "show", f"{rev}:{prefix}/{name}"], capture_output=True
+            )
+            if show.returncode == 0:
+                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(tmp) / name).write_bytes(show.stdout)
+        try:
+            return load_results(tmp, label=f"git:{rev}")
+        except ResultsError as exc:
+            raise ResultsError(
+                f"--base {rev}: {prefix}/ has no results at that revision ({exc})"
+            ) from exc
+
+
+def load_base(base: str, results_dir: str | Path) -> Results:
+    """``--base``: a results folder when ``base`` is an existing folder, else a git revision."""
+    if Path(base).is_dir():
+        return load_results(base)
+    repo = Path(results_dir) if Path(results_dir).is_dir() else Path(".")
+    return load_results_at_rev(base, results_dir, repo=repo)
