@@ -29,9 +29,12 @@ from hqseg.training.data import HQTrainDataset, ResumableSampler, open_train_rec
 from hqseg.training.monitor import Monitor, NullMonitor, plot_curves
 from hqseg.training.step import batch_loss, loss_generator
 from hqseg.training.validation import open_val_splits, validate
+from hqseg.utils.atomic import atomic_file, write_json
 
 KILL_ENV = "HQSEG_TRAIN_KILL_AFTER_STEP"
 """Fault injection for tests: SIGKILL every rank right after the checkpoint of this step."""
+DUMP_ENV = "HQSEG_TRAIN_DUMP_RANK_WEIGHTS"
+"""Test aid: every rank writes its final HQ weights to ``<out>/rank<r>_hq.pth``."""
 
 
 @dataclass
@@ -247,18 +250,17 @@ class _Trainer:
             return json.loads(path.read_text()) if path.is_file() else None
         values = None
         if self.info.is_main:
-            from hqseg.utils.atomic import write_json
-
             values = validate(self.model, self.val_splits, bf16=self.cfg.amp == "bf16")
             write_json(path, values)
         dist_utils.barrier(self.info)
         return values
 
     def _finish(self, monitor, result: TrainResult) -> None:
+        if os.environ.get(DUMP_ENV):
+            with atomic_file(self.run_dir / f"rank{self.info.rank}_hq.pth") as fh:
+                torch.save(model_api.hq_state_dict(self.model), fh)
         if not self.info.is_main:
             return
-        from hqseg.utils.atomic import atomic_file, write_json
-
         with atomic_file(self.run_dir / "hq_only.pth") as fh:
             torch.save(model_api.hq_state_dict(self.model), fh)
         model_api.export_official(self.model, self.run_dir / f"sam_hq_{self.cfg.model_type}.pth")

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 CARD = """---
@@ -85,3 +86,9 @@ def make_build_folder(folder: Path, *, n_train: int = 8, n_val: int = 3, seed: i
         ds.to_parquet(str(out))
     (folder / "README.md").write_text(CARD)
     return folder
+
+
+@pytest.fixture(scope="module")
+def build_folder(tmp_path_factory) -> Path:
+    """A tiny build folder: 4 training images, 2 held-out dis_vd images."""
+    return make_build_folder(tmp_path_factory.mktemp("build") / "hqseg44k", n_train=4, n_val=2)

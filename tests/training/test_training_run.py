@@ -1,0 +1,213 @@
+"""End-to-end training runs on CPU with the tiny model: learning, kill-and-resume, torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from hqseg.cli import main
+from hqseg.training.config import TrainConfig
+from hqseg.training.loop import KILL_ENV, train
+from hqseg.training.monitor import read_metric
+
+HQSEG = str(Path(sys.executable).with_name("hqseg"))
+FAST = {
+    "model_type": "tiny",
+    "batch_size": 1,
+    "loss_points": 512,
+    "validate": False,
+    "device": "cpu",
+}
+
+
+@pytest.fixture(scope="module")
+def data(build_folder) -> Path:
+    return build_folder
+
+
+def _cli_args(settings: dict) -> list[str]:
+    args = []
+    for key, value in settings.items():
+        name = key.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(f"--{name}" if value else f"--no-{name}")
+        else:
+            args += [f"--{name}", str(value)]
+    return args
+
+
+def _hq_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "hq_only.pth", weights_only=True)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", PYTHONPATH=os.getcwd())
+    env.pop(KILL_ENV, None)
+    return env
+
+
+@pytest.mark.slow
+def test_training_learns_loss_falls_and_heldout_miou_rises(data, tmp_path, capsys):
+    # One image, no jitter, box prompts: every step sees the same batch, so the loss must fall.
+    config = TrainConfig(
+        **{**FAST, "validate": True, "val_limit": 2},
+        data=str(data),
+        out=str(tmp_path / "run"),
+        limit_train_samples=1,
+        epochs=6,
+        flip_prob=0.0,
+        scale_min=1.0,
+        scale_max=1.0,
+        prompt_types=["box"],
+    )
+    result = train(config, progress=False)
+    losses = [loss for _, loss in result.losses]
+    assert len(losses) == 6
+    assert losses[-1] < 0.6 * losses[0], losses
+    assert result.val_after["mIoU"] > result.val_before["mIoU"] + 10
+    printed = capsys.readouterr().out
+    assert "held-out mIoU" in printed and "before -> after" in printed
+    run = tmp_path / "run"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["val_after"]["mIoU"] == pytest.approx(result.val_after["mIoU"])
+    loss_tsv = run / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv"
+    assert len(loss_tsv.read_text().splitlines()) == 1 + 6
+    assert (run / "dvclive" / "plots" / "metrics" / "val" / "mIoU.tsv").is_file()
+    assert (run / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
+    # the official-format export holds SAM's keys and the trained HQ ones
+    official = torch.load(run / "sam_hq_tiny.pth", weights_only=True)
+    hq = _hq_weights(run)
+    assert len(hq) == 25  # FACTS §2: the HQ keys
+    for name, value in hq.items():
+        assert torch.equal(official[name], value)
+    assert any(k.startswith("image_encoder.") for k in official)
+
+
+def _run_cli(settings: dict, *extra: str, env: dict | None = None):
+    """``hqseg train`` in a fresh single-threaded process (same float order in every run)."""
+    return subprocess.run(
+        [HQSEG, "train", *_cli_args(settings), "--no-progress", *extra],
+        env={**_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_kill_mid_epoch_then_resume_gives_identical_weights(data, tmp_path):
+    settings = {
+        **FAST,
+        "data": str(data),
+        "limit_train_samples": 2,
+        "epochs": 2,
+        "max_steps": 3,
+        "checkpoint_every": 1,
+        "lr_drop_epoch": 1,
+    }
+    run_a, run_b = tmp_path / "a", tmp_path / "b"
+    reference = _run_cli({**settings, "out": str(run_a)})
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    # killed with SIGKILL right after the step-1 checkpoint (mid-epoch 0) ...
+    killed = _run_cli({**settings, "out": str(run_b)}, env={KILL_ENV: "1"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert (run_b / "checkpoints" / "step_0000001.pt").is_file()
+    assert not (run_b / "hq_only.pth").exists()
+    # ... then resumed: finishes epoch 0, steps StepLR, runs into epoch 1
+    resumed = _run_cli({**settings, "out": str(run_b)}, "--resume", "auto")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming from" in resumed.stdout and "step 1" in resumed.stdout
+    a, b = _hq_weights(run_a), _hq_weights(run_b)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    # the logged loss history is the uninterrupted one (rows after the checkpoint dropped)
+    history_a, history_b = read_metric(run_a, "train/loss"), read_metric(run_b, "train/loss")
+    assert [s for s, _ in history_b] == [1, 2, 3] and history_a == history_b
+    last_a = torch.load(run_a / "checkpoints" / "last.pt", weights_only=True)
+    last_b = torch.load(run_b / "checkpoints" / "last.pt", weights_only=True)
+    assert last_a["position"] == last_b["position"] == {"epoch": 1, "batches_done": 1, "step": 3}
+    assert last_a["scheduler"] == last_b["scheduler"]
+
+
+@pytest.mark.slow
+def test_two_process_gloo_run_ends_with_identical_weights(data, tmp_path):
+    settings = {**FAST, "data": str(data), "epochs": 1, "max_steps": 2}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            HQSEG,
+            "train",
+            *_cli_args({**settings, "out": str(tmp_path / "ddp")}),
+            "--no-progress",
+        ],
+        env={**_env(), "HQSEG_TRAIN_DUMP_RANK_WEIGHTS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    r0 = torch.load(tmp_path / "ddp" / "rank0_hq.pth", weights_only=True)
+    r1 = torch.load(tmp_path / "ddp" / "rank1_hq.pth", weights_only=True)
+    for name in r0:
+        assert torch.equal(r0[name], r1[name]), name
+    assert torch.equal(_hq_weights(tmp_path / "ddp")[next(iter(r0))], r0[next(iter(r0))])
+
+
+def test_missing_dataset_folder_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(
+        main, ["train", "--data", str(tmp_path / "nowhere"), "--model-type", "tiny"]
+    )
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "hqseg build" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_or_foreign_sam_checkpoint_is_a_clear_error(data, tmp_path):
+    base = ["train", "--data", str(data), "--model-type", "tiny", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(main, [*base, "--checkpoint", str(tmp_path / "sam.pth")])
+    assert result.exit_code == 2 and "sam.pth" in result.output and "not" in result.output
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    result = CliRunner().invoke(main, [*base, "--checkpoint", str(junk)])
+    assert result.exit_code == 2 and "junk.pth" in result.output
+
+
+def test_resume_rejects_a_file_that_is_not_a_training_checkpoint(data, tmp_path):
+    bogus = tmp_path / "bogus.pt"
+    torch.save({"weights": torch.zeros(1)}, bogus)
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--data",
+            str(data),
+            "--model-type",
+            "tiny",
+            "--no-validate",
+            "--out",
+            str(tmp_path / "r"),
+            "--resume",
+            str(bogus),
+        ],
+    )
+    assert result.exit_code == 2 and "not a hqseg training checkpoint" in result.output
+
+
+def test_params_file_settings_and_unknown_keys(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("train:\n  model_type: tiny\n  lerning_rate: 0.1\n")
+    result = CliRunner().invoke(main, ["train", "--params", str(params)])
+    assert result.exit_code == 2 and "lerning_rate" in result.output
