@@ -119,3 +119,11 @@ def test_registry_metadata_and_errors(tmp_path):
         get_source("coco")
     with pytest.raises(DatasetError, match="no ecssd layout"):
         list(get_source("ecssd").iter_pairs(tmp_path))
+
+
+def test_layout_found_inside_wrapper_and_duplicate_folders(raw, tmp_path):
+    import shutil
+
+    wrapped = tmp_path / "downloads" / "saliency"
+    shutil.copytree(raw("original") / "duts" / "DUTS-TR", wrapped / "DUTS-TR" / "DUTS-TR")
+    assert count_pairs("duts", tmp_path / "downloads") == ({"train": 9}, {})
