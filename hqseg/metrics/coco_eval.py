@@ -53,7 +53,7 @@ class IoUCache:
         self.ignore = {a["id"]: a.get("ignore", 0) for a in coco_gt.dataset.get("annotations", [])}
         self.mask: dict[tuple, np.ndarray | list] = {}
         self.boundary: dict[tuple[int, int], float] = {}
-        self.boundary_done: set[tuple[int, int]] = set()
+        self.boundary_done: set[tuple[int, int]] = set()  # (dt_id, gt_id) pairs computed
 
 
 class BoundaryCOCOeval(COCOeval):
@@ -120,18 +120,18 @@ class BoundaryCOCOeval(COCOeval):
     def _boundary_pass(self) -> None:
         """Boundary IoUs of all scored non-crowd pairs whose masks overlap, in one batch."""
         per_image: dict[int, tuple[dict, list]] = {}
+        done = self.cache.boundary_done
         for key in self._gts.keys() & self._dts.keys():
-            if key in self.cache.boundary_done:
-                continue
             gt, dt = self._scored(*key)
             ious = self._mask_ious(*key, gt, dt)
             rles, pairs = per_image.setdefault(key[0], ({}, []))
             for i, j in zip(*np.nonzero(np.asarray(ious) > 0), strict=True):
-                if not gt[j]["iscrowd"]:
-                    rles["dt", dt[i]["id"]] = dt[i]["segmentation"]
-                    rles["gt", gt[j]["id"]] = gt[j]["segmentation"]
-                    pairs.append((dt[i]["id"], gt[j]["id"]))
-            self.cache.boundary_done.add(key)
+                pair = (dt[i]["id"], gt[j]["id"])
+                if not gt[j]["iscrowd"] and pair not in done:
+                    rles["dt", pair[0]] = dt[i]["segmentation"]
+                    rles["gt", pair[1]] = gt[j]["segmentation"]
+                    pairs.append(pair)
+                    done.add(pair)
         jobs = []
         for img_id, (rles, pairs) in per_image.items():
             if pairs:

@@ -10,7 +10,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-from hqseg.metrics import STAT_NAMES, evaluate_coco
+from hqseg.metrics import STAT_NAMES, BoundaryCOCOeval, IoUCache, evaluate_coco
 from hqseg.metrics import boundary_pass as boundary_pass_module
 from hqseg.metrics.coco_io import load_gt
 
@@ -126,3 +126,18 @@ def test_inputs_as_paths_coco_objects_and_uncompressed_results(tmp_path, coco_se
         dict(r, segmentation=uncompressed_rle(mask_utils.decode(r["segmentation"]))) for r in res
     ]
     assert np.array_equal(_values(evaluate_coco(gt, loose)["boundary"]), reference["boundary"])
+
+
+def test_evaluator_class_used_like_cocoeval_shares_work_through_a_cache(coco_set, reference):
+    gt, res = coco_set
+    coco_gt = load_gt(gt)
+    cache = IoUCache(coco_gt)
+    coco_dt = coco_gt.loadRes(copy.deepcopy(res))
+    few = BoundaryCOCOeval(coco_gt, coco_dt, "boundary", cache=cache)
+    few.params.maxDets = [1, 2, 3]  # fewer detections scored first ...
+    few.evaluate()
+    ev = BoundaryCOCOeval(coco_gt, coco_dt, "boundary", cache=cache)
+    ev.evaluate()  # ... then all: the pairs not done yet must be computed now
+    ev.accumulate()
+    ev.summarize()
+    assert np.array_equal(ev.stats, reference["boundary"])
