@@ -37,7 +37,7 @@ def sources_cmd(raw_dir: Path | None) -> None:
                 known = (
                     "sha256 known"
                     if a.sha256
-                    else "sha256 of a mirror's variant known"
+                    else "unofficial sha256 listed"
                     if a.alt_sha256
                     else "no published sha256"
                 )

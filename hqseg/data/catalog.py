@@ -30,7 +30,7 @@ class Archive:
         gdrive_id: Google Drive file id, or ``""``.
         urls: plain HTTP(S) URLs (Hub files included), tried in order.
         sha256: published sha256 of exactly this file; a mismatch is an error.
-        alt_sha256: hashes of known-good variants (other mirrors); a match counts as
+        alt_sha256: unofficial hashes (other mirrors, third-party lists); a match counts as
             verified, a non-match is not an error by itself.
         size: published size in bytes, if any (informational).
     """
@@ -87,9 +87,30 @@ ARCHIVES: dict[str, Archive] = {
         Archive("fewshot_data.zip", gdrive_id="16TgqOeI_0P41Eh3jWQlxlRXG9KIqtMgI"),
         Archive("COIFT.zip", gdrive_id="1SapWK3yX2utscH8e-cJzQivp_Qp7IBQf"),
         Archive("HRSOD.zip", gdrive_id="1dLZTzQuDEuBICKtaRB03i1Mx9hOssxC4"),
-        Archive("images.zip", urls=(_ECSSD + "images.zip",)),
-        Archive("ground_truth_mask.zip", urls=(_ECSSD + "ground_truth_mask.zip",)),
-        Archive("MSRA10K_Imgs_GT.zip", urls=("https://mmcheng.net/mftp/Data/MSRA10K_Imgs_GT.zip",)),
+        # ECSSD: no hash published by the authors; a third-party downloader lists the
+        # ones below, so a match counts as verified but a non-match is not an error
+        Archive(
+            "images.zip",
+            urls=(_ECSSD + "images.zip", _ECSSD.replace("https", "http") + "images.zip"),
+            alt_sha256=("7d5dce1a21c6d82e2f9617c00ad7eae2de5ded9320e8c59a01b4c731d210ea47",),
+            size=67766979,
+        ),
+        Archive(
+            "ground_truth_mask.zip",
+            urls=(
+                _ECSSD + "ground_truth_mask.zip",
+                _ECSSD.replace("https", "http") + "ground_truth_mask.zip",
+            ),
+            alt_sha256=("dc0a9f11f2adee2737d95b28f9567a0a5de33f78743447c097ceb4d42f281a31",),
+            size=1571109,
+        ),
+        Archive(
+            "MSRA10K_Imgs_GT.zip",
+            urls=(
+                "https://mftp.mmcheng.net/Data/MSRA10K_Imgs_GT.zip",
+                "http://mftp.mmcheng.net/Data/MSRA10K_Imgs_GT.zip",
+            ),
+        ),
         Archive("DUTS-TR.zip", urls=(_SAL + "duts/download/DUTS-TR.zip",)),
         Archive("DUTS-TE.zip", urls=(_SAL + "duts/download/DUTS-TE.zip",)),
         Archive("DUT-OMRON-image.zip", urls=(_SAL + "dut-omron/download/DUT-OMRON-image.zip",)),

@@ -97,7 +97,7 @@ def verify(
             )
         return {**record, "verified": ok, "checksum_from": origin}
     if computed in archive.alt_sha256:
-        return {**record, "verified": True, "checksum_from": "catalog (known mirror variant)"}
+        return {**record, "verified": True, "checksum_from": "catalog (unofficial or mirror hash)"}
     log(f"note: no published sha256 for {archive.name}; recorded computed {computed}")
     return {**record, "verified": None, "checksum_from": None}
 

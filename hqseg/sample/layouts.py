@@ -15,6 +15,7 @@ Entries = list[tuple[str, bytes]]
 EVIL_MEMBER = "../evil.txt"
 MISSING_LISTED_MASK = "test_9999.png"
 DIS_SPLITS = {"train": "DIS-TR", "val": "DIS-VD", **{f"te{k}": f"DIS-TE{k}" for k in range(1, 5)}}
+MASKS_OMRON = "DUT-OMRON-gt-pixelwise.zip/pixelwiseGT-new-PNG"
 DUTS_SPLITS = {"train": "DUTS-TR", "test": "DUTS-TE"}
 
 
@@ -87,7 +88,8 @@ def original(items: dict[str, list[Item]]) -> dict[str, dict[str, Entries]]:
     om = arch["dut_omron"]
     for it in items["dut_omron"]:
         pair = []
-        _pair(pair, it, "DUT-OMRON-image/DUT-OMRON-image", "pixelwiseGT-new-PNG")
+        # the mask archive holds a folder literally named like the archive
+        _pair(pair, it, "DUT-OMRON-image/DUT-OMRON-image", MASKS_OMRON)
         junk = (f"__MACOSX/DUT-OMRON-image/DUT-OMRON-image/._{it.stem}{it.ext}", b"\0\5\26\7junk")
         om["dut_omron/DUT-OMRON-image.zip"] += [pair[0], junk]
         om["dut_omron/DUT-OMRON-gt-pixelwise.zip.zip"] += pair[1:]

@@ -1,5 +1,6 @@
 """DUT-OMRON: ``DUT-OMRON-image/*.jpg`` (often nested twice, with ``__MACOSX`` junk)
-and ``pixelwiseGT-new-PNG/*.png`` from ``DUT-OMRON-gt-pixelwise.zip.zip``. No repack.
+and ``DUT-OMRON-gt-pixelwise.zip/pixelwiseGT-new-PNG/*.png`` from the archive
+``DUT-OMRON-gt-pixelwise.zip.zip`` (a folder named ``*.zip`` inside). No repack.
 """
 
 from __future__ import annotations
