@@ -2,7 +2,7 @@
 
 Original: ``ThinObject5K/{images,masks,list}``; ``list/{train,val,test}.txt`` lines
 are mask file names, the image is ``images/<stem>.jpg``. Masks are alpha mattes.
-Repack: ``ThinObject5K/{images,masks}_{train,test}`` (no val list).
+Repack: ``ThinObject5K/{images,masks}_{train,test}`` (no val; ``_val`` is read if present).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class ThinObject5K(Source):
 
     def _repack(self, root: Path):
         folder = require_dir(root, "ThinObject5K")
-        for split in ("train", "test"):
+        for split in self.splits:  # the repack ships train and test only
             images, masks = folder / f"images_{split}", folder / f"masks_{split}"
             if images.is_dir() and masks.is_dir():
                 yield from two_folder_pairs(images, masks, split=split)
