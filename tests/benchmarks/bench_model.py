@@ -1,0 +1,147 @@
+"""Per-image time of HQ-SAM against plain SAM with the same image encoder.
+
+Both models share every SAM weight (random, seeded); plain SAM is segment_anything's
+own ``Sam`` with its ``MaskDecoder``. One "image" = encoder forward + decoder for
+``--boxes`` box prompts, under ``torch.inference_mode()``. Runs alternate between the
+two models and the median is reported, so drifting machine load affects both alike.
+
+    python tests/benchmarks/bench_model.py                       # vit_b on CPU, fp32
+    python tests/benchmarks/bench_model.py --device cuda --dtype bf16 --repeats 20
+
+Prints per-image times, the HQ/SAM ratio (goal for vit_b: overhead <= 3 %), and the
+decoder-only times and ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+from functools import partial
+
+import torch
+from segment_anything.modeling import (
+    ImageEncoderViT,
+    MaskDecoder,
+    PromptEncoder,
+    Sam,
+    TwoWayTransformer,
+)
+
+from hqseg.modeling import build_hq_sam
+from hqseg.modeling.configs import ENCODER_CONFIGS
+
+
+def plain_sam(model_type: str) -> Sam:
+    cfg = ENCODER_CONFIGS[model_type]
+    return Sam(
+        image_encoder=ImageEncoderViT(
+            depth=cfg.depth,
+            embed_dim=cfg.embed_dim,
+            num_heads=cfg.num_heads,
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            qkv_bias=True,
+            use_rel_pos=True,
+            global_attn_indexes=cfg.global_attn_indexes,
+            window_size=cfg.window_size,
+            out_chans=256,
+        ),
+        prompt_encoder=PromptEncoder(
+            embed_dim=256,
+            image_embedding_size=(64, 64),
+            input_image_size=(1024, 1024),
+            mask_in_chans=16,
+        ),
+        mask_decoder=MaskDecoder(
+            transformer_dim=256,
+            transformer=TwoWayTransformer(depth=2, embedding_dim=256, mlp_dim=2048, num_heads=8),
+        ),
+    )
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-type", default="vit_b", choices=sorted(ENCODER_CONFIGS))
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--boxes", type=int, default=4, help="box prompts per image")
+    parser.add_argument("--repeats", type=int, default=3, help="timed images per model")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed images per model")
+    parser.add_argument("--hq-token-only", action="store_true", help="HQ logits alone")
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    hq = build_hq_sam(args.model_type).to(device).eval()
+    sam = plain_sam(args.model_type)
+    sam.load_state_dict(
+        {k: v for k, v in hq.state_dict().items() if k in sam.state_dict()}, strict=True
+    )
+    sam = sam.to(device).eval()
+
+    gen = torch.Generator().manual_seed(1)
+    image = torch.randn(1, 3, 1024, 1024, generator=gen).to(device)
+    xy = torch.rand(args.boxes, 2, generator=gen) * 600
+    boxes = torch.cat([xy, xy + 100 + torch.rand(args.boxes, 2, generator=gen) * 300], 1)
+    boxes = boxes.to(device)
+
+    def autocast():
+        if args.dtype == "bf16":
+            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def run_sam(emb=None):
+        emb = sam.image_encoder(image) if emb is None else emb
+        sparse, dense = sam.prompt_encoder(points=None, boxes=boxes, masks=None)
+        sam.mask_decoder(emb, sam.prompt_encoder.get_dense_pe(), sparse, dense, False)
+        return emb
+
+    def run_hq(emb=None):
+        emb = hq.encode(image) if emb is None else emb
+        hq.decode(*emb, boxes=boxes, hq_token_only=args.hq_token_only)
+        return emb
+
+    def timed(fn, *a) -> float:
+        sync(device)
+        start = time.perf_counter()
+        fn(*a)
+        sync(device)
+        return time.perf_counter() - start
+
+    times: dict[str, list[float]] = {"sam": [], "hq": [], "sam_dec": [], "hq_dec": []}
+    with torch.inference_mode(), autocast():
+        sam_emb, hq_emb = run_sam(), run_hq()
+        for i in range(args.warmup + args.repeats):
+            sample = {
+                "sam": timed(run_sam),
+                "hq": timed(run_hq),
+                "sam_dec": min(timed(run_sam, sam_emb) for _ in range(3)),
+                "hq_dec": min(timed(run_hq, hq_emb) for _ in range(3)),
+            }
+            if i >= args.warmup:
+                for k, v in sample.items():
+                    times[k].append(v)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(
+        f"model {args.model_type}, device {device}, {args.dtype}, {args.boxes} boxes/image, "
+        f"median of {args.repeats}, torch {torch.__version__}, threads {torch.get_num_threads()}"
+    )
+    print(f"per image   SAM {med['sam'] * 1e3:9.1f} ms   HQ-SAM {med['hq'] * 1e3:9.1f} ms")
+    ratio = med["hq"] / med["sam"]
+    print(f"per-image ratio HQ-SAM / SAM = {ratio:.4f}  (overhead {100 * (ratio - 1):+.2f} %)")
+    print(f"decoder     SAM {med['sam_dec'] * 1e3:9.1f} ms   HQ-SAM {med['hq_dec'] * 1e3:9.1f} ms")
+    extra = med["hq_dec"] - med["sam_dec"]
+    print(
+        f"decoder ratio {med['hq_dec'] / med['sam_dec']:.3f}; HQ decoder extra time = "
+        f"{100 * extra / med['sam']:.2f} % of SAM's per-image time"
+    )
+
+
+if __name__ == "__main__":
+    main()
