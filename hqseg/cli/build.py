@@ -96,7 +96,7 @@ def normalize_cmd(source, raw_dir, out, size_mismatch, workers):
 @click.option(
     "--near-threshold",
     type=click.IntRange(0, 16),
-    default=4,
+    default=6,
     show_default=True,
     help="Near duplicate = perceptual hashes (64-bit pHash) within this Hamming distance.",
 )
