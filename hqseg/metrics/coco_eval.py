@@ -6,8 +6,9 @@ is matched on min(mask IoU, boundary IoU), a crowd GT on the usual crowd mask Io
 ranges use the GT ``area`` field and each result's area as ``loadRes`` sets it.
 
 The numbers equal the reference; what changes is the work: boundaries are computed once
-per annotation on bounding-box crops (all cores), only for detections that can be
-scored, and the mask IoUs are shared between the ``segm`` and ``boundary`` passes.
+per annotation on bounding-box crops (all cores), only for scored detections and only
+for (dt, gt) pairs whose masks overlap (elsewhere both IoUs are 0, as boundaries lie
+inside masks), and the mask IoUs are shared between the ``segm`` and ``boundary`` passes.
 """
 
 from __future__ import annotations
@@ -26,19 +27,9 @@ from hqseg.metrics.coco_io import load_gt, load_results
 
 IOU_TYPES = ("segm", "boundary")
 STAT_NAMES = (
-    "AP",
-    "AP50",
-    "AP75",
-    "APs",
-    "APm",
-    "APl",
-    "AR1",
-    "AR10",
-    "AR100",
-    "ARs",
-    "ARm",
-    "ARl",
-)
+    "AP", "AP50", "AP75", "APs", "APm", "APl",
+    "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+)  # fmt: skip
 
 
 class IoUCache:
