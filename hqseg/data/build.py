@@ -67,7 +67,11 @@ def ensure_normalized(
     summaries, missing = {}, []
     for source in preset.sources:
         summary = read_summary(normalized_dir / source)
-        if summary is None and (raw_dir / source).is_dir():
+        stale = summary is not None and summary.get("size_mismatch") != size_mismatch
+        if stale:
+            log.warning("re-normalising %s: it was normalised with size_mismatch=%s",
+                        source, summary.get("size_mismatch"))  # fmt: skip
+        if (summary is None or stale) and (raw_dir / source).is_dir():
             summary = normalize_source(
                 source,
                 raw_dir,
@@ -300,6 +304,7 @@ def build(
             counts=counts,
             train_splits=list(preset.train),
             rejects_by_source=rejects_by_source,
+            warnings=[w for s in summaries for w in summaries[s].get("warnings", [])],
             duplicates=dup_counts,
             dedup_mode=dedup,
             near_threshold=near_threshold,
@@ -315,6 +320,7 @@ def build(
             "leaks": dup_counts["leaks"],
             "dropped": dup_counts["dropped"],
             "missing_sources": len(missing),
+            "resized_masks": sum(len(summaries[s].get("warnings", [])) for s in summaries),
         }
         for source, splits in counts.items():
             for split, n in splits.items():

@@ -105,6 +105,7 @@ def render_card(
     counts: dict[str, dict[str, int]],
     train_splits: list[tuple[str, str]],
     rejects_by_source: dict[str, dict[str, int]],
+    warnings: list[str] | tuple[str, ...] = (),
     duplicates: dict[str, int],
     dedup_mode: str,
     near_threshold: int,
@@ -154,6 +155,14 @@ def render_card(
             ["source", "reason", "files"],
             [[s, r, n] for s, reasons in rejects_by_source.items() for r, n in reasons.items()]
             or [["—", "none", 0]],
+        )
+        + (
+            f"\n\n{len(warnings)} mask(s) had a different size from their image and were "
+            "resized to it (nearest neighbour; `size_mismatch=resize`): "
+            + "; ".join(f"`{w}`" for w in warnings[:20])
+            + (" …" if len(warnings) > 20 else "")
+            if warnings
+            else ""
         ),
         "## Duplicates and leakage\n"
         f"Exact duplicates share decoded pixels; near duplicates have perceptual hashes "

@@ -79,3 +79,17 @@ def test_shard_writer_rotates_by_size_and_names_shards(tmp_path):
     ids = [r for p in list_shards(tmp_path, "train") for r in pq.read_table(p)["id"].to_pylist()]
     assert ids == [str(i) for i in range(7)] and writer.num_rows == 7
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_size_mismatch_setting_renormalises_and_is_reported(tmp_path):
+    from build_helpers import blob, save
+
+    src = ecssd_raw(tmp_path / "raw", 3)
+    save(blob(size=(20, 15)), src / "ground_truth_mask" / "0001.png")
+    kw = dict(normalized_dir=tmp_path / "n", raw_dir=tmp_path / "raw", out=tmp_path / "out",
+              allow_missing=True, workers=1, progress=False)  # fmt: skip
+    assert build("official", **kw)["total_train"] == 2
+    assert "size-mismatch" in (tmp_path / "out" / "rejects.csv").read_text()
+    stats = build("official", size_mismatch="resize", **kw)
+    assert stats["total_train"] == 3 and stats["resized_masks"] == 1 and stats["rejects"] == 0
+    assert "resized" in (tmp_path / "out" / "README.md").read_text()
