@@ -17,6 +17,9 @@ from hqseg.metrics.coco_io import load_gt
 from .cocogen import DEFAULT_SIZES, make_coco, uncompressed_rle
 from .reference import pycocotools_segm_stats, reference_boundary_stats
 
+# pycocotools' decode() trips a numpy 2 DeprecationWarning on every call; it is not ours
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 
 def _values(stats: dict[str, float]) -> np.ndarray:
     assert list(stats) == list(STAT_NAMES)

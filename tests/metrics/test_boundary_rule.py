@@ -21,6 +21,9 @@ from hqseg.metrics import (
 from .masks_gen import SIZES, random_masks
 from .reference import reference_boundary, reference_d
 
+# pycocotools' decode() trips a numpy 2 DeprecationWarning on every call; it is not ours
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 
 def _rle(m: np.ndarray) -> dict:
     return mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))

@@ -14,6 +14,9 @@ from hqseg.metrics import STAT_NAMES
 from .cocogen import make_coco
 from .reference import pycocotools_segm_stats, reference_boundary_stats
 
+# pycocotools' decode() trips a numpy 2 DeprecationWarning on every call; it is not ours
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pycocotools.mask as mask_utils
+import pytest
 
 from hqseg.metrics import rle_to_crop, segmentation_to_rle
 from hqseg.metrics.rle import rle_counts
 
 from .masks_gen import SIZES, random_masks
+
+# pycocotools' decode() trips a numpy 2 DeprecationWarning on every call; it is not ours
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 def _compressed(m: np.ndarray) -> dict:
