@@ -109,9 +109,15 @@ def normalize_cmd(source, raw_dir, out, size_mismatch, workers):
 @click.option(
     "--size-mismatch",
     type=click.Choice(["reject", "resize"]),
-    default="reject",
-    show_default=True,
-    help="For sources normalised by this run. " + _SIZE_HELP,
+    default=None,
+    help="For sources this build normalises (default: reject); a value different from "
+    "an already normalised source's re-normalises it. " + _SIZE_HELP,
+)
+@click.option(
+    "--stats-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write stats.json here, e.g. for `dvc metrics` outside the output folder.",
 )
 @click.option("--workers", type=click.IntRange(min=1), default=None, help=_WORKERS_HELP)
 def build_cmd(
@@ -123,6 +129,7 @@ def build_cmd(
     near_threshold,
     allow_missing,
     size_mismatch,
+    stats_out,
     workers,
 ):
     """Compose HQSeg-44K into a folder that `datasets.load_dataset(OUT)` loads.
@@ -145,6 +152,7 @@ def build_cmd(
         near_threshold=near_threshold,
         allow_missing=allow_missing,
         size_mismatch=size_mismatch,
+        stats_out=stats_out,
         workers=workers,
     )
     click.echo(json.dumps(stats, indent=2))

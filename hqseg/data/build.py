@@ -53,7 +53,7 @@ def ensure_normalized(
     raw_dir: Path,
     *,
     allow_missing: bool,
-    size_mismatch: str,
+    size_mismatch: str | None,
     workers: int | None,
     progress: bool,
 ) -> tuple[dict[str, dict], list[str]]:
@@ -67,7 +67,11 @@ def ensure_normalized(
     summaries, missing = {}, []
     for source in preset.sources:
         summary = read_summary(normalized_dir / source)
-        stale = summary is not None and summary.get("size_mismatch") != size_mismatch
+        stale = (
+            summary is not None
+            and size_mismatch is not None
+            and summary.get("size_mismatch") != size_mismatch
+        )
         if stale:
             log.warning("re-normalising %s: it was normalised with size_mismatch=%s",
                         source, summary.get("size_mismatch"))  # fmt: skip
@@ -76,7 +80,7 @@ def ensure_normalized(
                 source,
                 raw_dir,
                 normalized_dir,
-                size_mismatch=size_mismatch,
+                size_mismatch=size_mismatch or "reject",
                 workers=workers,
                 progress=progress,
             )
@@ -209,11 +213,19 @@ def build(
     dedup: str = "drop",
     near_threshold: int = NEAR_THRESHOLD,
     allow_missing: bool = False,
-    size_mismatch: str = "reject",
+    size_mismatch: str | None = None,
+    stats_out: str | os.PathLike | None = None,
     workers: int | None = None,
     progress: bool = True,
 ) -> dict:
     """Build the HQSeg-44K folder ``out`` for ``preset_name``; return ``stats.json``'s content.
+
+    Args:
+        size_mismatch: for sources normalised by this call; None keeps existing
+            normalised sources as they are and uses ``"reject"`` for missing ones; a
+            value different from an existing source's setting re-normalises it.
+        stats_out: also write ``stats.json`` here (DVC metrics must live outside
+            the ``out`` folder, which is one DVC output).
 
     Raises:
         DatasetError: unknown preset or dedup mode, missing sources (see
@@ -326,4 +338,6 @@ def build(
             for split, n in splits.items():
                 stats[f"{source}_{split}"] = n
         write_json(tmp / "stats.json", stats)
+    if stats_out is not None:
+        write_json(stats_out, stats)
     return stats

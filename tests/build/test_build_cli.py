@@ -18,9 +18,11 @@ def test_normalize_build_and_publish_dry_run(tmp_path):
     out = tmp_path / "out"
     res = runner.invoke(main, ["build", "--normalized", str(tmp_path / "n"), "--raw-dir",
                                str(tmp_path / "raw"), "--out", str(out), "--allow-missing",
-                               "--workers", "1"])  # fmt: skip
+                               "--workers", "1", "--stats-out",
+                               str(tmp_path / "m.json")])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert '"total_train": 3' in res.output
+    assert (tmp_path / "m.json").read_text() == (out / "stats.json").read_text()
     res = runner.invoke(main, ["publish", "--dir", str(out), "--repo-id", "me/hq", "--dry-run"])
     assert res.exit_code == 0, res.output
     assert "README.md" in res.output and "data/ecssd/train-00000-of-00001.parquet" in res.output
