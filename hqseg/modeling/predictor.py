@@ -10,9 +10,11 @@ its best multimask token by predicted IoU).
 from __future__ import annotations
 
 import contextlib
+from typing import Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from segment_anything.utils.transforms import ResizeLongestSide
 
 from hqseg.modeling.hq_mask_decoder import MaskType
@@ -27,6 +29,10 @@ class HQSamPredictor:
       device: where to run; default: where the model is.
       dtype: ``torch.bfloat16`` runs encoder and decoder under bf16 autocast; outputs
         are always float32. ``None`` or ``torch.float32``: full precision.
+      resize_mode: ``"longest_side"`` (SAM's ``ResizeLongestSide`` + padding; masks back
+        through ``postprocess_masks``) or ``"square"`` (the HQ-SAM authors' evaluation:
+        the image is resized bilinearly to 1024x1024 ignoring the aspect ratio, and the
+        256x256 logits are upsampled bilinearly straight to the original size).
 
     ``mask_type`` in :meth:`predict` / :meth:`predict_boxes` chooses the output: ``"hq"``
     (HQ token alone, as the HQ benchmarks use), ``"sum"`` (SAM + HQ logits, as COCO uses)
@@ -40,7 +46,11 @@ class HQSamPredictor:
         *,
         device: str | torch.device | None = None,
         dtype: torch.dtype | None = None,
+        resize_mode: Literal["longest_side", "square"] = "longest_side",
     ) -> None:
+        if resize_mode not in ("longest_side", "square"):
+            raise ValueError(f"resize_mode must be longest_side or square, got {resize_mode!r}")
+        self.resize_mode = resize_mode
         self.model = model.eval()
         if device is not None:
             self.model.to(device)
@@ -78,15 +88,39 @@ class HQSamPredictor:
             raise ValueError(f"image_format must be RGB or BGR, got {image_format!r}")
         if image_format == "BGR":
             image = image[..., ::-1]
-        resized = self.transform.apply_image(np.ascontiguousarray(image))
-        tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()
+        if self.resize_mode == "square":
+            size = self.model.image_encoder.img_size
+            tensor = torch.as_tensor(np.ascontiguousarray(image), device=self.device)
+            tensor = tensor.permute(2, 0, 1)[None].float()
+            tensor = F.interpolate(tensor, (size, size), mode="bilinear", align_corners=False)[0]
+        else:
+            resized = self.transform.apply_image(np.ascontiguousarray(image))
+            tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()
         self.reset_image()
         with torch.inference_mode(), self._autocast():
             emb, interm = self.model.encode(self.model.preprocess(tensor.float())[None])
         # Kept in the compute dtype; the decoder's autocast handles bf16 inputs.
         self.features, self.interm_features = emb, interm
         self.original_size = (int(image.shape[0]), int(image.shape[1]))
-        self.input_size = (int(resized.shape[0]), int(resized.shape[1]))
+        self.input_size = (int(tensor.shape[1]), int(tensor.shape[2]))
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        """``[..., 2]`` (x, y) original pixels -> the 1024-input frame."""
+        if self.resize_mode == "square":
+            h, w = self.original_size
+            size = self.model.image_encoder.img_size
+            return coords * np.array([size / w, size / h])
+        return self.transform.apply_coords(coords, self.original_size)
+
+    def _apply_boxes(self, boxes: np.ndarray) -> np.ndarray:
+        """``[N, 4]`` XYXY original pixels -> the 1024-input frame."""
+        return self._apply_coords(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+
+    def _to_original_size(self, low_res: torch.Tensor) -> torch.Tensor:
+        """``[B, 1, 256, 256]`` logits -> ``[B, 1, H, W]`` at the original size (bilinear)."""
+        if self.resize_mode == "square":
+            return F.interpolate(low_res, self.original_size, mode="bilinear", align_corners=False)
+        return self.model.postprocess_masks(low_res, self.input_size, self.original_size)
 
     def _require_image(self) -> None:
         if not self.is_image_set:
@@ -104,7 +138,7 @@ class HQSamPredictor:
             )
         with torch.inference_mode():
             low_res, iou = low_res.float(), iou.float()
-            masks = self.model.postprocess_masks(low_res, self.input_size, self.original_size)
+            masks = self._to_original_size(low_res)
         masks = masks[:, 0]
         if not return_logits:
             masks = masks > self.model.mask_threshold
@@ -169,12 +203,12 @@ class HQSamPredictor:
             if point_labels is None:
                 raise ValueError("point_labels must be given with point_coords")
             coords = np.asarray(point_coords, float).reshape(-1, 2)
-            coords = self.transform.apply_coords(coords, self.original_size)
+            coords = self._apply_coords(coords)
             pts = torch.as_tensor(coords, dtype=torch.float, device=self.device)[None]
             labels = np.asarray(point_labels).reshape(-1)
             lbl = torch.as_tensor(labels, dtype=torch.int, device=self.device)[None]
         if box is not None:
-            b = self.transform.apply_boxes(np.asarray(box, float).reshape(1, 4), self.original_size)
+            b = self._apply_boxes(np.asarray(box, float).reshape(1, 4))
             bx = torch.as_tensor(b, dtype=torch.float, device=self.device)
         if mask_input is not None:
             msk = torch.as_tensor(mask_input, dtype=torch.float, device=self.device)[None]
@@ -223,7 +257,7 @@ class HQSamPredictor:
             return empty, np.zeros(0, np.float32), np.zeros((0, 1, 256, 256), np.float32)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        input_boxes = self.transform.apply_boxes(boxes, self.original_size)
+        input_boxes = self._apply_boxes(boxes)
         outs = []
         for start in range(0, len(boxes), batch_size):
             chunk = torch.as_tensor(

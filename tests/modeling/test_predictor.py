@@ -101,3 +101,25 @@ def test_bf16_autocast_runs_on_cpu(tiny_model, image, predictor):
     # bf16 has ~3 significant digits: close to fp32, not equal.
     assert np.corrcoef(masks.ravel(), ref.ravel())[0, 1] > 0.95
     assert all(not t.requires_grad for t in (p.features, p.interm_features))
+
+
+def test_square_resize_mode_follows_the_authors_protocol(tiny_model, image):
+    """square: bilinear 1024x1024 input, per-axis box scaling, 256->HxW bilinear logits."""
+    import torch.nn.functional as F
+
+    p = HQSamPredictor(tiny_model, resize_mode="square")
+    p.set_image(image)
+    logits, scores, low = p.predict_boxes(BOXES, hq_token_only=True, return_logits=True)
+    assert logits.shape == (3, H, W)
+    x = torch.as_tensor(image).permute(2, 0, 1)[None].float()
+    x = F.interpolate(x, (1024, 1024), mode="bilinear", align_corners=False)
+    boxes = torch.as_tensor(BOXES * np.array([1024 / W, 1024 / H] * 2), dtype=torch.float)
+    with torch.no_grad():
+        emb, interm = tiny_model.encode(tiny_model.preprocess(x[0])[None])
+        want_low, want_iou = tiny_model.decode(emb, interm, boxes=boxes, hq_token_only=True)
+        want = F.interpolate(want_low, (H, W), mode="bilinear", align_corners=False)[:, 0]
+    np.testing.assert_allclose(low, want_low.numpy(), atol=1e-4)
+    np.testing.assert_allclose(logits, want.numpy(), atol=1e-4)
+    np.testing.assert_allclose(scores, want_iou[:, 0].numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="resize_mode"):
+        HQSamPredictor(tiny_model, resize_mode="crop")
