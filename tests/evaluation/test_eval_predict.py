@@ -1,0 +1,25 @@
+"""BoxPrompter's shared decoder pass gives exactly what the predictor gives per mask type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hqseg.evaluation.predict import BoxPrompter, load_predictor
+
+
+@pytest.mark.slow
+def test_shared_decode_matches_predict_boxes_per_type():
+    predictor = load_predictor("tiny", device="cpu")
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (70, 110, 3), dtype=np.uint8)
+    boxes = np.array([[5, 6, 60, 50], [30, 10, 100, 69]], np.float32)
+    prompter = BoxPrompter(predictor)
+    assert prompter._shared
+    got = prompter(image, boxes, ("hq", "sam"))
+    for mask_type in ("hq", "sam"):
+        logits, scores, _ = predictor.predict_boxes(boxes, mask_type=mask_type, return_logits=True)
+        assert got[mask_type]["masks"].shape == (2, 70, 110)
+        np.testing.assert_array_equal(got[mask_type]["masks"], logits > 0)
+        np.testing.assert_allclose(got[mask_type]["scores"], scores, rtol=1e-6)
+    assert not np.array_equal(got["hq"]["masks"], got["sam"]["masks"])
