@@ -51,7 +51,19 @@ def _model_options(func):
     return wrapper
 
 
-def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool):
+def _resize_option(default: str):
+    return click.option(
+        "--resize-mode",
+        type=click.Choice(["square", "longest_side"]),
+        default=default,
+        show_default=True,
+        help="Model input: 'square' = resize to 1024x1024 ignoring aspect, logits upsampled "
+        "straight to the image size (the HQ-SAM authors' HQ-benchmark protocol); "
+        "'longest_side' = SAM's resize + padding and SAM's postprocess.",
+    )
+
+
+def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool, resize_mode):
     import os
 
     import torch
@@ -62,7 +74,9 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool)
         device = "cpu"
         if torch.cuda.is_available():
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    return load_predictor(model_type, checkpoint=checkpoint, device=device, bf16=bf16)
+    return load_predictor(
+        model_type, checkpoint=checkpoint, device=device, bf16=bf16, resize_mode=resize_mode
+    )
 
 
 @click.command(name="hq")
@@ -95,9 +109,20 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool)
     show_default=True,
     help="Also score plain SAM (same encoding, SAM mask token) as the baseline.",
 )
+@_resize_option("square")
 @_model_options
 def hq_command(
-    data_dir, out_dir, splits, with_sam, model_type, checkpoint, device, bf16, limit, progress
+    data_dir,
+    out_dir,
+    splits,
+    with_sam,
+    resize_mode,
+    model_type,
+    checkpoint,
+    device,
+    bf16,
+    limit,
+    progress,
 ):
     """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test with GT-box prompts.
 
@@ -108,7 +133,7 @@ def hq_command(
     from hqseg.evaluation.hq_run import evaluate_hq_benchmarks
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    predictor = _predictor(model_type, checkpoint, device, bf16)
+    predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
     summary = evaluate_hq_benchmarks(
         predictor,
         data_dir,
@@ -168,6 +193,7 @@ def hq_command(
     type=click.Path(),
     help="Output folder: results_sam.json, results_hq_sam.json, metrics.json.",
 )
+@_resize_option("longest_side")
 @_model_options
 def coco_command(
     annotations,
@@ -176,6 +202,7 @@ def coco_command(
     oracle_boxes,
     top_k,
     out_dir,
+    resize_mode,
     model_type,
     checkpoint,
     device,
@@ -197,7 +224,7 @@ def coco_command(
         raise HqsegError("give exactly one of --detections FILE or --oracle-boxes")
     created = init_from_env()
     try:
-        predictor = _predictor(model_type, checkpoint, device, bf16)
+        predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
         metrics = evaluate_coco_models(
             predictor,
             annotations,

@@ -2,8 +2,9 @@
 
 Per image: prompt with the tight box of GT > 128, take the requested mask types
 (``"hq"``: HQ-token only; ``"sam"``: plain SAM baseline), upsample the 256² logits
-bilinearly to the GT size (the predictor removes the padding first, as SAM's
-postprocess does), threshold at > 0, and score mask IoU and boundary IoU against
+bilinearly to the GT size (``resize_mode="square"``, the authors' protocol: straight
+from 256² since the input was a 1024² resize; ``"longest_side"``: padding removed
+first, as SAM's postprocess does), threshold at > 0, and score mask IoU and boundary IoU against
 GT > 128. Benchmark scores are means over images.
 
 Units: per-image ``iou``/``biou`` are fractions in [0, 1]; summaries (``mIoU``,
@@ -169,14 +170,16 @@ def run_hq_split(
     bf16: bool = False,
     progress: bool = True,
     keep_masks: bool = False,
+    resize_mode: str = "square",
 ) -> HQBenchmarkEvaluator:
     """Run the inference loop over one HQ split; return the filled evaluator.
 
     The evaluator holds ``rows`` (per image and mask type), ``skipped`` (images not
     scored, with the reason) and, with ``keep_masks``, ``masks`` (RLE per model and id).
     A model in training mode is switched to eval mode for the run and back afterwards.
+    A model is wrapped with ``resize_mode`` (default ``"square"``, the authors' protocol).
     """
-    predictor = as_predictor(predictor_or_model, bf16=bf16)
+    predictor = as_predictor(predictor_or_model, bf16=bf16, resize_mode=resize_mode)
     model = getattr(predictor, "model", None)
     was_training = bool(getattr(model, "training", False))
     if was_training:
@@ -207,6 +210,7 @@ def evaluate_hq_split(
     benchmark: str | None = None,
     bf16: bool = False,
     progress: bool = True,
+    resize_mode: str = "square",
 ):
     """Score one HQ split; the function training validation and ``hqseg eval hq`` share.
 
@@ -217,6 +221,8 @@ def evaluate_hq_split(
         mask_type: ``"hq"``, ``"sam"`` or a sequence of them (see :mod:`.predict`).
         benchmark: name for the rows; defaults to each record's ``split``.
         bf16: bfloat16 autocast when a model (not a predictor) is passed.
+        resize_mode: how a passed model is wrapped: ``"square"`` (default; the authors'
+            protocol, as ``hqseg eval hq`` uses) or ``"longest_side"``.
 
     Returns:
         ``(per_image, summary)``: the per-image DataFrame (columns
@@ -231,5 +237,6 @@ def evaluate_hq_split(
         benchmark=benchmark,
         bf16=bf16,
         progress=progress,
+        resize_mode=resize_mode,
     )
     return evaluator.evaluate()

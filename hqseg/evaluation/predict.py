@@ -23,10 +23,13 @@ MODEL_NAMES: dict[str, str] = {"hq": "hq_sam", "sam": "sam", "sum": "hq_sam"}
 """Result label of each mask type: the model whose output it stands for."""
 
 
-def as_predictor(predictor_or_model: Any, *, bf16: bool = False) -> Any:
+def as_predictor(
+    predictor_or_model: Any, *, bf16: bool = False, resize_mode: str = "longest_side"
+) -> Any:
     """Return a predictor: the argument itself if it has ``set_image``, else wrap the model.
 
-    ``bf16`` applies only when a model is wrapped (a predictor keeps its own dtype).
+    ``bf16`` and ``resize_mode`` (see :func:`load_predictor`) apply only when a model is
+    wrapped; a predictor keeps its own settings.
     """
     if hasattr(predictor_or_model, "set_image"):
         return predictor_or_model
@@ -34,13 +37,24 @@ def as_predictor(predictor_or_model: Any, *, bf16: bool = False) -> Any:
 
     from hqseg.modeling import HQSamPredictor
 
-    return HQSamPredictor(predictor_or_model, dtype=torch.bfloat16 if bf16 else None)
+    return HQSamPredictor(
+        predictor_or_model, dtype=torch.bfloat16 if bf16 else None, resize_mode=resize_mode
+    )
 
 
 def load_predictor(
-    model_type: str, *, checkpoint: str | None = None, device: str = "cpu", bf16: bool = False
+    model_type: str,
+    *,
+    checkpoint: str | None = None,
+    device: str = "cpu",
+    bf16: bool = False,
+    resize_mode: str = "longest_side",
 ) -> Any:
     """Build HQ-SAM ``model_type`` (vit_b/vit_l/vit_h/tiny) on ``device``; wrap it.
+
+    ``resize_mode``: ``"longest_side"`` (SAM's resize + padding, masks back through SAM's
+    postprocess) or ``"square"`` (the HQ-SAM authors' HQ-benchmark protocol: 1024x1024
+    ignoring aspect, 256x256 logits upsampled straight to the GT size).
 
     Raises:
         HqsegError: unknown model type, or a checkpoint that does not fit (CheckpointError).
@@ -55,7 +69,10 @@ def load_predictor(
     except ValueError as exc:
         raise HqsegError(str(exc)) from exc
     return HQSamPredictor(
-        model, device=torch.device(device), dtype=torch.bfloat16 if bf16 else None
+        model,
+        device=torch.device(device),
+        dtype=torch.bfloat16 if bf16 else None,
+        resize_mode=resize_mode,
     )
 
 
@@ -94,7 +111,16 @@ class BoxPrompter:
 
         p = self.predictor
         model = p.model
-        input_boxes = p.transform.apply_boxes(boxes.astype(np.float64), p.original_size)
+        boxes64 = boxes.astype(np.float64)
+        if hasattr(p, "_apply_boxes"):  # follows the predictor's resize_mode
+            input_boxes = p._apply_boxes(boxes64)
+            to_original = p._to_original_size
+        else:
+            input_boxes = p.transform.apply_boxes(boxes64, p.original_size)
+
+            def to_original(low):
+                return model.postprocess_masks(low, p.input_size, p.original_size)
+
         autocast = torch.autocast(
             device_type=p.device.type,
             dtype=torch.bfloat16,
@@ -110,7 +136,7 @@ class BoxPrompter:
             all_masks, all_iou = all_masks.float(), all_iou.float()
             for t in mask_types:
                 low, iou = select_masks(all_masks, all_iou, multimask_output=False, mask_type=t)
-                up = model.postprocess_masks(low, p.input_size, p.original_size)[:, 0]
+                up = to_original(low)[:, 0]
                 parts[t].append((up.cpu().numpy() > 0, iou[:, 0].cpu().numpy()))
         return {
             t: {
