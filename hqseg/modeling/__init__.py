@@ -13,8 +13,11 @@
 from hqseg.modeling.build import build_hq_sam, hq_sam_model_registry
 from hqseg.modeling.checkpoint import (
     LoadReport,
+    apply_state_dict,
+    export_checkpoint,
     hq_state_dict,
     load_checkpoint,
+    load_hq_weights,
     read_state_dict,
     save_official_checkpoint,
 )
@@ -22,6 +25,10 @@ from hqseg.modeling.configs import ENCODER_CONFIGS, MODEL_TYPES
 from hqseg.modeling.hq_mask_decoder import HQMaskDecoder, select_masks
 from hqseg.modeling.hq_sam import HQSam
 from hqseg.modeling.predictor import HQSamPredictor
+from hqseg.modeling.transformers_keys import (
+    from_transformers_state_dict,
+    to_transformers_state_dict,
+)
 
 __all__ = [
     "ENCODER_CONFIGS",
@@ -30,11 +37,16 @@ __all__ = [
     "HQSam",
     "HQSamPredictor",
     "LoadReport",
+    "apply_state_dict",
     "build_hq_sam",
+    "export_checkpoint",
+    "from_transformers_state_dict",
     "hq_sam_model_registry",
     "hq_state_dict",
     "load_checkpoint",
+    "load_hq_weights",
     "read_state_dict",
     "save_official_checkpoint",
     "select_masks",
+    "to_transformers_state_dict",
 ]
