@@ -24,6 +24,7 @@ from hqseg.utils.atomic import atomic_file
 SAM_PREFIXES = ("image_encoder.", "prompt_encoder.", "mask_decoder.")
 HQ_PREFIXES = tuple(f"mask_decoder.{m}." for m in HQ_MODULE_NAMES)
 _SHOWN = 5
+_IGNORED_KEYS = ("pixel_mean", "pixel_std")
 
 
 @dataclass
@@ -39,7 +40,7 @@ class LoadReport:
     path: str | None = None
     model_type: str | None = None
     missing_keys: list[str] = field(default_factory=list)
-    unexpected_keys: list[str] = field(default_factory=list)
+    unexpected_keys: list[str] = field(default_factory=list)  # ignored: pixel_mean / _std
 
     def __str__(self) -> str:
         if self.kind == "none":
@@ -173,6 +174,9 @@ def apply_state_dict(
     shapes is refused with a CheckpointError.
     """
     found_type = infer_model_type(sd, path=path)
+    # Sam's normalisation buffers are not persistent; some exports carry them anyway.
+    ignored = [k for k in _IGNORED_KEYS if k in sd]
+    sd = {k: v for k, v in sd.items() if k not in _IGNORED_KEYS}
     own = model.state_dict()
     hq_keys = [k for k in own if k.startswith(HQ_PREFIXES)]
     hq_present = [k for k in hq_keys if k in sd]
@@ -201,6 +205,7 @@ def apply_state_dict(
         path=path,
         model_type=found_type,
         missing_keys=[k for k in own if k not in sd],
+        unexpected_keys=ignored,
     )
 
 

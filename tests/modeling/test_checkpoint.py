@@ -186,3 +186,12 @@ def test_official_package_loads_our_export(tiny_checkpoint, tiny_model):
         {k[len(prefix) :]: v for k, v in sd.items() if k.startswith(prefix)}, strict=True
     )
     assert sd.keys() == tiny_model.state_dict().keys()
+
+
+def test_pixel_normalisation_buffers_are_ignored(tmp_path, tiny_model):
+    sd = dict(tiny_model.state_dict())
+    sd["pixel_mean"], sd["pixel_std"] = tiny_model.pixel_mean, tiny_model.pixel_std
+    path = tmp_path / "with_buffers.pth"
+    torch.save(sd, path)
+    report = build_hq_sam("tiny", checkpoint=path).load_report
+    assert report.kind == "hq" and report.unexpected_keys == ["pixel_mean", "pixel_std"]
