@@ -112,6 +112,18 @@ def score_results(coco, results: list[dict]) -> dict[str, dict[str, float]]:
     return {iou_type: percent(values) for iou_type, values in stats.items()}
 
 
+def subset_gt(coco, image_ids) -> dict:
+    """The GT restricted to ``image_ids`` (as a COCO dict), so ``--limit`` runs score only
+    the images that were run instead of counting the others as misses."""
+    keep = set(image_ids)
+    data = coco.dataset
+    return {
+        **{k: v for k, v in data.items() if k not in ("images", "annotations")},
+        "images": [im for im in data["images"] if im["id"] in keep],
+        "annotations": [a for a in data["annotations"] if a["image_id"] in keep],
+    }
+
+
 def evaluate_coco_models(
     predictor: Any,
     gt_json: str | Path,
@@ -131,7 +143,8 @@ def evaluate_coco_models(
         images_dir: folder holding each image's ``file_name``.
         detections: COCO results-format detections; None = GT boxes (oracle prompts).
         top_k: detections kept per image (highest scores).
-        limit: only the first ``limit`` images (sorted ids) that have prompts.
+        limit: only the first ``limit`` images (sorted ids) that have prompts; the
+            scores then cover those images only.
 
     Writes (rank 0): ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
     RLE masks) and ``metrics.json`` ``{model: {"segm": {...}, "boundary": {...}},
@@ -169,9 +182,10 @@ def evaluate_coco_models(
         entries.sort(key=lambda e: (e["image_id"], -e["score"]))
     out_dir = Path(out_dir)
     metrics: dict[str, Any] = {}
+    scored_gt = coco if limit is None else subset_gt(coco, image_ids)
     for model, entries in merged.items():
         write_json(out_dir / f"results_{model}.json", entries, indent=None)
-        metrics[model] = score_results(coco, entries)
+        metrics[model] = score_results(scored_gt, entries)
     metrics["setup"] = {
         "prompts": "gt_boxes" if detections is None else "detections",
         "images": len(image_ids),

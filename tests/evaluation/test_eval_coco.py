@@ -131,3 +131,22 @@ def test_cli_coco_malformed_detections_is_clear_error(
     assert res.exit_code == 2
     assert "bad.json: entry 0: bbox must be 4 numbers" in res.output
     assert "Traceback" not in res.output
+
+
+def test_limit_scores_only_the_images_run(coco_sample, tmp_path, fake_predictor):
+    from hqseg.evaluation.coco import score_results
+
+    one = evaluate_coco_models(
+        fake_predictor,
+        coco_sample["annotations"],
+        coco_sample["images"],
+        tmp_path,
+        limit=1,
+        progress=False,
+    )
+    assert one["setup"]["images"] == 1
+    results = json.loads((tmp_path / "results_hq_sam.json").read_text())
+    assert {r["image_id"] for r in results} == {1}
+    against_all = score_results(load_gt(coco_sample["annotations"]), results)
+    # Scored against all 8 images, the 7 not run would count as misses.
+    assert one["hq_sam"]["segm"]["AR100"] > 2 * against_all["segm"]["AR100"]
