@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +148,8 @@ def build_gallery(
             log.warning("gallery: %s has no image or predicted mask; left out", row.id)
             continue
         image, gt = decode_image(rec["image"]), binarize_gt(decode_mask(rec["mask"]))
-        name = f"{kind}_{len(out):02d}_{row.id.replace('/', '_')}.png"
+        # Ids carry '/', '#' and spaces (DIS5K names): keep file names link-safe.
+        name = f"{kind}_{len(out):02d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', row.id)}.png"
         title = (
             f"{row.id} ({row.benchmark}): IoU SAM {row.iou_a:.3f} -> HQ-SAM {row.iou_b:.3f}, "
             f"BIoU {row.biou_a:.3f} -> {row.biou_b:.3f}"
