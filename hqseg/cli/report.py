@@ -30,10 +30,10 @@ import click
 )
 @click.option(
     "--paper",
-    default="eval/paper_reference.json",
-    show_default=True,
+    default=None,
     type=click.Path(dir_okay=False),
-    help="Paper reference numbers (JSON); pass an empty string to leave them out.",
+    help="Paper reference numbers (JSON). Default: eval/paper_reference.json when it "
+    "exists; an empty string leaves the paper section out.",
 )
 @click.option(
     "--data",
@@ -59,6 +59,10 @@ def report_command(results_dir, out_dir, base, paper, data_dir, gallery_k, seed)
     the paper, plots and an overlay gallery of the biggest wins and losses.
     """
     from hqseg.report import write_report
+    from hqseg.report.paper import DEFAULT_PAPER
+
+    if paper is None and DEFAULT_PAPER.is_file():
+        paper = str(DEFAULT_PAPER)
 
     path = write_report(
         results_dir,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,10 @@ from click.testing import CliRunner
 
 from hqseg.cli import main
 from hqseg.report import write_report
+from hqseg.report.paper import load_paper
 from hqseg.report.stats import bootstrap_ci
+
+PAPER = Path(__file__).resolve().parents[2] / "eval" / "paper_reference.json"
 
 
 def _run(args):
@@ -29,7 +33,7 @@ def test_report_vs_base_folder_has_paired_numbers(base_and_new, tmp_path):
             "--out",
             str(tmp_path / "r"),
             "--paper",
-            "eval/paper_reference.json",
+            str(PAPER),
         ]
     )
     assert res.exit_code == 0, res.output
@@ -128,3 +132,14 @@ def test_bad_paper_reference(base_and_new, tmp_path, bad):
         ]
     )
     assert res.exit_code == 2 and "paper.json" in res.output
+
+
+def test_paper_reference_is_consistent():
+    paper = load_paper(PAPER)["models"]
+    per_set = paper["vit_l"]["hq_sam"]["per_benchmark"]
+    assert set(per_set) == {"dis_vd", "coift", "hrsod", "thin"}
+    # The paper's HQ-4 is the mean of the four per-benchmark numbers.
+    for metric in ("mIoU", "mBIoU"):
+        mean = sum(v[metric] for v in per_set.values()) / 4
+        assert round(mean, 1) == pytest.approx(paper["vit_l"]["hq_sam"]["hq4"][metric], abs=0.051)
+    assert paper["vit_b"]["sam"]["coco"] == {"AP_B": 28.2, "AP": 44.4}
