@@ -11,7 +11,9 @@ with gradient accumulation (no ``no_sync`` juggling) and equally fast here.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -94,6 +96,16 @@ def all_reduce_mean(value: float, info: DistInfo, device: torch.device) -> float
     t = torch.tensor([value], dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return float(t.item()) / info.world_size
+
+
+@contextlib.contextmanager
+def main_process_first(info: DistInfo) -> Iterator[None]:
+    """Run the block on rank 0 first, then on the others (e.g. so one rank fills a cache)."""
+    if not info.is_main:
+        barrier(info)
+    yield
+    if info.is_main:
+        barrier(info)
 
 
 def barrier(info: DistInfo) -> None:

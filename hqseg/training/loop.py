@@ -73,8 +73,9 @@ class _Trainer:
     def __init__(self, config: TrainConfig, info: dist_utils.DistInfo, device: torch.device):
         self.cfg, self.info, self.device = config, info, device
         self.run_dir = config.run_dir
-        self.records = open_train_records(config)  # fails early on a bad data folder
-        self.val_splits = open_val_splits(config) if config.validate else {}
+        with dist_utils.main_process_first(info):  # rank 0 fills the datasets cache
+            self.records = open_train_records(config)  # fails early on a bad data folder
+            self.val_splits = open_val_splits(config) if config.validate else {}
         seed_everything(config.seed)  # identical HQ init on every rank
         self.model = model_api.build_model(config.model_type, config.checkpoint).to(device)
         self.names_params = model_api.hq_named_parameters(self.model)
@@ -140,7 +141,7 @@ class _Trainer:
             else NullMonitor()
         )
         result = TrainResult(self.run_dir, position.step)
-        result.val_before = self._validate_before(position)
+        result.val_before = self._validate_before(position, monitor)
         sampler = ResumableSampler(
             self.records, num_replicas=info.world_size, rank=info.rank, seed=cfg.seed
         )
@@ -239,7 +240,7 @@ class _Trainer:
         dist_utils.barrier(self.info)
         return values
 
-    def _validate_before(self, position: ckpt.Position) -> dict[str, float] | None:
+    def _validate_before(self, position: ckpt.Position, monitor) -> dict[str, float] | None:
         """Score the untrained HQ head once (step 0); a resumed run reads the saved score."""
         import json
 
@@ -252,6 +253,7 @@ class _Trainer:
         if self.info.is_main:
             values = validate(self.model, self.val_splits, bf16=self.cfg.amp == "bf16")
             write_json(path, values)
+            monitor.log(0, {"val/mIoU": values["mIoU"], "val/mBIoU": values["mBIoU"]})
         dist_utils.barrier(self.info)
         return values
 

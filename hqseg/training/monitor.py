@@ -90,7 +90,8 @@ def plot_curves(run_dir: str | Path, path: str | Path) -> None:
         if rows:
             ax2.plot(*zip(*rows, strict=True), marker="o", label=label)
     ax2.set(title="held-out validation (HQ token, GT box)", xlabel="optimiser step", ylabel="%")
-    ax2.legend(loc="lower right")
+    if miou or mbiou:
+        ax2.legend(loc="lower right")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
