@@ -118,7 +118,12 @@ def load_results_at_rev(rev: str, results_dir: str | Path, *, repo: str | Path =
         )
     except (OSError, subprocess.CalledProcessError) as exc:
         raise ResultsError(f"--base {rev}: not a git revision of {repo.resolve()}") from exc
-    prefix = Path(results_dir).resolve().relative_to(Path(top).resolve()).as_posix()
+    try:
+        prefix = Path(results_dir).resolve().relative_to(Path(top).resolve()).as_posix()
+    except ValueError as exc:
+        raise ResultsError(
+            f"--base {rev}: {results_dir} is not inside the git repository {top}"
+        ) from exc
     with tempfile.TemporaryDirectory(prefix="hqseg-base-") as tmp:
         for name in FILES:
             show = subprocess.run(
