@@ -23,7 +23,7 @@ def command_line(source: str, params: dict) -> list[str]:
     args = ["download", source, "--raw-dir", params["raw_dir"], "--cache-dir", params["cache_dir"]]
     origin = params["origin"]
     if origin == "sample":
-        args += ["--from", f"{params['sample_dir']}/{source}"]
+        args += ["--from", params["sample_dir"]]
     elif origin == "local":
         args += ["--from", f"{params['local_dir']}/{source}"]
     elif origin in ("original", "repack"):
