@@ -12,5 +12,6 @@ Modules, one job each:
     checkpoint      atomic, weights_only-loadable training checkpoints.
     validation      held-out mIoU / mBIoU exactly as the HQ benchmarks score them.
     monitor         dvclive logging and the PNG training curve.
+    step            one micro-batch: encode (no grad), decode per prompt type, loss.
     loop            ``train(config)``: ties it together.
 """

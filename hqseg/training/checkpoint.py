@@ -8,6 +8,10 @@ Layout under the run folder::
 A checkpoint holds the HQ parameters (never the frozen SAM weights), the optimiser
 and scheduler states, the position (epoch, micro-batches done in that epoch,
 optimiser steps), RNG states as tensors/plain types, and the run's settings.
+
+RNG states are rank 0's. Nothing in a training step draws from the global RNGs
+(sample randomness comes from (seed, epoch, index), loss points from
+(seed, rank, step, micro-batch)), so other ranks simply reseed on resume.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, DistributedSampler
 from hqseg.errors import DatasetError
 from hqseg.training.augment import large_scale_jitter
 from hqseg.training.config import TrainConfig
-from hqseg.training.prompts import PROMPT_TYPES, sample_prompt
+from hqseg.training.prompts import sample_prompt
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -124,7 +124,3 @@ def open_train_records(config: TrainConfig):
     if config.limit_train_samples:
         records = records.select(range(min(config.limit_train_samples, len(records))))
     return records
-
-
-def prompt_name(kind: int) -> str:
-    return PROMPT_TYPES[kind]

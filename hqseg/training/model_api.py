@@ -79,14 +79,6 @@ def decode_hq(model, embeddings, interm, *, boxes=None, points=None, point_label
 
 def export_official(model, path: str | Path) -> None:
     """Write an official-format ``sam_hq_*.pth`` (SAM weights + the 25 HQ keys), atomically."""
-    try:
-        from hqseg.modeling.checkpoint import save_official_checkpoint
-    except ImportError:  # helper not available: the state dict already has the official keys
-        save_official_checkpoint = None
-    if save_official_checkpoint is not None:
-        save_official_checkpoint(model, path)
-        return
-    from hqseg.utils.atomic import atomic_file
+    from hqseg.modeling.checkpoint import save_official_checkpoint
 
-    with atomic_file(path) as fh:
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, fh)
+    save_official_checkpoint(model, path)
