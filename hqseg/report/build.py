@@ -210,7 +210,21 @@ def write_report(
         if paper_data is not None:
             lines += _paper_section(paper_data, res)
         lines += _plots(res, paired, tmp)
-        lines += _gallery(paired, res, data_dir, tmp, gallery_k)
+        masks = (_model_masks(res, "sam"), _model_masks(res, "hq_sam"))
+        lines += _gallery(paired, masks, data_dir, tmp, gallery_k)
+        if base_res is not None and _model_masks(base_res, "hq_sam"):
+            base_paired, _ = _paired(
+                base_res.model_table("hq_sam"), res.model_table("hq_sam"), seed
+            )
+            lines += _gallery(
+                base_paired,
+                (_model_masks(base_res, "hq_sam"), masks[1]),
+                data_dir,
+                tmp,
+                gallery_k,
+                labels=("HQ-SAM (base)", "HQ-SAM (this run)"),
+                prefix="base_",
+            )
         text = "\n".join(lines).rstrip() + "\n"
         (tmp / "report.md").write_text(text, encoding="utf-8")
         (tmp / "report.html").write_text(
@@ -242,18 +256,35 @@ def _plots(res: Results, paired, tmp: Path) -> list[str]:
     return ["## Plots", "", *out] if out else []
 
 
-def _gallery(paired, res: Results, data_dir, tmp: Path, k: int) -> list[str]:
-    out = ["## Gallery: biggest HQ-SAM wins and losses over SAM", ""]
-    if paired is None:
-        return [*out, "No gallery: the results have no per-image SAM and HQ-SAM rows.", ""]
+def _gallery(
+    paired,
+    masks: tuple[dict | None, dict | None],
+    data_dir,
+    tmp: Path,
+    k: int,
+    *,
+    labels: tuple[str, str] = ("SAM", "HQ-SAM"),
+    prefix: str = "",
+) -> list[str]:
+    """Gallery section of ``labels[1]``'s biggest wins and losses over ``labels[0]``."""
+    out = [f"## Gallery: biggest {labels[1]} wins and losses over {labels[0]}", ""]
+    if paired is None or paired.empty:
+        return [*out, f"No gallery: no per-image rows shared by {labels[0]} and {labels[1]}.", ""]
     cases, reason = build_gallery(
-        paired, res.masks_path, Path(data_dir) if data_dir else None, tmp / "gallery", k=k
+        paired,
+        masks[0],
+        masks[1],
+        Path(data_dir) if data_dir else None,
+        tmp / "gallery",
+        labels=labels,
+        prefix=prefix,
+        k=k,
     )
     if reason:
         return [*out, f"No gallery: {reason}.", ""]
     out += [
-        "GT outline in green; SAM tinted orange, HQ-SAM red. Bottom row: the region "
-        "where HQ-SAM's boundary band disagrees most with the GT's.",
+        f"GT outline in green; {labels[0]} tinted orange, {labels[1]} red. Bottom row: the "
+        f"region where {labels[1]}'s boundary band disagrees most with the GT's.",
         "",
     ]
     for c in cases:
@@ -265,3 +296,7 @@ def _gallery(paired, res: Results, data_dir, tmp: Path, k: int) -> list[str]:
             "",
         ]
     return out
+
+
+def _model_masks(res: Results | None, model: str) -> dict | None:
+    return (res.masks or {}).get(model) if res is not None else None

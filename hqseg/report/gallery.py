@@ -1,12 +1,12 @@
-"""Overlay gallery: GT vs SAM vs HQ-SAM for the biggest wins and losses, with boundary close-ups.
+"""Overlay gallery: GT vs model a vs model b for b's biggest wins and losses, with close-ups.
 
-Images and GT masks come from the build folder (``--data``); predictions from the
-``hq/masks.json`` RLEs that ``hqseg eval hq`` writes.
+a/b are SAM/HQ-SAM of one run, or HQ-SAM of the base run / of this run. Images and GT
+masks come from the build folder (``--data``); predictions from the ``hq/masks.json``
+RLEs that ``hqseg eval hq`` writes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -70,17 +70,17 @@ def overlay(image: np.ndarray, mask: np.ndarray, colour, *, gt: np.ndarray | Non
     return out
 
 
-def render_case(image, gt, sam, hq, title: str, path: Path) -> Path:
-    """Two rows: GT | SAM | HQ-SAM overlays, then close-ups of HQ-SAM's worst boundary region."""
+def render_case(image, gt, a, b, title: str, path: Path, labels=("SAM", "HQ-SAM")) -> Path:
+    """Two rows: GT | a | b overlays, then close-ups of b's worst boundary region."""
     from hqseg.report.plots import pyplot, save_figure
 
     plt = pyplot()
     h, w = gt.shape
-    y0, x0, y1, x1 = worst_boundary_window(gt, hq, max(32, min(h, w) // 3))
+    y0, x0, y1, x1 = worst_boundary_window(gt, b, max(32, min(h, w) // 3))
     panels = [
         ("GT", overlay(image, gt, OVERLAY["gt"])),
-        ("SAM", overlay(image, sam, OVERLAY["sam"], gt=gt)),
-        ("HQ-SAM", overlay(image, hq, OVERLAY["hq_sam"], gt=gt)),
+        (labels[0], overlay(image, a, OVERLAY["sam"], gt=gt)),
+        (labels[1], overlay(image, b, OVERLAY["hq_sam"], gt=gt)),
     ]
     fig, axes = plt.subplots(2, 3, figsize=(9, 6.2))
     for col, (name, pic) in enumerate(panels):
@@ -118,43 +118,55 @@ def _records_by_id(data_dir: Path, wanted: dict[str, str]) -> dict[str, dict]:
 
 def build_gallery(
     paired: pd.DataFrame,
-    masks_path: Path | None,
+    masks_a: dict[str, dict] | None,
+    masks_b: dict[str, dict] | None,
     data_dir: Path | None,
     out_dir: Path,
     *,
+    labels: tuple[str, str] = ("SAM", "HQ-SAM"),
+    prefix: str = "",
     k: int = 3,
 ) -> tuple[list[dict], str | None]:
-    """Render the win/loss cases; returns (cases with ``path``, reason when there is no gallery)."""
+    """Render b's biggest wins and losses over a (``paired`` from ``pair_tables(a, b)``).
+
+    Args:
+        masks_a, masks_b: ``{id: RLE}`` predictions of a and b.
+        prefix: file-name prefix, so several galleries share one folder.
+
+    Returns:
+        (cases with their file ``path`` relative to ``out_dir``, reason when none was drawn).
+    """
     from hqseg.data.records import decode_image, decode_mask
     from hqseg.errors import HqsegError
 
     if data_dir is None:
         return [], "no --data build folder given, so no images to draw"
-    if masks_path is None:
+    if not masks_a or not masks_b:
         return [], "the results have no hq/masks.json (predicted masks)"
     cases = select_cases(paired, k)
     if not cases:
-        return [], "SAM and HQ-SAM agree on every image"
-    masks = json.loads(Path(masks_path).read_text())
+        return [], f"{labels[0]} and {labels[1]} agree on every image"
     try:
         records = _records_by_id(Path(data_dir), {r.id: r.benchmark for _, r in cases})
     except HqsegError as exc:
         return [], f"cannot read images from {data_dir}: {exc}"
     out = []
     for kind, row in cases:
-        rec = records.get(row.id)
-        sam_rle, hq_rle = masks.get("sam", {}).get(row.id), masks.get("hq_sam", {}).get(row.id)
-        if rec is None or sam_rle is None or hq_rle is None:
+        rec, rle_a, rle_b = records.get(row.id), masks_a.get(row.id), masks_b.get(row.id)
+        if rec is None or rle_a is None or rle_b is None:
             log.warning("gallery: %s has no image or predicted mask; left out", row.id)
             continue
         image, gt = decode_image(rec["image"]), binarize_gt(decode_mask(rec["mask"]))
         # Ids carry '/', '#' and spaces (DIS5K names): keep file names link-safe.
-        name = f"{kind}_{len(out):02d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', row.id)}.png"
+        safe_id = re.sub(r"[^A-Za-z0-9_.-]+", "_", row.id)
+        name = f"{prefix}{kind}_{len(out):02d}_{safe_id}.png"
         title = (
-            f"{row.id} ({row.benchmark}): IoU SAM {row.iou_a:.3f} -> HQ-SAM {row.iou_b:.3f}, "
-            f"BIoU {row.biou_a:.3f} -> {row.biou_b:.3f}"
+            f"{row.id} ({row.benchmark}): IoU {labels[0]} {row.iou_a:.3f} -> {labels[1]} "
+            f"{row.iou_b:.3f}, BIoU {row.biou_a:.3f} -> {row.biou_b:.3f}"
         )
-        render_case(image, gt, _decode_rle(sam_rle), _decode_rle(hq_rle), title, out_dir / name)
+        render_case(
+            image, gt, _decode_rle(rle_a), _decode_rle(rle_b), title, out_dir / name, labels
+        )
         out.append(
             {
                 "kind": kind,

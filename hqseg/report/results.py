@@ -19,7 +19,13 @@ import pandas as pd
 
 from hqseg.errors import HqsegError
 
-FILES = ("hq/per_image.csv", "hq/metrics.json", "hq/skipped.csv", "coco/metrics.json")
+FILES = (
+    "hq/per_image.csv",
+    "hq/metrics.json",
+    "hq/skipped.csv",
+    "hq/masks.json",
+    "coco/metrics.json",
+)
 
 
 class ResultsError(HqsegError):
@@ -37,7 +43,7 @@ class Results:
         hq: ``hq/metrics.json`` content, or {}.
         coco: ``coco/metrics.json`` content, or {}.
         skipped: images the HQ evaluation could not score, or an empty table.
-        masks_path: ``hq/masks.json`` when present.
+        masks: ``hq/masks.json`` content (``{model: {id: RLE}}``) when present, else None.
     """
 
     label: str
@@ -45,7 +51,7 @@ class Results:
     hq: dict[str, Any] = field(default_factory=dict)
     coco: dict[str, Any] = field(default_factory=dict)
     skipped: pd.DataFrame | None = None
-    masks_path: Path | None = None
+    masks: dict[str, dict[str, dict]] | None = None
 
     def model_table(self, model: str) -> pd.DataFrame | None:
         """Per-image rows of one model (``"sam"`` or ``"hq_sam"``), or None."""
@@ -88,7 +94,7 @@ def load_results(folder: str | Path, *, label: str | None = None) -> Results:
     if (folder / "hq" / "skipped.csv").is_file():
         res.skipped = pd.read_csv(folder / "hq" / "skipped.csv", dtype=str)
     if (folder / "hq" / "masks.json").is_file():
-        res.masks_path = folder / "hq" / "masks.json"
+        res.masks = _read_json(folder / "hq" / "masks.json")
     if not res.hq and not res.coco and res.per_image is None:
         raise ResultsError(
             f"{folder}: no evaluation results (expected hq/metrics.json, hq/per_image.csv "

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -108,6 +109,20 @@ def test_report_gallery_from_a_real_eval_run(tmp_path):
     assert text.count("](gallery/win_") == 2 and "](gallery/loss_" not in text
     assert "Compared with the paper" not in text
     assert len(list((tmp_path / "r" / "gallery").glob("win_*.png"))) == 2
+
+    # Against a base run whose HQ-SAM was worse on thin/b: a base gallery with one win.
+    shutil.copytree(tmp_path / "eval", tmp_path / "base")
+    per_image = tmp_path / "base" / "hq" / "per_image.csv"
+    table = pd.read_csv(per_image)
+    table.loc[(table.id == "thin/b") & (table.model == "hq_sam"), "iou"] = 0.5
+    table.to_csv(per_image, index=False)
+    path = write_report(
+        tmp_path / "eval", tmp_path / "r2", base=str(tmp_path / "base"), data_dir=data
+    )
+    text = path.read_text()
+    assert "## Gallery: biggest HQ-SAM (this run) wins and losses over HQ-SAM (base)" in text
+    assert "](gallery/base_win_00_thin_b.png)" in text
+    assert (tmp_path / "r2" / "gallery" / "base_win_00_thin_b.png").is_file()
 
 
 def test_report_without_results_is_a_clear_error(tmp_path):
