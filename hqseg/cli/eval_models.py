@@ -83,7 +83,8 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
 @click.option(
     "--data",
     "data_dir",
-    required=True,
+    default="data/hqseg44k",
+    show_default=True,
     type=click.Path(exists=True, file_okay=False),
     help="Build folder from `hqseg build` (its hq_eval config is read).",
 )
