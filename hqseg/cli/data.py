@@ -87,14 +87,7 @@ def _status(name: str, folder: Path) -> str:
     show_default=True,
     help="Multiply the number of ordinary pairs per source and split.",
 )
-@click.option(
-    "--coco",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Also write a small COCO-format set here (images/, annotations/instances.json "
-    "and a detections file in COCO results format) for `hqseg eval coco`.",
-)
-def sample_cmd(out: Path, seed: int, scale: int, coco: Path | None) -> None:
+def sample_cmd(out: Path, seed: int, scale: int) -> None:
     """Write small archives for every source in its exact real layout (offline data).
 
     Original releases go to OUT/<source>/, the HQ-SAM repack to OUT/repack/.
@@ -110,11 +103,6 @@ def sample_cmd(out: Path, seed: int, scale: int, coco: Path | None) -> None:
         counts = ", ".join(f"{k}={v}" for k, v in splits.items())
         click.echo(f"{source:13} valid pairs: {counts}")
     click.echo(f"wrote {out} (manifest.json, SHA256SUMS, preview.png)")
-    if coco is not None:
-        from hqseg.sample.coco import write_coco_sample
-
-        paths = write_coco_sample(coco, seed)
-        click.echo("wrote COCO sample: " + ", ".join(f"{k}={v}" for k, v in paths.items()))
 
 
 @click.command("download")
