@@ -21,14 +21,14 @@ _WORKERS_HELP = "Decoding processes (default: all cores; 1 runs in this process)
     default="data/raw",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder holding data/raw/<SOURCE> as written by `hqseg download`.",
+    help="Folder holding <SOURCE>/ as written by `hqseg download`.",
 )
 @click.option(
     "--out",
     default="data/normalized",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Output root; writes OUT/<SOURCE>/ atomically (shards, rejects.csv, summary.json).",
+    help="Output root; writes OUT/<SOURCE>/ atomically (shards, hashes.parquet, rejects.csv, summary.json).",
 )
 @click.option(
     "--size-mismatch",
