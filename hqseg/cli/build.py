@@ -28,7 +28,8 @@ _WORKERS_HELP = "Decoding processes (default: all cores; 1 runs in this process)
     default="data/normalized",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Output root; writes OUT/<SOURCE>/ atomically (shards, hashes.parquet, rejects.csv, summary.json).",
+    help="Output root; writes OUT/<SOURCE>/ atomically "
+    "(shards, hashes.parquet, rejects.csv, summary.json).",
 )
 @click.option(
     "--size-mismatch",
