@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from segment_anything.utils.transforms import ResizeLongestSide
 
-from hqseg.modeling.hq_mask_decoder import MaskType
+from hqseg.modeling.hq_mask_decoder import MaskType, select_masks
 from hqseg.modeling.hq_sam import HQSam
 
 
@@ -104,7 +104,7 @@ class HQSamPredictor:
         self.original_size = (int(image.shape[0]), int(image.shape[1]))
         self.input_size = (int(tensor.shape[1]), int(tensor.shape[2]))
 
-    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+    def apply_coords(self, coords: np.ndarray) -> np.ndarray:
         """``[..., 2]`` (x, y) original pixels -> the 1024-input frame."""
         if self.resize_mode == "square":
             h, w = self.original_size
@@ -112,15 +112,20 @@ class HQSamPredictor:
             return coords * np.array([size / w, size / h])
         return self.transform.apply_coords(coords, self.original_size)
 
-    def _apply_boxes(self, boxes: np.ndarray) -> np.ndarray:
+    def apply_boxes(self, boxes: np.ndarray) -> np.ndarray:
         """``[N, 4]`` XYXY original pixels -> the 1024-input frame."""
-        return self._apply_coords(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+        return self.apply_coords(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
 
-    def _to_original_size(self, low_res: torch.Tensor) -> torch.Tensor:
+    def to_original_size(self, low_res: torch.Tensor) -> torch.Tensor:
         """``[B, 1, 256, 256]`` logits -> ``[B, 1, H, W]`` at the original size (bilinear)."""
         if self.resize_mode == "square":
             return F.interpolate(low_res, self.original_size, mode="bilinear", align_corners=False)
         return self.model.postprocess_masks(low_res, self.input_size, self.original_size)
+
+    # Former private names, kept for callers that used them.
+    _apply_coords = apply_coords
+    _apply_boxes = apply_boxes
+    _to_original_size = to_original_size
 
     def _require_image(self) -> None:
         if not self.is_image_set:
@@ -138,7 +143,7 @@ class HQSamPredictor:
             )
         with torch.inference_mode():
             low_res, iou = low_res.float(), iou.float()
-            masks = self._to_original_size(low_res)
+            masks = self.to_original_size(low_res)
         masks = masks[:, 0]
         if not return_logits:
             masks = masks > self.model.mask_threshold
@@ -203,12 +208,12 @@ class HQSamPredictor:
             if point_labels is None:
                 raise ValueError("point_labels must be given with point_coords")
             coords = np.asarray(point_coords, float).reshape(-1, 2)
-            coords = self._apply_coords(coords)
+            coords = self.apply_coords(coords)
             pts = torch.as_tensor(coords, dtype=torch.float, device=self.device)[None]
             labels = np.asarray(point_labels).reshape(-1)
             lbl = torch.as_tensor(labels, dtype=torch.int, device=self.device)[None]
         if box is not None:
-            b = self._apply_boxes(np.asarray(box, float).reshape(1, 4))
+            b = self.apply_boxes(np.asarray(box, float).reshape(1, 4))
             bx = torch.as_tensor(b, dtype=torch.float, device=self.device)
         if mask_input is not None:
             msk = torch.as_tensor(mask_input, dtype=torch.float, device=self.device)[None]
@@ -257,7 +262,7 @@ class HQSamPredictor:
             return empty, np.zeros(0, np.float32), np.zeros((0, 1, 256, 256), np.float32)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        input_boxes = self._apply_boxes(boxes)
+        input_boxes = self.apply_boxes(boxes)
         outs = []
         for start in range(0, len(boxes), batch_size):
             chunk = torch.as_tensor(
@@ -274,3 +279,51 @@ class HQSamPredictor:
             )
         masks, scores, low_res = (torch.cat(p).cpu().numpy() for p in zip(*outs, strict=True))
         return masks, scores, low_res
+
+    def predict_boxes_multi(
+        self,
+        boxes: np.ndarray,
+        *,
+        mask_types: tuple[MaskType, ...] = ("sam", "hq", "sum"),
+        multimask_output: bool = False,
+        return_logits: bool = False,
+        batch_size: int = 64,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`predict_boxes` for several mask types from ONE decoder pass per batch
+        (e.g. plain SAM and HQ-SAM from the same encoding and the same transformer run).
+
+        Returns ``{mask_type: (masks [N, H, W], scores [N], low_res [N, 1, 256, 256])}``,
+        equal to ``predict_boxes(boxes, mask_type=t, ...)`` for each ``t``.
+        """
+        self._require_image()
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        if len(boxes) == 0 or batch_size < 1:
+            return {
+                t: self.predict_boxes(
+                    boxes, mask_type=t, batch_size=batch_size, return_logits=return_logits
+                )
+                for t in mask_types
+            }
+        input_boxes = self.apply_boxes(boxes)
+        parts: dict[str, list] = {t: [] for t in mask_types}
+        for start in range(0, len(boxes), batch_size):
+            chunk = torch.as_tensor(
+                input_boxes[start : start + batch_size], dtype=torch.float, device=self.device
+            )
+            with torch.inference_mode(), self._autocast():
+                all_masks, all_iou = self.model.decode_all(
+                    self.features, self.interm_features, boxes=chunk
+                )
+            with torch.inference_mode():
+                all_masks, all_iou = all_masks.float(), all_iou.float()
+                for t in mask_types:
+                    low, iou = select_masks(
+                        all_masks, all_iou, multimask_output=multimask_output, mask_type=t
+                    )
+                    masks = self.to_original_size(low)[:, 0]
+                    if not return_logits:
+                        masks = masks > self.model.mask_threshold
+                    parts[t].append((masks.cpu(), iou[:, 0].cpu(), low.cpu()))
+        return {
+            t: tuple(torch.cat(p).numpy() for p in zip(*v, strict=True)) for t, v in parts.items()
+        }

@@ -123,3 +123,13 @@ def test_square_resize_mode_follows_the_authors_protocol(tiny_model, image):
     np.testing.assert_allclose(scores, want_iou[:, 0].numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="resize_mode"):
         HQSamPredictor(tiny_model, resize_mode="crop")
+
+
+def test_predict_boxes_multi_equals_per_type(predictor):
+    multi = predictor.predict_boxes_multi(BOXES, return_logits=True, batch_size=2)
+    for t in ("sam", "hq", "sum"):
+        want = predictor.predict_boxes(BOXES, mask_type=t, return_logits=True)
+        for got, exp in zip(multi[t], want, strict=True):
+            np.testing.assert_allclose(got, exp, atol=1e-5)
+    empty = predictor.predict_boxes_multi(np.zeros((0, 4)), mask_types=("hq",))
+    assert empty["hq"][0].shape == (0, H, W)
