@@ -48,8 +48,9 @@ def load_split(folder: str | Path, config: str = "default", split: str = "train"
 
     folder = Path(folder)
     if not (folder / "README.md").is_file():
-        raise DatasetError(f"{folder} is not a hqseg build folder (no README.md card); "
-                           "run `hqseg build` first")
+        raise DatasetError(
+            f"{folder} is not a hqseg build folder (no README.md card); run `hqseg build` first"
+        )
     try:
         return datasets.load_dataset(str(folder), config, split=split)
     except ValueError as exc:  # unknown config or split

@@ -90,7 +90,8 @@ class HQSamPredictor:
             image = image[..., ::-1]
         if self.resize_mode == "square":
             size = self.model.image_encoder.img_size
-            tensor = torch.as_tensor(np.ascontiguousarray(image), device=self.device)
+            # np.array copies: decoded dataset images are read-only views
+            tensor = torch.from_numpy(np.array(image)).to(self.device)
             tensor = tensor.permute(2, 0, 1)[None].float()
             tensor = F.interpolate(tensor, (size, size), mode="bilinear", align_corners=False)[0]
         else:
