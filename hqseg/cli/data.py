@@ -52,10 +52,13 @@ def sources_cmd(raw_dir: Path | None) -> None:
 
 
 def _status(name: str, folder: Path) -> str:
-    from hqseg.data.download import read_manifest
+    from hqseg.data.manifest import ManifestError, load_manifest
     from hqseg.data.sources import count_pairs
 
-    manifest = read_manifest(folder)
+    try:
+        manifest = load_manifest(folder)
+    except ManifestError as exc:
+        return f"{folder}: damaged, not trusted ({exc})"
     if not manifest or not manifest.get("complete"):
         return f"{folder}: " + ("incomplete" if folder.exists() else "not downloaded")
     pairs, rejects = count_pairs(name, folder)

@@ -33,12 +33,17 @@ from typing import Any
 from hqseg import __version__
 from hqseg.data.catalog import ARCHIVES, SOURCES, Archive, archive_file_name, resolve_name
 from hqseg.data.extract import safe_extract
+from hqseg.data.manifest import (  # noqa: F401 (re-exported: callers import them from here)
+    MANIFEST,
+    is_complete,
+    manifest_rejects,
+    read_manifest,
+)
 from hqseg.data.schema import Reject
 from hqseg.errors import ChecksumError, DatasetError, HqsegError
 from hqseg.utils.atomic import atomic_dir, write_json
 from hqseg.utils.checksums import read_checksums, sha256_file
 
-MANIFEST = Path(".hqseg") / "download.json"
 SUMS_NAME = "SHA256SUMS"
 Log = Callable[[str], None]
 
@@ -229,35 +234,6 @@ def find_archive(from_path: Path, key: str, source: str) -> Path:
     if found:
         raise DatasetError(f"{from_path}: several {name} found ({', '.join(map(str, found))})")
     raise DatasetError(f"{from_path}: archive {name} (needed for {source}) not found")
-
-
-def read_manifest(source_dir: Path) -> dict[str, Any] | None:
-    """The download manifest of an extracted source folder, or None if absent/unreadable."""
-    import json
-
-    path = Path(source_dir) / MANIFEST
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def is_complete(source_dir: Path) -> bool:
-    """True only for a folder whose extraction finished (it has a complete manifest)."""
-    manifest = read_manifest(source_dir)
-    return bool(manifest and manifest.get("complete"))
-
-
-def manifest_rejects(source_dir: Path) -> list[Reject]:
-    """The extraction rejects recorded for ``source_dir`` (unsafe members etc.) as Rejects.
-
-    Raises:
-        DatasetError: the folder is not a complete download.
-    """
-    manifest = read_manifest(source_dir)
-    if not manifest or not manifest.get("complete"):
-        raise DatasetError(f"{source_dir}: no complete download here (run `hqseg download`)")
-    return [Reject(**r) for r in manifest.get("rejects", [])]
 
 
 def download_source(
