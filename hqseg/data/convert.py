@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ import scipy.fft
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hqseg.data.schema import Pair, Reject, record_id
+from hqseg.errors import DatasetError
 
 #: Reject reasons produced here (the download/extraction side adds its own).
 REASONS = {
@@ -63,6 +65,26 @@ class Converted:
 
     row: dict
     warnings: list[str] = field(default_factory=list)
+    #: column -> (path, size, mtime_ns) of bytes left in their file (``defer_file_bytes``).
+    deferred: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+
+    def load_deferred(self) -> None:
+        """Fill in the bytes ``convert_pair(defer_file_bytes=True)`` left in their files.
+
+        Raises:
+            DatasetError: a file is gone or changed (size or mtime) since it was converted.
+        """
+        for column, (path, size, mtime) in self.deferred.items():
+            try:
+                with open(path, "rb") as fh:
+                    stat = os.fstat(fh.fileno())
+                    data = fh.read()
+            except OSError as exc:
+                raise DatasetError(f"{path}: cannot re-read after conversion: {exc}") from exc
+            if (len(data), stat.st_size, stat.st_mtime_ns) != (size, size, mtime):
+                raise DatasetError(f"{path}: file changed while normalising; run again")
+            self.row[column]["bytes"] = data
+        self.deferred = {}
 
 
 class _Bad(Exception):
@@ -123,6 +145,15 @@ def _use_single_blocks() -> None:
 
 
 _SINGLE_BLOCKS = False
+
+
+def worker_init() -> None:
+    """Set up a worker process of a pool that already keeps every core busy.
+
+    OpenCV's own thread pool only adds hand-over cost there, so it gets one thread.
+    """
+    cv2.setNumThreads(1)
+    _use_single_blocks()
 
 
 def pixels(img: Image.Image) -> np.ndarray:
@@ -207,9 +238,20 @@ def perceptual_hash(img: Image.Image) -> str:
 
 
 def convert_pair(
-    source: str, pair: Pair, *, size_mismatch: str = "reject", mask_kind: str = "grey"
+    source: str,
+    pair: Pair,
+    *,
+    size_mismatch: str = "reject",
+    mask_kind: str = "grey",
+    defer_file_bytes: bool = False,
 ) -> Converted | Reject:
-    """Normalise ``pair`` of ``source`` into a record row, or say why not."""
+    """Normalise ``pair`` of ``source`` into a record row, or say why not.
+
+    ``defer_file_bytes``: stored bytes that are a file's own bytes are left out of the
+    row (``None``) and named in :attr:`Converted.deferred`, for a caller in another
+    process to read them itself (:meth:`Converted.load_deferred`) rather than receive
+    them through a pipe.
+    """
     _use_single_blocks()
     try:
         image_data, image = _open(Path(pair.image), "image")
@@ -230,16 +272,27 @@ def convert_pair(
         reusable = False
         warnings.append(f"{pair.mask}: mask resized to the image ({detail})")
     stored_mask = mask_data if reusable else _png(Image.fromarray(grey, "L"))
+    sha256 = hashlib.sha256(stored_image).hexdigest()
+    deferred = {}
+    if defer_file_bytes:
+        for column, path, stored, data in (
+            ("image", pair.image, stored_image, image_data),
+            ("mask", pair.mask, stored_mask, mask_data),
+        ):
+            if stored is data:
+                stat = os.stat(path)
+                if stat.st_size == len(data):
+                    deferred[column] = (str(path), len(data), stat.st_mtime_ns)
     row = {
         "id": record_id(source, pair.stem),
         "source": source,
         "split": pair.split,
-        "image": {"bytes": stored_image, "path": None},
-        "mask": {"bytes": stored_mask, "path": None},
+        "image": {"bytes": None if "image" in deferred else stored_image, "path": None},
+        "mask": {"bytes": None if "mask" in deferred else stored_mask, "path": None},
         "width": int(width),
         "height": int(height),
         "category": pair.category,
-        "sha256": hashlib.sha256(stored_image).hexdigest(),
+        "sha256": sha256,
         "phash": perceptual_hash(rgb),
     }
-    return Converted(row, warnings)
+    return Converted(row, warnings, deferred)

@@ -36,11 +36,13 @@ def bounded_map(
     workers: int | None = None,
     chunksize: int = 8,
     inflight: int | None = None,
+    initializer: Callable[[], None] | None = None,
 ) -> Iterator[Any]:
     """Yield ``func(item)`` for each item, in order, computed by ``workers`` processes.
 
     ``func`` must be picklable (a module-level function or a ``functools.partial``
     of one). ``workers <= 1`` runs in this process (no pool, easier debugging).
+    ``initializer`` runs once in each worker process (not in this process).
     """
     workers = default_workers() if workers is None else workers
     if workers <= 1:
@@ -49,7 +51,7 @@ def bounded_map(
     inflight = inflight or 2 * workers
     iterator = iter(items)
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ctx.Pool(workers) as pool:
+    with ctx.Pool(workers, initializer=initializer) as pool:
         pending: deque = deque()
 
         def submit() -> bool:

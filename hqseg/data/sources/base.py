@@ -13,6 +13,7 @@ Layout conventions handled here, once:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -84,8 +85,15 @@ def image_files(
     """
     wanted = set(exts) if exts is not None else None
     out: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or is_junk(path) or not is_image_file(path):
+    if is_junk(folder):  # so is everything in it
+        return out
+    with os.scandir(folder) as it:  # file types from the listing: no stat per file
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        if entry.name in JUNK_NAMES or entry.name.startswith("._") or not _is_file(entry):
+            continue
+        path = folder / entry.name
+        if not is_image_file(path):
             continue
         if wanted is not None and path.suffix.lower() not in wanted:
             continue
@@ -97,6 +105,14 @@ def image_files(
             continue
         out[path.stem] = path
     return out
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """``Path.is_file`` of a listing entry (symlinks followed, errors mean no)."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def match_stems(
