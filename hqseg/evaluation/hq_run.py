@@ -31,20 +31,24 @@ def load_benchmarks(data_dir: str | Path, splits: Sequence[str] | None = None) -
     Raises:
         DatasetError: a requested split is missing, or none of the four exists.
     """
-    from hqseg.data.records import load_split
+    from hqseg.data.records import MissingSplitError, check_build_folder, load_split
 
+    check_build_folder(data_dir)
     wanted = list(splits) if splits else list(BENCHMARKS)
     loaded: dict[str, Any] = {}
+    missing: Exception | None = None
     for split in wanted:
         try:
             loaded[split] = load_split(data_dir, HQ_CONFIG, split)
-        except DatasetError:
+        except MissingSplitError as exc:  # a damaged shard is an error even for a default split
             if splits:
                 raise
+            missing = exc
             log.warning("%s: no %r split in config %r; skipped", data_dir, split, HQ_CONFIG)
     if not loaded:
         raise DatasetError(
             f"{data_dir}: config {HQ_CONFIG!r} has none of the HQ splits {list(BENCHMARKS)}"
+            f" (last problem: {missing})"
         )
     return loaded
 

@@ -1,0 +1,62 @@
+"""`hqseg eval hq` on a folder that is not a (sound) build: one-line error, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hqseg.cli import main
+
+
+def _empty(folder: Path) -> Path:
+    empty = folder.parent / "empty"
+    empty.mkdir()
+    return empty
+
+
+def _deleted_shard(folder: Path) -> Path:
+    (folder / "hq_eval" / "dis_vd.parquet").unlink()
+    return folder
+
+
+def _truncated_shard(folder: Path) -> Path:
+    shard = folder / "hq_eval" / "dis_vd.parquet"
+    shard.write_bytes(shard.read_bytes()[:300])
+    return folder
+
+
+def _garbage_card(folder: Path) -> Path:
+    (folder / "README.md").write_text("not a card\n")
+    return folder
+
+
+def _bad_yaml_card(folder: Path) -> Path:
+    (folder / "README.md").write_text("---\nconfigs: [\n---\n")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_empty, "is not a hqseg build folder (no README.md card)"),
+        (_deleted_shard, "dis_vd.parquet"),
+        (_truncated_shard, "dis_vd.parquet corrupt or truncated"),
+        (_garbage_card, "README.md: damaged dataset card (card has no YAML front matter)"),
+        (_bad_yaml_card, "README.md: damaged dataset card"),
+    ],
+)
+def test_eval_hq_on_a_damaged_build_folder_is_a_clear_error(
+    build_folder, tmp_path, fake_predictor, monkeypatch, damage, message
+):
+    monkeypatch.setattr("hqseg.evaluation.predict.load_predictor", lambda *a, **k: fake_predictor)
+    data = damage(build_folder)
+    res = CliRunner().invoke(
+        main, ["eval", "hq", "--data", str(data), "--out", str(tmp_path / "o"), "--no-progress"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert res.output.startswith("error: ") and message in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "metrics.json").exists()
