@@ -63,6 +63,7 @@ def load_predictor(
 
     from hqseg.errors import HqsegError
     from hqseg.modeling import HQSamPredictor, build_hq_sam
+    from hqseg.utils.device import parse_device
 
     try:
         model = build_hq_sam(model_type, checkpoint=checkpoint)
@@ -70,7 +71,7 @@ def load_predictor(
         raise HqsegError(str(exc)) from exc
     return HQSamPredictor(
         model,
-        device=torch.device(device),
+        device=parse_device(device),
         dtype=torch.bfloat16 if bf16 else None,
         resize_mode=resize_mode,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -58,17 +58,15 @@ def _short(keys: list[str]) -> str:
     return ", ".join(keys[:_SHOWN]) + more
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Read a flat ``{name: tensor}`` state dict with ``weights_only=True``.
+def safe_torch_load(path: str | os.PathLike) -> Any:
+    """``torch.load(path, weights_only=True)`` on CPU, with a one-line error.
 
-    A ``{"model": ...}`` or ``{"state_dict": ...}`` wrapper and a DDP ``module.``
-    prefix are removed.
+    Raises:
+        CheckpointError: the file is truncated, corrupt, not a torch file, or holds
+            Python objects other than tensors (named in the message).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a hostile or broken file can fail anywhere in unpickling
         text = str(exc)
         detail = text.split("WeightsUnpickler error:")[-1].strip().splitlines()
@@ -82,6 +80,18 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{path}: not a readable torch checkpoint (truncated, corrupt or not a torch "
             f"file): {type(exc).__name__}: {detail}"
         ) from exc
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a flat ``{name: tensor}`` state dict with ``weights_only=True``.
+
+    A ``{"model": ...}`` or ``{"state_dict": ...}`` wrapper and a DDP ``module.``
+    prefix are removed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    obj = safe_torch_load(path)
     if isinstance(obj, dict):
         for wrapper in ("model", "state_dict"):
             if isinstance(obj.get(wrapper), dict):

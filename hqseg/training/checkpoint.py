@@ -119,10 +119,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"training checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable training checkpoint ({exc})") from exc
+    from hqseg.modeling.checkpoint import safe_torch_load
+
+    payload = safe_torch_load(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(
             f"{path}: not a hqseg training checkpoint (expected format {FORMAT!r}); "

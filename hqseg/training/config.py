@@ -129,10 +129,41 @@ class TrainConfig:
             raise ConfigError(
                 f"{source}: unknown training setting(s) {unknown}; known: {sorted(names)}"
             )
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        for name, value in values.items():
+            if not _has_type(value, types[name]):
+                raise ConfigError(
+                    f"{source}: setting {name!r} must be {_TYPE_WORDS[types[name]]}, got {value!r}"
+                )
         try:
             return cls(**values)
         except TypeError as exc:
             raise ConfigError(f"{source}: {exc}") from exc
+
+
+_TYPE_WORDS = {
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "str | None": "a string or null",
+    "list[str]": "a list of strings",
+}
+
+
+def _has_type(value: Any, annotation: str) -> bool:
+    """Whether a params.yaml value fits a TrainConfig field's (string) annotation."""
+    if annotation == "bool":
+        return isinstance(value, bool)
+    if annotation == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation == "str | None":
+        return value is None or isinstance(value, str)
+    if annotation == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, str)
 
 
 def load_params(path: str | Path, section: str = "train") -> dict[str, Any]:
@@ -145,7 +176,8 @@ def load_params(path: str | Path, section: str = "train") -> dict[str, Any]:
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        problem = " ".join(str(exc).split())  # YAML errors span several lines
+        raise ConfigError(f"{path}: not valid YAML: {problem}") from exc
     values = doc.get(section, {}) if isinstance(doc, dict) else None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: section {section!r} must be a mapping")

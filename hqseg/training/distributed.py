@@ -53,7 +53,9 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
     """``auto`` -> this process's GPU when CUDA exists, else CPU; otherwise as given."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
+    from hqseg.utils.device import parse_device
+
+    device = parse_device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
             from hqseg.errors import HqsegError

@@ -1,0 +1,77 @@
+"""`hqseg train` on bad input: one-line error, exit 2, nothing trained."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from hqseg.cli import main
+
+TINY = [
+    "--model-type", "tiny", "--max-steps", "1", "--batch-size", "1", "--loss-points", "256",
+    "--no-validate", "--device", "cpu", "--no-progress",
+]  # fmt: skip
+
+
+def _train(tmp_path, *args):
+    res = CliRunner().invoke(main, ["train", "--out", str(tmp_path / "run"), *TINY, *args])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and res.output.startswith("error: ")
+    assert not (tmp_path / "run" / "summary.json").exists()
+    return res.output
+
+
+@pytest.mark.parametrize(
+    ("card", "message"),
+    [
+        (None, "is not a hqseg build folder (no README.md card)"),
+        ("a card someone overwrote\n", "damaged dataset card (card has no YAML front matter)"),
+        ("---\nconfigs: [\n---\n", "damaged dataset card"),
+        ("---\npretty_name: x\n---\n", "has no `configs:` list"),
+    ],
+)
+def test_train_on_a_folder_that_is_not_a_build(tmp_path, card, message):
+    data = tmp_path / "data"
+    data.mkdir()
+    if card is not None:  # without the card's configs, datasets would guess the splits
+        (data / "README.md").write_text(card)
+    assert message in _train(tmp_path, "--data", str(data))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("train:\n  epochs: abc\n", "setting 'epochs' must be an integer, got 'abc'"),
+        ("train:\n  flip_prob: yes\n", "setting 'flip_prob' must be a number, got True"),
+        ("train:\n  prompt_types: box\n", "setting 'prompt_types' must be a list of strings"),
+        ("train:\n  bogus: 1\n", "unknown training setting(s) ['bogus']"),
+        ("train: [\n", "not valid YAML"),
+    ],
+)
+def test_train_params_file_with_a_bad_setting(tmp_path, params, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(params)
+    output = _train(tmp_path, "--params", str(path))
+    assert f"error: {path}: " in output and message in output
+    assert len(output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("gpu7", "invalid device 'gpu7'"), ("cuda:3", "CUDA is not available")],
+)
+def test_train_on_a_bad_device(tmp_path, device, message):
+    if device.startswith("cuda"):
+        torch = pytest.importorskip("torch")
+        if torch.cuda.is_available():
+            pytest.skip("CUDA is available here")
+    assert message in _train(tmp_path, "--device", device)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage\n", b"PK\x03\x04" + b"\0" * 64])
+def test_train_resume_from_a_corrupt_file_is_one_line(build_folder, tmp_path, content):
+    path = tmp_path / "last.pt"
+    path.write_bytes(content)
+    output = _train(tmp_path, "--data", str(build_folder), "--resume", str(path))
+    assert f"error: {path}: not a readable torch checkpoint" in output
+    assert len(output.strip().splitlines()) == 1
