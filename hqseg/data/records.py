@@ -6,6 +6,7 @@ Training and evaluation both go through here, so they see the same pixels.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,11 @@ def load_split(folder: str | Path, config: str = "default", split: str = "train"
     except ValueError as exc:  # unknown config or split
         raise MissingSplitError(f"{where}: {exc}") from exc
     except FileNotFoundError as exc:  # a shard named by the card was deleted
-        raise DatasetError(f"{where}: {exc}; rebuild with `hqseg build`") from exc
+        found = re.search(r"Unable to find '([^']+)'", str(exc))  # then a long extension list
+        missing = found.group(1) if found else (exc.filename or str(exc))
+        raise DatasetError(
+            f"{where}: shard {missing} is missing; rebuild with `hqseg build`"
+        ) from exc
 
 
 def _cache_dir(folder: Path) -> Path:

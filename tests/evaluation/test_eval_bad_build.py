@@ -41,7 +41,7 @@ def _bad_yaml_card(folder: Path) -> Path:
     ("damage", "message"),
     [
         (_empty, "is not a hqseg build folder (no README.md card)"),
-        (_deleted_shard, "dis_vd.parquet"),
+        (_deleted_shard, "dis_vd.parquet is missing; rebuild with `hqseg build`"),
         (_truncated_shard, "dis_vd.parquet corrupt or truncated"),
         (_garbage_card, "README.md: damaged dataset card (card has no YAML front matter)"),
         (_bad_yaml_card, "README.md: damaged dataset card"),
