@@ -279,10 +279,12 @@ def convert_pair(
             ("image", pair.image, stored_image, image_data),
             ("mask", pair.mask, stored_mask, mask_data),
         ):
-            if stored is data:
-                stat = os.stat(path)
-                if stat.st_size == len(data):
-                    deferred[column] = (str(path), len(data), stat.st_mtime_ns)
+            try:
+                stat = os.stat(path) if stored is data else None
+            except OSError:  # gone already: send the bytes read
+                stat = None
+            if stat is not None and stat.st_size == len(data):
+                deferred[column] = (str(path), len(data), stat.st_mtime_ns)
     row = {
         "id": record_id(source, pair.stem),
         "source": source,
