@@ -42,7 +42,7 @@ def find_dir(root: Path, name: str) -> Path | None:
     for _ in range(MAX_DEPTH):
         nxt: list[Path] = []
         for folder in level:
-            for child in sorted(p for p in folder.iterdir() if p.is_dir() and not is_junk(p)):
+            for child in _subfolders(folder):
                 if child.name == name:
                     return _unwrap(child)
                 nxt.append(child)
@@ -50,11 +50,32 @@ def find_dir(root: Path, name: str) -> Path | None:
     return None
 
 
+def _junk_name(name: str) -> bool:
+    return name in JUNK_NAMES or name.startswith("._")
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """Non-junk folders directly in ``folder``, sorted by name (types from the listing:
+    no stat per file, which matters in folders of thousands of images)."""
+    if is_junk(folder):  # so is everything in it
+        return []
+    with os.scandir(folder) as it:
+        names = [e.name for e in it if not _junk_name(e.name) and _is_dir(e)]
+    return [folder / n for n in sorted(names)]
+
+
 def _unwrap(folder: Path) -> Path:
     while True:
-        entries = [p for p in folder.iterdir() if not is_junk(p)]
-        if len(entries) == 1 and entries[0].is_dir() and entries[0].name == folder.name:
-            folder = entries[0]
+        entries: list[os.DirEntry] = []
+        if not is_junk(folder):
+            with os.scandir(folder) as it:
+                for entry in it:
+                    if not _junk_name(entry.name):
+                        entries.append(entry)
+                        if len(entries) > 1:
+                            break
+        if len(entries) == 1 and _is_dir(entries[0]) and entries[0].name == folder.name:
+            folder = folder / entries[0].name
         else:
             return folder
 
@@ -90,7 +111,7 @@ def image_files(
     with os.scandir(folder) as it:  # file types from the listing: no stat per file
         entries = sorted(it, key=lambda e: e.name)
     for entry in entries:
-        if entry.name in JUNK_NAMES or entry.name.startswith("._") or not _is_file(entry):
+        if _junk_name(entry.name) or not _is_file(entry):
             continue
         path = folder / entry.name
         if not is_image_file(path):
@@ -111,6 +132,14 @@ def _is_file(entry: os.DirEntry) -> bool:
     """``Path.is_file`` of a listing entry (symlinks followed, errors mean no)."""
     try:
         return entry.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """``Path.is_dir`` of a listing entry (symlinks followed, errors mean no)."""
+    try:
+        return entry.is_dir()
     except OSError:
         return False
 
