@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from pathlib import Path
 
 from hqseg.utils.atomic import write_bytes, write_text
+
+log = logging.getLogger(__name__)
 
 
 class NullMonitor:
@@ -34,7 +37,7 @@ class Monitor(NullMonitor):
         self.dir = Path(run_dir) / "dvclive"
         if resume_step is not None:
             truncate_history(self.dir, resume_step)
-        self.live = Live(
+        self.live = _live_class(Live)(
             dir=str(self.dir), resume=resume_step is not None, save_dvc_exp=False, dvcyaml=None
         )
 
@@ -46,6 +49,27 @@ class Monitor(NullMonitor):
 
     def close(self) -> None:
         self.live.end()
+
+
+def _live_class(live_cls: type) -> type:
+    """``dvclive.Live`` whose git/DVC integration degrades to a warning on git errors.
+
+    dvclive already turns DVC errors in its repo discovery into a warning, but not
+    scmrepo's ``SCMError`` (e.g. "Empty git repo" in a ``git init`` + ``dvc init``
+    folder with no commit yet), which would abort training. Metrics files are written
+    either way; only the experiment/git bookkeeping is skipped.
+    """
+    from scmrepo.exceptions import SCMError
+
+    class _Live(live_cls):
+        def _init_dvc(self) -> None:
+            try:
+                super()._init_dvc()
+            except SCMError as exc:
+                log.warning("dvclive: git integration off (%s); metrics are still logged", exc)
+                self._dvc_repo = None
+
+    return _Live
 
 
 def truncate_history(dvclive_dir: Path, last_step: int) -> None:

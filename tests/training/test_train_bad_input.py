@@ -75,3 +75,26 @@ def test_train_resume_from_a_corrupt_file_is_one_line(build_folder, tmp_path, co
     output = _train(tmp_path, "--data", str(build_folder), "--resume", str(path))
     assert f"error: {path}: not a readable torch checkpoint" in output
     assert len(output.strip().splitlines()) == 1
+
+
+def test_train_in_a_git_dvc_repo_without_commits_warns_and_logs(
+    build_folder, tmp_path, monkeypatch, caplog
+):
+    """dvclive's "Empty git repo" (scmrepo SCMError) must not abort training."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    from dvc.repo import Repo
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    Repo.init(str(repo)).close()
+    monkeypatch.chdir(repo)
+    res = CliRunner().invoke(main, ["train", "--data", str(build_folder), "--out", "run", *TINY])
+    assert res.exit_code == 0, res.output
+    assert "git integration off (Empty git repo)" in caplog.text
+    assert (repo / "run" / "dvclive" / "metrics.json").is_file()
+    assert (repo / "run" / "summary.json").is_file()
