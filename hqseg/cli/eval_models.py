@@ -93,7 +93,7 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
     "out_dir",
     default="eval/hq",
     show_default=True,
-    type=click.Path(),
+    type=click.Path(file_okay=False),
     help="Output folder: per_image.csv, metrics.json, masks.json, skipped.csv.",
 )
 @click.option(
@@ -191,7 +191,7 @@ def hq_command(
     "out_dir",
     default="eval/coco",
     show_default=True,
-    type=click.Path(),
+    type=click.Path(file_okay=False),
     help="Output folder: results_sam.json, results_hq_sam.json, metrics.json.",
 )
 @_resize_option("longest_side")
@@ -255,7 +255,7 @@ def coco_command(
     "out_dir",
     default="data/coco_sample",
     show_default=True,
-    type=click.Path(),
+    type=click.Path(file_okay=False),
     help="Folder to (re)write: images/, annotations/, detections.json.",
 )
 @click.option("--seed", default=0, show_default=True, help="Random seed of the generator.")

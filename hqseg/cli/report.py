@@ -19,7 +19,7 @@ import click
     "out_dir",
     default="eval/report",
     show_default=True,
-    type=click.Path(),
+    type=click.Path(file_okay=False),
     help="Report folder to (re)write: report.md, report.html, plots/, gallery/.",
 )
 @click.option(

@@ -24,7 +24,7 @@ from hqseg.errors import CheckpointError
 from hqseg.training import checkpoint as ckpt
 from hqseg.training import distributed as dist_utils
 from hqseg.training import model_api
-from hqseg.training.config import TrainConfig
+from hqseg.training.config import ConfigError, TrainConfig
 from hqseg.training.data import HQTrainDataset, ResumableSampler, open_train_records
 from hqseg.training.monitor import Monitor, NullMonitor, plot_curves
 from hqseg.training.step import batch_loss, loss_generator
@@ -73,6 +73,8 @@ class _Trainer:
     def __init__(self, config: TrainConfig, info: dist_utils.DistInfo, device: torch.device):
         self.cfg, self.info, self.device = config, info, device
         self.run_dir = config.run_dir
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ConfigError(f"--out {self.run_dir} is a file, not a run folder")
         with dist_utils.main_process_first(info):  # rank 0 fills the datasets cache
             self.records = open_train_records(config)  # fails early on a bad data folder
             self.val_splits = open_val_splits(config) if config.validate else {}

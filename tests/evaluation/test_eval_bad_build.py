@@ -60,3 +60,14 @@ def test_eval_hq_on_a_damaged_build_folder_is_a_clear_error(
     assert res.output.startswith("error: ") and message in res.output
     assert len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "o" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("command", [["eval", "hq"], ["eval", "coco-sample"]])
+def test_out_that_is_a_file_is_refused_and_kept(build_folder, tmp_path, command):
+    out = tmp_path / "notes.txt"
+    out.write_text("keep me\n")
+    extra = ["--data", str(build_folder)] if command[1] == "hq" else []
+    res = CliRunner().invoke(main, [*command, *extra, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "is a file" in res.output and "Traceback" not in res.output
+    assert out.read_text() == "keep me\n"

@@ -98,3 +98,12 @@ def test_train_in_a_git_dvc_repo_without_commits_warns_and_logs(
     assert "git integration off (Empty git repo)" in caplog.text
     assert (repo / "run" / "dvclive" / "metrics.json").is_file()
     assert (repo / "run" / "summary.json").is_file()
+
+
+def test_train_out_that_is_a_file_is_refused_and_kept(build_folder, tmp_path):
+    out = tmp_path / "notes.txt"
+    out.write_text("keep me\n")
+    res = CliRunner().invoke(main, ["train", "--data", str(build_folder), *TINY, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert f"error: --out {out} is a file, not a run folder" in res.output
+    assert out.read_text() == "keep me\n"
