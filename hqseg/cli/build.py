@@ -178,8 +178,9 @@ def publish_cmd(folder, repo_id, private, dry_run):
 
     The token is read from HF_TOKEN or a previous `huggingface-cli login`.
     """
-    from hqseg.data.publish import publish, publish_plan
+    from hqseg.data.publish import check_repo_id, publish, publish_plan
 
+    check_repo_id(repo_id)
     plan = publish_plan(folder)
     if dry_run:
         for path, size in plan:

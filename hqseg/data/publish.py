@@ -30,13 +30,29 @@ def publish_plan(folder: str | os.PathLike) -> list[tuple[str, int]]:
     card = folder / "README.md"
     if not card.is_file():
         raise PublishError(f"{folder}: no README.md card; run `hqseg build` first")
+    import yaml
+
     try:
         parse_front_matter(card.read_text())
-    except ValueError as exc:
-        raise PublishError(f"{card}: the card has no valid YAML front matter: {exc}") from exc
+    except (ValueError, yaml.YAMLError) as exc:
+        problem = " ".join(str(exc).split())  # YAML errors span several lines
+        raise PublishError(f"{card}: the card has no valid YAML front matter: {problem}") from exc
     files = [folder / name for name in TOP_FILES if (folder / name).is_file()]
     files += sorted((folder / "data").rglob("*.parquet"))
     return [(f.relative_to(folder).as_posix(), f.stat().st_size) for f in files]
+
+
+def check_repo_id(repo_id: str) -> None:
+    """Raise :class:`PublishError` unless ``repo_id`` is a valid Hub ``ORG/NAME``."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        if repo_id.count("/") != 1:
+            raise HFValidationError("expected exactly one '/'")
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise PublishError(f"--repo-id must be ORG/NAME, not {repo_id!r} ({exc})") from exc
 
 
 def publish(
@@ -56,8 +72,7 @@ def publish(
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
 
     plan = publish_plan(folder)
-    if "/" not in repo_id:
-        raise PublishError(f"--repo-id must be ORG/NAME, not {repo_id!r}")
+    check_repo_id(repo_id)
     api = HfApi(token=token)
     try:
         if not (token or api.token):

@@ -52,3 +52,25 @@ def test_download_replaces_a_folder_with_a_damaged_manifest(sample, ecssd_raw):
     )
     assert result.exit_code == 0, result.output
     assert "replacing it" in result.output
+
+
+@pytest.mark.parametrize(
+    ("card", "repo_id", "message"),
+    [
+        (
+            "---\nconfigs: [\n---\n",
+            "org/name",
+            "README.md: the card has no valid YAML front matter",
+        ),
+        ("---\nconfigs: []\n---\n", "name", "--repo-id must be ORG/NAME, not 'name'"),
+        ("---\nconfigs: []\n---\n", "org/a b", "--repo-id must be ORG/NAME, not 'org/a b'"),
+    ],
+)
+def test_publish_dry_run_rejects_a_bad_card_or_repo_id(tmp_path, card, repo_id, message):
+    (tmp_path / "README.md").write_text(card)
+    result = CliRunner().invoke(
+        main, ["publish", "--dir", str(tmp_path), "--repo-id", repo_id, "--dry-run"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
