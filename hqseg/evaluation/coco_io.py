@@ -9,8 +9,6 @@ model time is spent.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -50,7 +48,6 @@ def load_gt(path: str | Path):
     Raises:
         DatasetError: missing file, malformed JSON, or not an instances file.
     """
-    from pycocotools.coco import COCO
 
     path = Path(path)
     data = _read_json(path, DatasetError)
@@ -58,10 +55,21 @@ def load_gt(path: str | Path):
         raise DatasetError(
             f"{path}: not a COCO instances file (needs images, annotations and categories)"
         )
-    coco = COCO()
-    coco.dataset = data
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
+    from hqseg.metrics.coco_io import load_gt as load_checked_gt
+
+    try:  # the same checks as `hqseg eval results` (ids, sizes, segmentation, area...)
+        coco = load_checked_gt(data)
+    except DatasetError as exc:
+        raise DatasetError(f"{path}: {exc}") from exc
+    for ann in coco.dataset["annotations"]:
+        bbox = ann.get("bbox")
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(_is_number, bbox))):
+            raise DatasetError(
+                f"{path}: annotation {ann['id']} needs a bbox [x, y, w, h], got {bbox!r}"
+            )
+    for img in coco.dataset["images"]:
+        if not isinstance(img.get("file_name"), str):
+            raise DatasetError(f"{path}: image {img['id']} has no file_name")
     return coco
 
 
