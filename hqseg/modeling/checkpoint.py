@@ -92,6 +92,11 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
     obj = safe_torch_load(path)
+    if isinstance(obj, dict) and str(obj.get("format", "")).startswith("hqseg-train-checkpoint"):
+        raise CheckpointError(
+            f"{path}: a training checkpoint (for `hqseg train --resume`), not model weights; "
+            "use the run's sam_hq_<type>.pth"
+        )
     if isinstance(obj, dict):
         for wrapper in ("model", "state_dict"):
             if isinstance(obj.get(wrapper), dict):
@@ -135,6 +140,12 @@ def infer_model_type(state_dict: dict[str, torch.Tensor], *, path: str = "checkp
         )
     patch = state_dict.get("image_encoder.patch_embed.proj.weight")
     if patch is None:
+        if keys and all(k.startswith(HQ_PREFIXES) for k in keys):
+            raise CheckpointError(
+                f"{path}: holds only the HQ parameters (e.g. a run's hq_only.pth); pass "
+                "the run's sam_hq_<type>.pth, or merge it with `hqseg export SAM_CHECKPOINT "
+                "--hq-weights` first"
+            )
         raise CheckpointError(f"{path}: image_encoder.patch_embed.proj.weight is missing")
     blocks = {int(k.split(".")[2]) for k in keys if k.startswith("image_encoder.blocks.")}
     width, depth = patch.shape[0], len(blocks)
