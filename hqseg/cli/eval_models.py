@@ -24,8 +24,8 @@ def _model_options(func):
         "--checkpoint",
         type=click.Path(exists=True, dir_okay=False),
         default=None,
-        help="Official sam_hq_vit_*.pth, plain SAM or hqseg checkpoint; "
-        "omitted = random weights (smoke runs only).",
+        help="Official sam_hq_vit_*.pth, a run's sam_hq_<type>.pth from `hqseg train`, or "
+        "plain SAM (sam_vit_*.pth; HQ parts untrained); omitted = random weights (smoke runs).",
     )
     @click.option(
         "--device",
