@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from hqseg.data.card import ConfigFiles, SourceInfo, render_card
 from hqseg.data.convert import pixel_digest
@@ -40,7 +39,14 @@ from hqseg.data.normalize import HASHES_FILE, get_source, normalize_source, read
 from hqseg.data.presets import HQ_EVAL, Preset, get_preset
 from hqseg.data.rejects import FILENAME as REJECTS_FILE
 from hqseg.data.rejects import count_by_reason, read_rejects, write_rejects
-from hqseg.data.shards import ShardWriter, count_rows, iter_tables, list_shards, record_schema
+from hqseg.data.shards import (
+    ShardWriter,
+    count_rows,
+    iter_tables,
+    list_shards,
+    read_parquet,
+    record_schema,
+)
 from hqseg.errors import DatasetError
 from hqseg.utils.atomic import atomic_dir, write_json, write_text
 
@@ -106,7 +112,7 @@ def _hash_tables(normalized_dir: Path, summaries: dict[str, dict]) -> dict[str, 
         path = normalized_dir / source / HASHES_FILE
         if not path.is_file():
             raise DatasetError(f"{path} missing: re-run `hqseg normalize {source}`")
-        out[source] = pq.read_table(path)
+        out[source] = read_parquet(path)
     return out
 
 

@@ -20,6 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hqseg.errors import DatasetError
+
 DEFAULT_SHARD_BYTES = 500 * 1024**2
 #: Images and masks are compressed files already: parquet compression, dictionary
 #: encoding and min/max statistics on them only cost CPU (together 10x the rest of
@@ -163,14 +165,41 @@ class ShardWriter:
             self._writer.close()
 
 
+def _corrupt(path: Path, exc: Exception) -> DatasetError:
+    return DatasetError(
+        f"{path}: corrupt or truncated parquet file ({exc}); re-run `hqseg normalize` "
+        "for its source"
+    )
+
+
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """Open a normalised parquet file; a damaged one is a :class:`DatasetError` naming it."""
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _corrupt(path, exc) from exc
+
+
+def read_parquet(path: Path) -> pa.Table:
+    """Read a whole (small) parquet file; a damaged one is a :class:`DatasetError` naming it."""
+    try:
+        return open_parquet(path).read()
+    except (pa.ArrowException, OSError) as exc:
+        raise _corrupt(path, exc) from exc
+
+
 def iter_tables(paths: Iterable[Path], columns: list[str] | None = None) -> Iterator[pa.Table]:
     """Stream the row groups of ``paths`` as tables (one row group in memory at a time)."""
     for path in paths:
-        parquet = pq.ParquetFile(path)
+        parquet = open_parquet(path)
         for index in range(parquet.num_row_groups):
-            yield parquet.read_row_group(index, columns=columns)
+            try:
+                table = parquet.read_row_group(index, columns=columns)
+            except (pa.ArrowException, OSError) as exc:
+                raise _corrupt(path, exc) from exc
+            yield table
 
 
 def count_rows(paths: Iterable[Path]) -> int:
     """Total rows of parquet files, from their footers."""
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+    return sum(open_parquet(p).metadata.num_rows for p in paths)

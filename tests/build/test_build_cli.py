@@ -52,3 +52,22 @@ def test_help_explains_every_option():
         res = CliRunner().invoke(main, [command, "--help"])
         assert res.exit_code == 0
         assert "--workers" in res.output or command == "publish"
+
+
+def test_corrupt_normalised_parquet_is_named(tmp_path):
+    """A damaged hashes file or record shard in data/normalized is a one-line error naming it."""
+    ecssd_raw(tmp_path / "raw", 3)
+    runner = CliRunner()
+    normalized = tmp_path / "n"
+    args = ["build", "--raw-dir", str(tmp_path / "raw"), "--normalized", str(normalized),
+            "--out", str(tmp_path / "o"), "--allow-missing", "--workers", "1"]  # fmt: skip
+    assert runner.invoke(main, args).exit_code == 0
+    for damaged in (normalized / "ecssd" / "hashes.parquet",
+                    normalized / "ecssd" / "train-00000-of-00001.parquet"):  # fmt: skip
+        good = damaged.read_bytes()
+        damaged.write_bytes(good[: len(good) // 2])
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2, res.output
+        assert str(damaged) in res.output and "corrupt or truncated" in res.output
+        assert "Traceback" not in res.output
+        damaged.write_bytes(good)
