@@ -10,7 +10,7 @@
 * checkpoint export to the official layout and to transformers' ``SamHQModel`` names.
 """
 
-from hqseg.modeling.build import build_hq_sam, hq_sam_model_registry
+from hqseg.modeling.build import build_hq_sam, build_plain_sam, hq_sam_model_registry
 from hqseg.modeling.checkpoint import (
     LoadReport,
     apply_state_dict,
@@ -39,6 +39,7 @@ __all__ = [
     "LoadReport",
     "apply_state_dict",
     "build_hq_sam",
+    "build_plain_sam",
     "export_checkpoint",
     "from_transformers_state_dict",
     "hq_sam_model_registry",

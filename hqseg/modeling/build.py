@@ -7,7 +7,13 @@ from collections.abc import Callable
 from functools import partial
 
 import torch
-from segment_anything.modeling import ImageEncoderViT, PromptEncoder, TwoWayTransformer
+from segment_anything.modeling import (
+    ImageEncoderViT,
+    MaskDecoder,
+    PromptEncoder,
+    Sam,
+    TwoWayTransformer,
+)
 
 from hqseg.modeling.configs import (
     ENCODER_CONFIGS,
@@ -20,23 +26,37 @@ from hqseg.modeling.hq_mask_decoder import HQMaskDecoder
 from hqseg.modeling.hq_sam import HQSam
 
 
+def _decoder_transformer() -> TwoWayTransformer:
+    """SAM's decoder transformer: depth 2, 8 heads, MLP 2048."""
+    return TwoWayTransformer(depth=2, embedding_dim=PROMPT_EMBED_DIM, mlp_dim=2048, num_heads=8)
+
+
 def build_hq_mask_decoder(*, vit_dim: int) -> HQMaskDecoder:
     """SAM's decoder configuration (two-way transformer depth 2, 8 heads) plus the HQ parts."""
     return HQMaskDecoder(
         transformer_dim=PROMPT_EMBED_DIM,
-        transformer=TwoWayTransformer(
-            depth=2, embedding_dim=PROMPT_EMBED_DIM, mlp_dim=2048, num_heads=8
-        ),
+        transformer=_decoder_transformer(),
         vit_dim=vit_dim,
         iou_head_depth=3,
         iou_head_hidden_dim=256,
     )
 
 
-def _build_model(model_type: str) -> HQSam:
+def build_plain_sam(model_type: str) -> Sam:
+    """A genuine segment_anything ``Sam`` (random weights, SAM's own key names) with the
+    image encoder of ``model_type``: the plain-SAM baseline for benchmarks and tests."""
+    return _build_model(model_type, hq=False)
+
+
+def _build_model(model_type: str, *, hq: bool = True) -> HQSam | Sam:
     cfg = ENCODER_CONFIGS[model_type]
     grid = IMAGE_SIZE // PATCH_SIZE
-    return HQSam(
+    if hq:
+        model_cls, decoder = HQSam, build_hq_mask_decoder(vit_dim=cfg.embed_dim)
+    else:
+        decoder = MaskDecoder(transformer_dim=PROMPT_EMBED_DIM, transformer=_decoder_transformer())
+        model_cls = Sam
+    return model_cls(
         image_encoder=ImageEncoderViT(
             depth=cfg.depth,
             embed_dim=cfg.embed_dim,
@@ -57,7 +77,7 @@ def _build_model(model_type: str) -> HQSam:
             input_image_size=(IMAGE_SIZE, IMAGE_SIZE),
             mask_in_chans=16,
         ),
-        mask_decoder=build_hq_mask_decoder(vit_dim=cfg.embed_dim),
+        mask_decoder=decoder,
     )
 
 

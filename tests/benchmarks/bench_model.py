@@ -18,46 +18,11 @@ import argparse
 import contextlib
 import statistics
 import time
-from functools import partial
 
 import torch
-from segment_anything.modeling import (
-    ImageEncoderViT,
-    MaskDecoder,
-    PromptEncoder,
-    Sam,
-    TwoWayTransformer,
-)
 
-from hqseg.modeling import build_hq_sam
+from hqseg.modeling import build_hq_sam, build_plain_sam
 from hqseg.modeling.configs import ENCODER_CONFIGS
-
-
-def plain_sam(model_type: str) -> Sam:
-    cfg = ENCODER_CONFIGS[model_type]
-    return Sam(
-        image_encoder=ImageEncoderViT(
-            depth=cfg.depth,
-            embed_dim=cfg.embed_dim,
-            num_heads=cfg.num_heads,
-            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-            qkv_bias=True,
-            use_rel_pos=True,
-            global_attn_indexes=cfg.global_attn_indexes,
-            window_size=cfg.window_size,
-            out_chans=256,
-        ),
-        prompt_encoder=PromptEncoder(
-            embed_dim=256,
-            image_embedding_size=(64, 64),
-            input_image_size=(1024, 1024),
-            mask_in_chans=16,
-        ),
-        mask_decoder=MaskDecoder(
-            transformer_dim=256,
-            transformer=TwoWayTransformer(depth=2, embedding_dim=256, mlp_dim=2048, num_heads=8),
-        ),
-    )
 
 
 def sync(device: torch.device) -> None:
@@ -79,7 +44,7 @@ def main() -> None:
     device = torch.device(args.device)
     torch.manual_seed(0)
     hq = build_hq_sam(args.model_type).to(device).eval()
-    sam = plain_sam(args.model_type)
+    sam = build_plain_sam(args.model_type)
     sam.load_state_dict(
         {k: v for k, v in hq.state_dict().items() if k in sam.state_dict()}, strict=True
     )

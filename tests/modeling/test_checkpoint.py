@@ -1,49 +1,20 @@
 """Loading official HQ-SAM, plain SAM and bad checkpoints; the official export layout."""
 
 import pickle
-from functools import partial
 
 import pytest
 import torch
 from segment_anything.modeling import (
-    ImageEncoderViT,
-    MaskDecoder,
-    PromptEncoder,
     Sam,
-    TwoWayTransformer,
 )
 
 from hqseg.errors import CheckpointError
-from hqseg.modeling import build_hq_sam, hq_state_dict, read_state_dict
-from hqseg.modeling.configs import ENCODER_CONFIGS
+from hqseg.modeling import build_hq_sam, build_plain_sam, hq_state_dict, read_state_dict
 
 
 def plain_sam_tiny() -> Sam:
     """A genuine segment_anything ``Sam`` with the tiny encoder (its own key names)."""
-    cfg = ENCODER_CONFIGS["tiny"]
-    return Sam(
-        image_encoder=ImageEncoderViT(
-            depth=cfg.depth,
-            embed_dim=cfg.embed_dim,
-            num_heads=cfg.num_heads,
-            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-            qkv_bias=True,
-            use_rel_pos=True,
-            global_attn_indexes=cfg.global_attn_indexes,
-            window_size=cfg.window_size,
-            out_chans=256,
-        ),
-        prompt_encoder=PromptEncoder(
-            embed_dim=256,
-            image_embedding_size=(64, 64),
-            input_image_size=(1024, 1024),
-            mask_in_chans=16,
-        ),
-        mask_decoder=MaskDecoder(
-            transformer_dim=256,
-            transformer=TwoWayTransformer(depth=2, embedding_dim=256, mlp_dim=2048, num_heads=8),
-        ),
-    )
+    return build_plain_sam("tiny")
 
 
 def assert_same(a: dict, b: dict, keys) -> None:
