@@ -36,7 +36,7 @@ def main() -> None:
     Data:       sources, sample, download, normalize, build, publish
     Model:      export
     Training:   train
-    Evaluation: eval results | eval hq | eval coco, report
+    Evaluation: eval results | eval hq | eval coco | eval coco-sample, report
 
     Every DVC stage in dvc.yaml is one of these commands.
     """
