@@ -48,7 +48,11 @@ from hqseg.data.shards import (
     record_schema,
 )
 from hqseg.errors import DatasetError
-from hqseg.utils.atomic import atomic_dir, write_json, write_text
+from hqseg.utils.atomic import write_json, write_text
+from hqseg.utils.outdir import check_replaceable, output_dir
+
+# What a build folder holds (an earlier output written before markers existed).
+BUILD_FILES = ("README.md", "data", "duplicates.csv", "stats.json", REJECTS_FILE)
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +246,7 @@ def build(
     preset = get_preset(preset_name)
     if dedup not in DEDUP_MODES:
         raise DatasetError(f"--dedup must be one of {DEDUP_MODES}, not {dedup!r}")
+    check_replaceable(out, "build", BUILD_FILES)  # before the work, not after it
     normalized_dir, raw_dir = Path(normalized_dir), Path(raw_dir)
     summaries, missing = ensure_normalized(
         preset,
@@ -266,7 +271,7 @@ def build(
     dropped = pa.array(sorted(result.dropped), type=pa.string())
     rejects = [r for s in summaries for r in read_rejects(normalized_dir / s / REJECTS_FILE)]
 
-    with atomic_dir(out) as tmp:
+    with output_dir(out, "build", legacy=BUILD_FILES) as tmp:
         per_source: list[ConfigFiles] = []
         counts: dict[str, dict[str, int]] = {}
         todo = [(s, sp) for s, summary in summaries.items() for sp in _split_order(s, summary)]

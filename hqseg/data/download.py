@@ -41,8 +41,9 @@ from hqseg.data.manifest import (  # noqa: F401 (re-exported: callers import the
 )
 from hqseg.data.schema import Reject
 from hqseg.errors import ChecksumError, DatasetError, HqsegError
-from hqseg.utils.atomic import atomic_dir, write_json
+from hqseg.utils.atomic import write_json
 from hqseg.utils.checksums import read_checksums, sha256_file
+from hqseg.utils.outdir import output_dir
 
 SUMS_NAME = "SHA256SUMS"
 Log = Callable[[str], None]
@@ -286,7 +287,9 @@ def download_source(
 
     adapter = get_source(name)
     records, rejects = [], []
-    with atomic_dir(dest) as tmp:
+    # A folder with a download manifest is an earlier `hqseg download` output.
+    legacy = ("*",) if old is not None else ()
+    with output_dir(dest, "download", legacy=legacy, marker=".hqseg/output.json") as tmp:
         if from_path is not None and from_path.is_dir() and _is_layout(adapter, from_path, uses):
             log(f"ingesting the already-extracted folder {from_path}")
             rejects += [

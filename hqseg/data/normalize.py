@@ -36,12 +36,15 @@ from hqseg.data.rejects import count_by_reason, write_rejects
 from hqseg.data.schema import Pair, Reject
 from hqseg.data.shards import ShardWriter, record_schema
 from hqseg.errors import DatasetError
-from hqseg.utils.atomic import atomic_dir, write_json
+from hqseg.utils.atomic import write_json
+from hqseg.utils.outdir import output_dir
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
 HASHES_FILE = "hashes.parquet"
+# What a normalized source folder holds (outputs written before markers existed).
+NORMALIZED_FILES = ("*.parquet", "*.json", "*.csv")
 HASHES_SCHEMA = pa.schema(
     [("id", pa.string()), ("split", pa.string()), ("sha256", pa.string()),
      ("width", pa.int32()), ("height", pa.int32()), ("phash", pa.string())]
@@ -140,7 +143,7 @@ def normalize_source(
     schema = record_schema()
     warnings: list[str] = []
     hashes: dict[str, list] = {name: [] for name in HASH_COLUMNS}
-    with atomic_dir(Path(out_dir) / source) as tmp:
+    with output_dir(Path(out_dir) / source, "normalize", legacy=NORMALIZED_FILES) as tmp:
         writers: dict[str, ShardWriter] = {}
         results = bounded_map(work, pairs, workers=workers, chunksize=8, initializer=worker_init)
         bar = tqdm(

@@ -27,6 +27,9 @@ from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.hq import encode_rle
 from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
 from hqseg.utils.atomic import write_json
+from hqseg.utils.outdir import check_replaceable, output_dir
+
+COCO_FILES = ("metrics.json", "results_*.json")
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +149,15 @@ def evaluate_coco_models(
         limit: only the first ``limit`` images (sorted ids) that have prompts; the
             scores then cover those images only.
 
-    Writes (rank 0): ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
+    Writes (rank 0, as one unit by :func:`hqseg.utils.outdir.output_dir`):
+    ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
     RLE masks) and ``metrics.json`` ``{model: {"segm": {...}, "boundary": {...}},
     "setup": {...}}`` (AP values as percentages).
 
     Returns:
         The metrics on rank 0, None on other ranks.
     """
+    check_replaceable(out_dir, "eval coco", COCO_FILES)  # before the work, not after it
     coco = load_gt(gt_json)
     if detections is None:
         prompts = oracle_prompts(coco)
@@ -184,7 +189,6 @@ def evaluate_coco_models(
     metrics: dict[str, Any] = {}
     scored_gt = coco if limit is None else subset_gt(coco, image_ids)
     for model, entries in merged.items():
-        write_json(out_dir / f"results_{model}.json", entries, indent=None)
         metrics[model] = score_results(scored_gt, entries)
     metrics["setup"] = {
         "prompts": "gt_boxes" if detections is None else "detections",
@@ -192,7 +196,10 @@ def evaluate_coco_models(
         "top_k": top_k,
         "world_size": world,
     }
-    write_json(out_dir / "metrics.json", metrics)
+    with output_dir(out_dir, "eval coco", legacy=COCO_FILES, manifest=True) as tmp:
+        for model, entries in merged.items():
+            write_json(tmp / f"results_{model}.json", entries, indent=None)
+        write_json(tmp / "metrics.json", metrics)
     return metrics
 
 

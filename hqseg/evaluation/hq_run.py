@@ -1,6 +1,6 @@
 """``hqseg eval hq``: every HQ benchmark of a build folder, written as tables and JSON.
 
-Outputs (in ``out_dir``, each written atomically):
+Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.output_dir`):
     ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`);
     ``metrics.json``   ``{benchmark: {model: {mIoU, mBIoU, n}}, "mean": ...}`` (percent),
                        the file DVC tracks as metrics;
@@ -18,6 +18,9 @@ from typing import Any
 from hqseg.errors import DatasetError
 from hqseg.evaluation.hq import BENCHMARKS, run_hq_split, summarize
 from hqseg.utils.atomic import atomic_file, write_json
+from hqseg.utils.outdir import check_replaceable, output_dir
+
+HQ_FILES = ("metrics.json", "per_image.csv", "masks.json", "skipped.csv")
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ def evaluate_hq_benchmarks(
     import pandas as pd
 
     out_dir = Path(out_dir)
+    check_replaceable(out_dir, "eval hq", HQ_FILES)  # before the work, not after it
     tables, skipped, masks = [], [], {}
     for split, dataset in load_benchmarks(data_dir, splits).items():
         if limit is not None:
@@ -96,14 +100,17 @@ def evaluate_hq_benchmarks(
             masks.setdefault(model, {}).update(by_id)
     per_image = pd.concat(tables, ignore_index=True)
     summary = summarize(per_image)
-    with atomic_file(out_dir / "per_image.csv", "w") as fh:
-        per_image.to_csv(fh, index=False, lineterminator="\n")
-    with atomic_file(out_dir / "skipped.csv", "w") as fh:
-        pd.DataFrame(skipped, columns=["id", "benchmark", "reason"]).to_csv(
-            fh, index=False, lineterminator="\n"
-        )
-    write_json(out_dir / "masks.json", masks, indent=None)
-    write_json(out_dir / "metrics.json", summary)
+    # One unit: the four files replace the previous run's together, and the marker
+    # records their hashes so readers can refuse a mix of runs.
+    with output_dir(out_dir, "eval hq", legacy=HQ_FILES, manifest=True) as tmp:
+        with atomic_file(tmp / "per_image.csv", "w") as fh:
+            per_image.to_csv(fh, index=False, lineterminator="\n")
+        with atomic_file(tmp / "skipped.csv", "w") as fh:
+            pd.DataFrame(skipped, columns=["id", "benchmark", "reason"]).to_csv(
+                fh, index=False, lineterminator="\n"
+            )
+        write_json(tmp / "masks.json", masks, indent=None)
+        write_json(tmp / "metrics.json", summary)
     for row in skipped:
         log.warning("skipped %s (%s): %s", row["id"], row["benchmark"], row["reason"])
     return summary

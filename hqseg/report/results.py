@@ -3,7 +3,9 @@
 A results folder holds what ``hqseg eval hq`` / ``hqseg eval coco`` write:
 ``hq/per_image.csv``, ``hq/metrics.json``, ``hq/masks.json`` (optional, for the
 gallery), ``hq/skipped.csv`` and ``coco/metrics.json``. Every part is optional, but
-at least one of the two metrics files must be there.
+at least one of the two metrics files must be there. Each of ``hq/`` and ``coco/`` is
+one unit: when it carries the marker of :mod:`hqseg.utils.outdir`, its files must have
+the hashes recorded there (no mix of two runs), or loading stops with one line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from hqseg.errors import HqsegError
+from hqseg.utils.outdir import MARKER, OutputDirError, check_unit
 
 FILES = (
     "hq/per_image.csv",
@@ -25,6 +28,8 @@ FILES = (
     "hq/skipped.csv",
     "hq/masks.json",
     "coco/metrics.json",
+    f"hq/{MARKER}",
+    f"coco/{MARKER}",
 )
 
 
@@ -64,8 +69,10 @@ class Results:
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise ResultsError(f"{path}: cannot read metrics JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ResultsError(f"{path}: cannot read metrics JSON (nested too deeply)") from exc
 
 
 def load_results(folder: str | Path, *, label: str | None = None) -> Results:
@@ -77,6 +84,12 @@ def load_results(folder: str | Path, *, label: str | None = None) -> Results:
     """
     folder = Path(folder)
     res = Results(label=label or str(folder))
+    for part in ("hq", "coco"):  # files of one part must come from one run
+        if (folder / part).is_dir():
+            try:
+                check_unit(folder / part)
+            except OutputDirError as exc:
+                raise ResultsError(str(exc)) from exc
     if (folder / "hq" / "per_image.csv").is_file():
         try:
             res.per_image = pd.read_csv(folder / "hq" / "per_image.csv", dtype={"id": str})
@@ -123,7 +136,10 @@ def load_results_at_rev(rev: str, results_dir: str | Path, *, repo: str | Path =
             check=True,
         )
     except (OSError, subprocess.CalledProcessError) as exc:
-        raise ResultsError(f"--base {rev}: not a git revision of {repo.resolve()}") from exc
+        raise ResultsError(
+            f"--base {rev}: not a git revision or folder (no folder {rev}, and no such "
+            f"revision in {repo.resolve()})"
+        ) from exc
     try:
         prefix = Path(results_dir).resolve().relative_to(Path(top).resolve()).as_posix()
     except ValueError as exc:

@@ -116,13 +116,14 @@ def test_report_gallery_from_a_real_eval_run(tmp_path):
     table = pd.read_csv(per_image)
     table.loc[(table.id == "thin/b") & (table.model == "hq_sam"), "iou"] = 0.5
     table.to_csv(per_image, index=False)
+    (tmp_path / "base" / "hq" / ".hqseg-output.json").unlink()  # a hand-edited results folder
     path = write_report(
         tmp_path / "eval", tmp_path / "r2", base=str(tmp_path / "base"), data_dir=data
     )
     text = path.read_text()
     assert "## Gallery: biggest HQ-SAM (this run) wins and losses over HQ-SAM (base)" in text
-    assert "](gallery/base_win_00_thin_b.png)" in text
-    assert (tmp_path / "r2" / "gallery" / "base_win_00_thin_b.png").is_file()
+    assert "](gallery/base_win_thin_thin_b.png)" in text
+    assert (tmp_path / "r2" / "gallery" / "base_win_thin_thin_b.png").is_file()
 
 
 def test_report_without_results_is_a_clear_error(tmp_path):
