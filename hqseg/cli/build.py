@@ -173,10 +173,16 @@ def build_cmd(
 @click.option(
     "--dry-run", is_flag=True, help="Print the files that would be uploaded, upload nothing."
 )
-def publish_cmd(folder, repo_id, private, dry_run):
+@click.option(
+    "--allow-sample",
+    is_flag=True,
+    help="Upload a build made from the embedded sample (refused otherwise: it is not HQSeg-44K).",
+)
+def publish_cmd(folder, repo_id, private, dry_run, allow_sample):
     """Upload a build folder to the Hugging Face Hub as a dataset repo.
 
-    The token is read from HF_TOKEN or a previous `huggingface-cli login`.
+    The card is validated first, and a sample build is refused unless
+    --allow-sample. The token is read from HF_TOKEN or a previous `hf auth login`.
     """
     from hqseg.data.publish import check_repo_id, publish, publish_plan
 
@@ -188,7 +194,7 @@ def publish_cmd(folder, repo_id, private, dry_run):
         total = sum(size for _, size in plan)
         click.echo(f"dry run: {len(plan)} files, {total:,} bytes -> datasets/{repo_id}")
         return
-    click.echo(publish(folder, repo_id, private=private))
+    click.echo(publish(folder, repo_id, private=private, allow_sample=allow_sample))
 
 
 COMMANDS = [normalize_cmd, build_cmd, publish_cmd]

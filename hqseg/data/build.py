@@ -31,7 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hqseg.data.card import ConfigFiles, SourceInfo, render_card
+from hqseg.data.card import LICENSE_FILE, ConfigFiles, SourceInfo, render_card, render_license
 from hqseg.data.convert import pixel_digest
 from hqseg.data.dedup import COLUMNS as DUP_COLUMNS
 from hqseg.data.dedup import DEDUP_MODES, NEAR_THRESHOLD, Entry, exact_keys, find_duplicates
@@ -52,7 +52,7 @@ from hqseg.utils.atomic import write_json, write_text
 from hqseg.utils.outdir import check_replaceable, output_dir
 
 # What a build folder holds (an earlier output written before markers existed).
-BUILD_FILES = ("README.md", "data", "duplicates.csv", "stats.json", REJECTS_FILE)
+BUILD_FILES = ("README.md", LICENSE_FILE, "data", "duplicates.csv", "stats.json", REJECTS_FILE)
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,13 @@ def _split_order(source: str, summary: dict) -> list[str]:
     return sorted(summary["splits"], key=lambda s: (order.index(s) if s in order else 99, s))
 
 
+def _from_sample(raw_dir: Path, sources) -> bool:
+    """True if any source's raw folder was extracted from the embedded sample."""
+    from hqseg.data.manifest import read_manifest
+
+    return any((read_manifest(raw_dir / s) or {}).get("sample") for s in sources)
+
+
 def _source_info(name: str) -> SourceInfo:
     try:
         adapter = get_source(name)
@@ -319,11 +326,13 @@ def build(
             s: count_by_reason(r for r in rejects if r.source == s)
             for s in sorted({r.source for r in rejects})
         }
+        sample = _from_sample(raw_dir, summaries)
+        sources = [_source_info(s) for s in summaries]
         card = render_card(
             preset_name=preset.name,
             preset_description=preset.description,
             configs=configs,
-            sources=[_source_info(s) for s in summaries],
+            sources=sources,
             counts=counts,
             train_splits=list(preset.train),
             rejects_by_source=rejects_by_source,
@@ -332,8 +341,10 @@ def build(
             dedup_mode=dedup,
             near_threshold=near_threshold,
             missing=missing,
+            sample=sample,
         )
         write_text(tmp / "README.md", card)
+        write_text(tmp / LICENSE_FILE, render_license(sources, sample=sample))
         stats = {
             "total_train": default.examples["train"],
             "records": sum(sum(v.values()) for v in counts.values()),

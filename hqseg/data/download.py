@@ -24,6 +24,7 @@ Where no hash is known the computed one is recorded in the manifest.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -321,6 +322,7 @@ def download_source(
             "hqseg_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "from_path": str(from_path) if from_path is not None else None,
+            "sample": from_path is not None and is_sample_folder(from_path),
             "archives": records,
             "rejects": [r.__dict__ for r in rejects],
         }
@@ -329,6 +331,21 @@ def download_source(
         log(f"rejected {r.path}: {r.reason} ({r.detail})")
     log(f"{name}: extracted to {dest} ({layout} layout, {len(rejects)} member(s) rejected)")
     return manifest
+
+
+def is_sample_folder(path: Path) -> bool:
+    """True if ``path`` (a folder, or an archive in it or one level below) is the output
+    of ``hqseg sample``: its ``manifest.json`` holds the sample's known truth."""
+    path = Path(path)
+    start = path if path.is_dir() else path.parent
+    for folder in (start, start.parent, start.parent.parent):
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            continue
+        if isinstance(manifest, dict) and {"adapter_pairs", "seed"} <= manifest.keys():
+            return True
+    return False
 
 
 def _sums_near(path: Path, log: Log) -> dict[str, str]:

@@ -197,5 +197,5 @@ def read_summary(folder: str | os.PathLike) -> dict | None:
         return None
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"{path}: unreadable normalisation summary: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise DatasetError(f"{path}: unreadable normalisation summary: {exc!r}") from exc

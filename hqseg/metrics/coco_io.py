@@ -32,6 +32,8 @@ def _read_json(path: Path, what: str) -> Any:
         raise DatasetError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except UnicodeDecodeError:
         raise DatasetError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    except RecursionError:
+        raise DatasetError(f"{path}: not valid JSON (nested too deeply)") from None
 
 
 def _check_rle(seg: Any, img: dict, where: str) -> None:

@@ -16,7 +16,7 @@ def load_paper(path: str | Path = DEFAULT_PAPER) -> dict[str, Any]:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise HqsegError(f"{path}: cannot read the paper reference ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise HqsegError(f"{path}: expected an object with a 'models' mapping")
