@@ -6,7 +6,9 @@ leaves either the old output or the new one, never a half-written one.
 
 Folders are written under a lock (``.NAME.lock`` beside them, removed afterwards):
 a second run into the same folder stops with one line instead of mixing outputs.
-Temp folders that an interrupted (killed) run left are removed by the next run.
+Temp folders that an interrupted (killed) run left are removed by the next run (a
+kill can also leave the empty lock file; it is harmless and removed by the next
+run that writes the folder).
 A full, read-only or forbidden disk is one line naming the path
 (:class:`WriteError`), never a traceback.
 
