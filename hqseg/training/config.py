@@ -126,8 +126,11 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
+            from hqseg.utils.suggest import unknown_names
+
             raise ConfigError(
-                f"{source}: unknown training setting(s) {unknown}; known: {sorted(names)}"
+                f"{source}: unknown training setting(s) {unknown_names(unknown, names)}; "
+                f"known: {sorted(names)}"
             )
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         for name, value in values.items():

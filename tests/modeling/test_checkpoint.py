@@ -85,7 +85,13 @@ def test_missing_file(tmp_path):
 def test_pickled_objects_are_refused(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"x": pickle.dumps, "image_encoder.w": torch.zeros(1)}, path)
-    expect_error(path, "refused to load.*weights_only")
+    expect_error(path, "refused to load.*code or Python objects that are not tensors.*pickle")
+    from hqseg.errors import CheckpointError
+    from hqseg.modeling.checkpoint import safe_torch_load
+
+    with pytest.raises(CheckpointError) as err:
+        safe_torch_load(path)
+    assert "weights_only=False" not in str(err.value) and "add_safe_globals" not in str(err.value)
 
 
 def test_foreign_state_dict(tmp_path):
