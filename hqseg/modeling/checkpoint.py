@@ -70,17 +70,17 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a hostile or broken file can fail anywhere in unpickling
         text = str(exc)
-        if "WeightsUnpickler" in text or "Weights only load failed" in text:
-            # torch's own text suggests loading unsafely; never repeat it, only the name.
-            found = re.search(r"GLOBAL ([\w.]+)|Unsupported (?:operand|class) ([\w.]+)", text)
-            what = f" (it references {next(g for g in found.groups() if g)})" if found else ""
+        found = re.search(r"GLOBAL ([\w.]+)|Unsupported class ([\w.]+)", text)
+        if found:  # torch's own text suggests loading unsafely: never repeat it, only the name
             raise CheckpointError(
                 f"{path}: refused to load: it holds code or Python objects that are not "
-                f"tensors{what}; a checkpoint must hold tensors only. Get the weights from "
-                "a trusted source"
+                f"tensors (it references {next(g for g in found.groups() if g)}); a "
+                "checkpoint must hold tensors only. Get the weights from a trusted source"
             ) from exc
-        detail = text.strip().splitlines()
+        detail = text.split("WeightsUnpickler error:")[-1].strip().splitlines()
         detail = detail[0] if detail and detail[0] else type(exc).__name__
+        if "weights_only" in detail or "Weights only" in detail:
+            detail = "unpickling failed"
         raise CheckpointError(
             f"{path}: not a readable torch checkpoint (truncated, corrupt or not a torch "
             f"file): {type(exc).__name__}: {detail}"
