@@ -119,21 +119,3 @@ def test_eval_coco_sample_killed_at_each_rename(tmp_path):
     args = ["eval", "coco-sample", "--out", "coco"]
     _kill_each_rename(tmp_path, prepare, args, ["coco"])
 
-
-def test_eval_hq_killed_at_each_rename(tmp_path, built):
-    import torch
-
-    from hqseg.modeling import build_hq_sam, save_official_checkpoint
-
-    _, data = built("official")
-    torch.manual_seed(0)
-    checkpoint = tmp_path / "sam_hq_tiny.pth"
-    save_official_checkpoint(build_hq_sam("tiny"), checkpoint)
-
-    def prepare(root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-
-    args = ["eval", "hq", "--data", data, "--out", "hq", "--model-type", "tiny",
-            "--checkpoint", checkpoint, "--device", "cpu", "--split", "thin", "--limit", "2",
-            "--no-progress"]  # fmt: skip
-    _kill_each_rename(tmp_path, prepare, args, ["hq"])
