@@ -118,4 +118,3 @@ def test_eval_coco_sample_killed_at_each_rename(tmp_path):
 
     args = ["eval", "coco-sample", "--out", "coco"]
     _kill_each_rename(tmp_path, prepare, args, ["coco"])
-
