@@ -219,7 +219,13 @@ class BoundaryCOCOeval(COCOeval):
         p = self.params
         self.eval = {
             "params": p,
-            "counts": [len(p.iouThrs), len(p.recThrs), len(p.catIds), len(p.areaRng), len(p.maxDets)],
+            "counts": [
+                len(p.iouThrs),
+                len(p.recThrs),
+                len(p.catIds),
+                len(p.areaRng),
+                len(p.maxDets),
+            ],
             **accumulate(
                 self._cells,
                 self._matches,

@@ -67,7 +67,9 @@ class Matches:
 
 def _out_of_range(area: np.ndarray, area_rngs: np.ndarray) -> np.ndarray:
     """(..., A, n) bool: area < lo or area > hi, for each range."""
-    return (area[..., None, :] < area_rngs[:, 0, None]) | (area[..., None, :] > area_rngs[:, 1, None])
+    return (area[..., None, :] < area_rngs[:, 0, None]) | (
+        area[..., None, :] > area_rngs[:, 1, None]
+    )
 
 
 def _match_block(cells: Sequence[Cell], thr: np.ndarray, area_rngs: np.ndarray) -> list[Matches]:
@@ -120,8 +122,7 @@ def _match_block(cells: Sequence[Cell], thr: np.ndarray, area_rngs: np.ndarray) 
     real_gt = np.arange(g_n)[None, :] < np.array([len(c.gt_ids) for c in cells])[:, None]
     npig = np.count_nonzero(~gt_ig & real_gt[:, None, :], axis=-1)  # (n, A)
     return [
-        Matches(matched[i, :, :, : d_of[i]], ignored[i, :, :, : d_of[i]], npig[i])
-        for i in range(n)
+        Matches(matched[i, :, :, : d_of[i]], ignored[i, :, :, : d_of[i]], npig[i]) for i in range(n)
     ]
 
 
