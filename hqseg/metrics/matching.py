@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # cells x area ranges x thresholds x GT elements per numpy step (bounds the memory)
-_BLOCK_ELEMENTS = 1 << 20
+_BLOCK_ELEMENTS = 1 << 18
 
 
 @dataclass
