@@ -6,9 +6,12 @@ is matched on min(mask IoU, boundary IoU), a crowd GT on the usual crowd mask Io
 ranges use the GT ``area`` field and each result's area as ``loadRes`` sets it.
 
 The numbers equal the reference; what changes is the work: boundaries are computed once
-per annotation on bounding-box crops (all cores), only for scored detections and only
-for (dt, gt) pairs whose masks overlap (elsewhere both IoUs are 0, as boundaries lie
-inside masks), and the mask IoUs are shared between the ``segm`` and ``boundary`` passes.
+per annotation on bounding-box crops, a chunk of annotations at a time
+(:mod:`hqseg.metrics.rle_batch`; a process pool for large inputs), only for scored
+detections and only for (dt, gt) pairs whose masks overlap (elsewhere both IoUs are 0,
+as boundaries lie inside masks); the mask IoUs are shared between the ``segm`` and
+``boundary`` passes; and COCOeval's per-image matching and accumulation run vectorised
+(:mod:`hqseg.metrics.matching`, identical arrays).
 """
 
 from __future__ import annotations
