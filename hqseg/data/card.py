@@ -74,13 +74,9 @@ class _NoAliasDumper(yaml.SafeDumper):
 
 
 def _feature_yaml() -> list[dict]:
-    from hqseg.data.schema import features
+    from hqseg.data.shards import RECORD_FIELDS  # features() without importing datasets
 
-    out = []
-    for name, feature in features().items():
-        kind = type(feature).__name__
-        out.append({"name": name, "dtype": "image" if kind == "Image" else feature.dtype})
-    return out
+    return [{"name": n, "dtype": "image" if t == "Image" else t} for n, t in RECORD_FIELDS]
 
 
 def size_category(n: int) -> str:
