@@ -200,16 +200,17 @@ def run_hq_split(
 
     The evaluator holds ``rows`` (per image and mask type), ``skipped`` (images not
     scored, with the reason) and, with ``keep_masks``, ``masks`` (RLE per model and id).
-    A model in training mode is switched to eval mode for the run and back afterwards.
+    The model runs in eval mode; each module's train/eval mode is restored afterwards.
     ``protocol``: see :func:`resolve_protocol` (default: the authors' ``"square"``).
     """
+    target = getattr(predictor_or_model, "model", predictor_or_model)
+    # Each module's train/eval mode, restored afterwards (wrapping a model sets eval mode).
+    modes = [(m, m.training) for m in target.modules()] if hasattr(target, "modules") else []
     proto = resolve_protocol(predictor_or_model, protocol, bf16=bf16)
-    model = getattr(proto.model, "model", None)
-    was_training = bool(getattr(model, "training", False))
-    if was_training:
-        model.eval()
     evaluator = HQBenchmarkEvaluator(keep_masks=keep_masks)
     try:
+        if hasattr(target, "eval"):
+            target.eval()
         runner = HQRunner(proto, mask_types)
         total = len(dataset) if hasattr(dataset, "__len__") else None
         inference_on_dataset(
@@ -221,8 +222,8 @@ def run_hq_split(
             desc=f"eval {benchmark or 'hq'}",
         )
     finally:
-        if was_training:
-            model.train()
+        for module, training in modes:
+            module.training = training
     return evaluator
 
 

@@ -182,7 +182,10 @@ def test_evaluate_hq_split_equals_the_protocol(model):
 
     image, mask = CASES["border_thin_64x80"]
     rec = {"id": "a", "split": "thin", "image": png_bytes(image), "mask": png_bytes(mask)}
+    model.mask_decoder.train()  # as during training: the split runs in eval mode...
     table, summary = evaluate_hq_split(model, [rec], mask_type=("hq",), progress=False)
+    assert model.mask_decoder.training and not model.image_encoder.training  # ...restored
+    model.eval()
     want = HQProtocol(HQSamPredictor(model)).evaluate(image, mask, ("hq",))["scores"]["hq"]
     assert table.iou_pct.iloc[0] == pytest.approx(want[0] * 100, abs=1e-9)
     assert summary["thin"]["hq_sam"]["mBIoU"] == pytest.approx(want[1] * 100, abs=1e-9)
