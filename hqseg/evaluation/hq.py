@@ -53,11 +53,13 @@ def hq_inputs(records: Iterable[dict], benchmark: str | None = None) -> Iterator
 
 
 def decode_gt(value: Any) -> np.ndarray:
-    """A record's mask -> ``(H, W)`` uint8: channel 0 of an RGB(A) mask (as the authors'
-    loader), the grey levels of any other mode (``decode_mask``'s conversion)."""
+    """A record's mask -> ``(H, W)`` uint8: channel 0 of an RGB(A) or palette mask (as the
+    authors' skimage loader), the grey levels of any other mode (``decode_mask``)."""
     from hqseg.data.records import _to_pil, decode_mask
 
     img = _to_pil(value)
+    if img.mode in ("P", "PA"):  # a palette is read as its colours, like skimage does
+        img = img.convert("RGBA")
     if img.mode in ("RGB", "RGBA"):
         return np.asarray(img)[:, :, 0]
     return decode_mask(img)

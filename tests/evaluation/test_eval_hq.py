@@ -123,3 +123,22 @@ def test_cli_hq_missing_requested_split_is_a_clear_error(
     )
     assert res.exit_code == 2
     assert "hrsod" in res.output and "Traceback" not in res.output
+
+
+def test_colour_and_palette_masks_keep_channel_0():
+    import io
+
+    from PIL import Image
+
+    from hqseg.evaluation.hq import decode_gt
+
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    rgb[1:3, 1:4, 0] = 200
+    rgb[..., 1] = 255  # luminance would call every pixel foreground
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    assert np.array_equal(decode_gt(buf.getvalue()), rgb[..., 0])
+    pal = Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+    buf = io.BytesIO()
+    pal.save(buf, "PNG")
+    assert np.array_equal(decode_gt(buf.getvalue()), np.asarray(pal.convert("RGB"))[..., 0])
