@@ -57,9 +57,10 @@ def _resize_option(default: str):
         type=click.Choice(["square", "longest_side"]),
         default=default,
         show_default=True,
-        help="Model input: 'square' = resize to 1024x1024 ignoring aspect, logits upsampled "
-        "straight to the image size (the HQ-SAM authors' HQ-benchmark protocol); "
-        "'longest_side' = SAM's resize + padding and SAM's postprocess.",
+        help="Evaluation geometry: 'square' = the HQ-SAM authors' protocol (image and mask "
+        "resized to 1024x1024 ignoring aspect, image truncated to uint8, box from the "
+        "resized mask, logits upsampled straight to the GT size); 'longest_side' = SAM's "
+        "resize + padding, the original box scaled, SAM's postprocess.",
     )
 
 
@@ -108,7 +109,7 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
     "with_sam",
     default=True,
     show_default=True,
-    help="Also score plain SAM (same encoding, SAM mask token) as the baseline.",
+    help="Also score plain SAM (its own decoder on the same encoding) as the baseline.",
 )
 @_resize_option("square")
 @_model_options
@@ -127,9 +128,11 @@ def hq_command(
 ):
     """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test with GT-box prompts.
 
-    Each image is prompted with the tight box of its GT (> 128); HQ-SAM uses the
-    HQ-token output, SAM its own mask token; logits are upsampled to the GT size and
-    thresholded at 0. Writes per-image mask IoU / boundary IoU and their means.
+    By default the HQ-SAM authors' protocol, image for image (see --resize-mode): the
+    box is the tight box of the 1024x1024-resized GT > 128; HQ-SAM uses the HQ-token
+    output, SAM its own decoder (no HQ token) on the same encoding; logits are upsampled
+    to the GT size and thresholded at 0. Writes per-image mask IoU / boundary IoU and
+    their means, in percent.
     """
     from hqseg.evaluation.hq_run import evaluate_hq_benchmarks
 
@@ -143,11 +146,15 @@ def hq_command(
         mask_types=("hq", "sam") if with_sam else ("hq",),
         limit=limit,
         progress=progress,
+        protocol=resize_mode,
     )
+    click.echo(f"protocol {summary['protocol']}; mIoU and mBIoU in percent")
     for bench, models in summary.items():
+        if not isinstance(models, dict):
+            continue
         for model, m in models.items():
             click.echo(
-                f"{bench:>8} {model:>7}: mIoU {m['mIoU']:6.2f}  mBIoU {m['mBIoU']:6.2f}"
+                f"{bench:>8} {model:>7}: mIoU {m['mIoU']:6.2f} %  mBIoU {m['mBIoU']:6.2f} %"
                 f"  ({m['n']} images)"
             )
     click.echo(f"wrote {Path(out_dir) / 'metrics.json'}")
@@ -211,11 +218,11 @@ def coco_command(
     limit,
     progress,
 ):
-    """COCO with box prompts: mask AP and boundary AP of SAM and HQ-SAM.
+    """COCO with box prompts: mask AP and boundary AP (percent) of SAM and HQ-SAM.
 
-    Each image is encoded once and all its boxes decoded together. SAM: mask token 0;
-    HQ-SAM: SAM + HQ logits (multimask off). Run under torchrun to shard images over
-    ranks; rank 0 gathers and writes.
+    Each image is encoded once and all its boxes decoded together. SAM: its own decoder
+    (no HQ token), mask token 0; HQ-SAM: SAM + HQ logits (multimask off). Run under
+    torchrun to shard images over ranks; rank 0 gathers and writes.
     """
     from hqseg.errors import HqsegError
     from hqseg.evaluation.coco import evaluate_coco_models
@@ -245,7 +252,7 @@ def coco_command(
         return
     for model in ("sam", "hq_sam"):
         m = metrics[model]
-        click.echo(f"{model:>7}: AP {m['segm']['AP']:6.2f}  AP_B {m['boundary']['AP']:6.2f}")
+        click.echo(f"{model:>7}: AP {m['segm']['AP']:6.2f} %  AP_B {m['boundary']['AP']:6.2f} %")
     click.echo(f"wrote {Path(out_dir) / 'metrics.json'}")
 
 

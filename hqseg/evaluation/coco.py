@@ -1,8 +1,8 @@
 """COCO with box prompts: detector boxes (or GT boxes as an oracle) -> SAM / HQ-SAM masks.
 
 Each image is encoded once and all its boxes are decoded together, for both
-models: plain SAM (``"sam"``: mask token 0, multimask off) and HQ-SAM (``"sum"``:
-SAM + HQ logits, multimask off; FACTS §2). Masks become COCO results
+models: plain SAM (``"sam"``: SAM's own decoder, no HQ token, mask token 0, multimask
+off) and HQ-SAM (``"sum"``: SAM + HQ logits, multimask off; FACTS §2). Masks become COCO results
 (RLE, score = detection score) scored with mask AP and boundary AP.
 Under torchrun, images are sharded by rank and results gathered on rank 0.
 """
@@ -26,6 +26,7 @@ from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.hq import encode_rle
 from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
+from hqseg.evaluation.units import stats_to_percent, with_unit
 from hqseg.utils.atomic import write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
 
@@ -112,7 +113,7 @@ def score_results(coco, results: list[dict]) -> dict[str, dict[str, float]]:
     from hqseg.metrics.coco_eval import evaluate_coco
 
     stats = evaluate_coco(coco, results, iou_types=("segm", "boundary"))
-    return {iou_type: percent(values) for iou_type, values in stats.items()}
+    return {iou_type: stats_to_percent(values) for iou_type, values in stats.items()}
 
 
 def subset_gt(coco, image_ids) -> dict:
@@ -151,8 +152,8 @@ def evaluate_coco_models(
 
     Writes (rank 0, as one unit by :func:`hqseg.utils.outdir.output_dir`):
     ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
-    RLE masks) and ``metrics.json`` ``{model: {"segm": {...}, "boundary": {...}},
-    "setup": {...}}`` (AP values as percentages).
+    RLE masks) and ``metrics.json`` ``{"unit": "percent", model: {"segm": {...},
+    "boundary": {...}}, "setup": {...}}`` (AP/AR values in percent, -1 = undefined).
 
     Returns:
         The metrics on rank 0, None on other ranks.
@@ -196,13 +197,9 @@ def evaluate_coco_models(
         "top_k": top_k,
         "world_size": world,
     }
+    metrics = with_unit(metrics)
     with output_dir(out_dir, "eval coco", legacy=COCO_FILES, manifest=True) as tmp:
         for model, entries in merged.items():
             write_json(tmp / f"results_{model}.json", entries, indent=None)
         write_json(tmp / "metrics.json", metrics)
     return metrics
-
-
-def percent(stats: dict[str, float]) -> dict[str, float]:
-    """COCOeval stats in [0, 1] (or -1) -> percentages (-1 kept)."""
-    return {k: (float(v) * 100 if v >= 0 else -1.0) for k, v in stats.items()}

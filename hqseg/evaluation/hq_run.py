@@ -1,9 +1,10 @@
 """``hqseg eval hq``: every HQ benchmark of a build folder, written as tables and JSON.
 
 Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.output_dir`):
-    ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`);
-    ``metrics.json``   ``{benchmark: {model: {mIoU, mBIoU, n}}, "mean": ...}`` (percent),
-                       the file DVC tracks as metrics;
+    ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`;
+                       ``iou_pct``, ``biou_pct`` in percent);
+    ``metrics.json``   ``{"unit": "percent", "protocol": name, benchmark: {model: {mIoU,
+                       mBIoU, n}}, "mean": ...}``, the file DVC tracks as metrics;
     ``masks.json``     predicted masks as RLE, ``{model: {id: rle}}``, for the report gallery;
     ``skipped.csv``    images not scored and why (header only when none).
 """
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.errors import DatasetError
-from hqseg.evaluation.hq import BENCHMARKS, run_hq_split, summarize
+from hqseg.evaluation.hq import BENCHMARKS, resolve_protocol, run_hq_split, summarize
+from hqseg.evaluation.units import with_unit
 from hqseg.utils.atomic import atomic_file, write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
 
@@ -65,6 +67,7 @@ def evaluate_hq_benchmarks(
     mask_types: Sequence[str] = ("hq", "sam"),
     limit: int | None = None,
     progress: bool = True,
+    protocol: str | None = None,
 ) -> dict[str, Any]:
     """Score each HQ split of ``data_dir`` and write the outputs listed above.
 
@@ -73,6 +76,8 @@ def evaluate_hq_benchmarks(
         splits: split names (keys of :data:`~.hq.BENCHMARKS`); None = all present.
         mask_types: ``"hq"`` (HQ-SAM, HQ token only) and/or ``"sam"`` (baseline).
         limit: score only the first ``limit`` images of each split (smoke runs).
+        protocol: ``"square"`` (the authors') or ``"longest_side"``; None = the
+            predictor's resize_mode (see :func:`~.hq.resolve_protocol`).
 
     Returns:
         The summary written to ``metrics.json``.
@@ -81,13 +86,15 @@ def evaluate_hq_benchmarks(
 
     out_dir = Path(out_dir)
     check_replaceable(out_dir, "eval hq", HQ_FILES)  # before the work, not after it
+    proto = resolve_protocol(predictor, protocol)
     tables, skipped, masks = [], [], {}
     for split, dataset in load_benchmarks(data_dir, splits).items():
         if limit is not None:
             dataset = dataset.select(range(min(limit, len(dataset))))
         ev = run_hq_split(
-            predictor,
+            proto.model,
             dataset,
+            protocol=proto.name,
             mask_types=mask_types,
             benchmark=split,
             progress=progress,
@@ -99,7 +106,8 @@ def evaluate_hq_benchmarks(
         for model, by_id in ev.masks.items():
             masks.setdefault(model, {}).update(by_id)
     per_image = pd.concat(tables, ignore_index=True)
-    summary = summarize(per_image)
+    summary = {"protocol": proto.name, **summarize(per_image)}
+    summary = with_unit(summary)
     # One unit: the four files replace the previous run's together, and the marker
     # records their hashes so readers can refuse a mix of runs.
     with output_dir(out_dir, "eval hq", legacy=HQ_FILES, manifest=True) as tmp:

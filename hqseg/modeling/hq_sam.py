@@ -9,7 +9,13 @@ import torch
 from segment_anything.modeling import ImageEncoderViT, PromptEncoder, Sam
 from torch import nn
 
-from hqseg.modeling.hq_mask_decoder import HQ_MODULE_NAMES, HQMaskDecoder, MaskType, select_masks
+from hqseg.modeling.hq_mask_decoder import (
+    HQ_MODULE_NAMES,
+    HQMaskDecoder,
+    MaskType,
+    select_masks,
+    select_sam_mask,
+)
 
 
 class HQSam(Sam):
@@ -107,11 +113,21 @@ class HQSam(Sam):
           mask_inputs: ``[B, 1, 256, 256]`` logits from an earlier prediction.
           multimask_output: choose SAM's mask as the best of tokens 1..3 by predicted IoU.
           hq_token_only: return the HQ logits alone instead of SAM + HQ.
-          mask_type: overrides ``hq_token_only``: ``"sum"``, ``"hq"`` or ``"sam"``.
+          mask_type: overrides ``hq_token_only``: ``"sum"``, ``"hq"`` or ``"sam"`` (plain
+            SAM's own decoder, see :meth:`decode_sam`).
 
         Returns:
           low_res_logits ``[B, 1, 256, 256]`` and iou_predictions ``[B, 1]``.
         """
+        if mask_type == "sam":
+            masks, iou = self.decode_sam(
+                image_embeddings,
+                point_coords=point_coords,
+                point_labels=point_labels,
+                boxes=boxes,
+                mask_inputs=mask_inputs,
+            )
+            return select_sam_mask(masks, iou, multimask_output=multimask_output)
         masks, iou = self.decode_all(
             image_embeddings,
             interm_embeddings,
@@ -123,6 +139,28 @@ class HQSam(Sam):
         if mask_type is None:
             mask_type = "hq" if hq_token_only else "sum"
         return select_masks(masks, iou, multimask_output=multimask_output, mask_type=mask_type)
+
+    def _prompts(self, point_coords, point_labels, boxes, mask_inputs):
+        if (point_coords is None) != (point_labels is None):
+            raise ValueError("point_coords and point_labels must be given together")
+        points = None if point_coords is None else (point_coords, point_labels)
+        return self.prompt_encoder(points=points, boxes=boxes, masks=mask_inputs)
+
+    def decode_sam(
+        self,
+        image_embeddings: torch.Tensor,
+        *,
+        point_coords: torch.Tensor | None = None,
+        point_labels: torch.Tensor | None = None,
+        boxes: torch.Tensor | None = None,
+        mask_inputs: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Plain SAM (no HQ token, no HQ parameter) on ``[1, 256, 64, 64]`` embeddings:
+        SAM's four mask logits ``[B, 4, 256, 256]`` and iou_predictions ``[B, 4]``."""
+        sparse, dense = self._prompts(point_coords, point_labels, boxes, mask_inputs)
+        return self.mask_decoder.predict_sam_masks(
+            image_embeddings, self.prompt_encoder.get_dense_pe(), sparse, dense
+        )
 
     def decode_all(
         self,
@@ -136,10 +174,7 @@ class HQSam(Sam):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Like :meth:`decode` but return every token's logits ``[B, 5, 256, 256]``
         (SAM tokens 0..3, HQ token 4) and SAM's iou_predictions ``[B, 4]``."""
-        if (point_coords is None) != (point_labels is None):
-            raise ValueError("point_coords and point_labels must be given together")
-        points = None if point_coords is None else (point_coords, point_labels)
-        sparse, dense = self.prompt_encoder(points=points, boxes=boxes, masks=mask_inputs)
+        sparse, dense = self._prompts(point_coords, point_labels, boxes, mask_inputs)
         return self.mask_decoder.predict_all_masks(
             image_embeddings,
             self.prompt_encoder.get_dense_pe(),

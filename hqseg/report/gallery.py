@@ -46,9 +46,9 @@ def select_cases(paired: pd.DataFrame, k: int = 3) -> list[tuple[str, pd.Series]
 
     Only strictly positive gains and strictly negative losses are taken.
     """
-    order = paired.sort_values(["iou_diff", "benchmark", "id"], ascending=[False, True, True])
-    wins = [("win", r) for _, r in order.head(k).iterrows() if r.iou_diff > 0]
-    losses = [("loss", r) for _, r in order.iloc[::-1].head(k).iterrows() if r.iou_diff < 0]
+    order = paired.sort_values(["iou_pct_diff", "benchmark", "id"], ascending=[False, True, True])
+    wins = [("win", r) for _, r in order.head(k).iterrows() if r.iou_pct_diff > 0]
+    losses = [("loss", r) for _, r in order.iloc[::-1].head(k).iterrows() if r.iou_pct_diff < 0]
     return wins + losses
 
 
@@ -194,8 +194,8 @@ def build_gallery(
         image, gt = decode_image(rec["image"]), binarize_gt(decode_mask(rec["mask"]))
         name = case_file_name(kind, row.benchmark, row.id, prefix)
         title = (
-            f"{row.id} ({row.benchmark}): IoU {labels[0]} {row.iou_a:.3f} -> {labels[1]} "
-            f"{row.iou_b:.3f}, BIoU {row.biou_a:.3f} -> {row.biou_b:.3f}"
+            f"{row.id} ({row.benchmark}): IoU {labels[0]} {row.iou_pct_a:.2f}% -> {labels[1]} "
+            f"{row.iou_pct_b:.2f}%, BIoU {row.biou_pct_a:.2f}% -> {row.biou_pct_b:.2f}%"
         )
         render_case(
             image, gt, _decode_rle(rle_a), _decode_rle(rle_b), title, out_dir / name, labels
@@ -205,7 +205,7 @@ def build_gallery(
                 "kind": kind,
                 "id": row.id,
                 "benchmark": row.benchmark,
-                "iou_diff": float(row.iou_diff),
+                "iou_pct_diff": float(row.iou_pct_diff),
                 "path": name,
             }
         )

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from hqseg.errors import HqsegError
+from hqseg.evaluation.units import per_image_in_percent, without_unit
 from hqseg.utils.outdir import MARKER, OutputDirError, check_unit
 
 FILES = (
@@ -41,12 +42,17 @@ class ResultsError(HqsegError):
 class Results:
     """One run's evaluation results.
 
+    Every score is in percent (see :mod:`hqseg.evaluation.units`).
+
     Attributes:
         label: where they came from (folder or ``git:REV``).
-        per_image: per-image table (columns id, benchmark, model, iou, biou, height,
-            width) or None.
-        hq: ``hq/metrics.json`` content, or {}.
-        coco: ``coco/metrics.json`` content, or {}.
+        per_image: per-image table (columns id, benchmark, model, iou_pct, biou_pct,
+            height, width) or None. A table written before the percent columns (``iou``,
+            ``biou`` as fractions) is converted on reading.
+        hq: ``hq/metrics.json`` benchmarks (``{benchmark: {model: {mIoU, mBIoU, n}}}``),
+            without its ``unit`` and ``protocol`` entries, or {}.
+        hq_protocol: the protocol named in ``hq/metrics.json``, or None.
+        coco: ``coco/metrics.json`` content without its ``unit`` entry, or {}.
         skipped: images the HQ evaluation could not score, or an empty table.
         masks: ``hq/masks.json`` content (``{model: {id: RLE}}``) when present, else None.
     """
@@ -55,6 +61,7 @@ class Results:
     per_image: pd.DataFrame | None = None
     hq: dict[str, Any] = field(default_factory=dict)
     coco: dict[str, Any] = field(default_factory=dict)
+    hq_protocol: str | None = None
     skipped: pd.DataFrame | None = None
     masks: dict[str, dict[str, dict]] | None = None
 
@@ -95,15 +102,18 @@ def load_results(folder: str | Path, *, label: str | None = None) -> Results:
             res.per_image = pd.read_csv(folder / "hq" / "per_image.csv", dtype={"id": str})
         except (OSError, ValueError) as exc:
             raise ResultsError(f"{folder / 'hq' / 'per_image.csv'}: {exc}") from exc
-        missing = {"id", "benchmark", "model", "iou", "biou"} - set(res.per_image.columns)
+        res.per_image = per_image_in_percent(res.per_image)
+        missing = {"id", "benchmark", "model", "iou_pct", "biou_pct"} - set(res.per_image.columns)
         if missing:
             raise ResultsError(
                 f"{folder / 'hq' / 'per_image.csv'}: missing column(s) {sorted(missing)}"
             )
     if (folder / "hq" / "metrics.json").is_file():
-        res.hq = _read_json(folder / "hq" / "metrics.json")
+        hq = _read_json(folder / "hq" / "metrics.json")
+        res.hq_protocol = hq.get("protocol") if isinstance(hq.get("protocol"), str) else None
+        res.hq = {k: v for k, v in hq.items() if isinstance(v, dict)}
     if (folder / "coco" / "metrics.json").is_file():
-        res.coco = _read_json(folder / "coco" / "metrics.json")
+        res.coco = without_unit(_read_json(folder / "coco" / "metrics.json"))
     if (folder / "hq" / "skipped.csv").is_file():
         res.skipped = pd.read_csv(folder / "hq" / "skipped.csv", dtype=str)
     if (folder / "hq" / "masks.json").is_file():
