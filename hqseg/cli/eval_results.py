@@ -75,8 +75,8 @@ def results_command(
       hqseg eval results --gt instances_val2017.json \\
           --results segm_results.json --out eval/coco_stats.json
     """
-    from hqseg.evaluation.units import stats_to_percent, with_unit
     from hqseg.metrics import evaluate_coco, format_stats
+    from hqseg.metrics.units import stats_to_percent, with_unit
     from hqseg.utils.atomic import write_json
 
     stats = evaluate_coco(

@@ -26,7 +26,7 @@ from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.hq import encode_rle
 from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
-from hqseg.evaluation.units import stats_to_percent, with_unit
+from hqseg.metrics.units import stats_to_percent, with_unit
 from hqseg.utils.atomic import write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
 

@@ -19,7 +19,7 @@ import numpy as np
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.predict import MODEL_NAMES, as_predictor
 from hqseg.evaluation.protocol import DEFAULT_PROTOCOL, PROTOCOLS, HQProtocol, get_protocol
-from hqseg.evaluation.units import pct_column, to_percent
+from hqseg.metrics.units import pct_column, to_percent
 
 BENCHMARKS: dict[str, str] = {
     "dis_vd": "DIS-VD",

@@ -18,7 +18,7 @@ from typing import Any
 
 from hqseg.errors import DatasetError
 from hqseg.evaluation.hq import BENCHMARKS, resolve_protocol, run_hq_split, summarize
-from hqseg.evaluation.units import with_unit
+from hqseg.metrics.units import with_unit
 from hqseg.utils.atomic import atomic_file, write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
 

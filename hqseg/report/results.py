@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from hqseg.errors import HqsegError
-from hqseg.evaluation.units import per_image_in_percent, without_unit
+from hqseg.metrics.units import per_image_in_percent, without_unit
 from hqseg.utils.outdir import MARKER, OutputDirError, check_unit
 
 FILES = (
@@ -42,7 +42,7 @@ class ResultsError(HqsegError):
 class Results:
     """One run's evaluation results.
 
-    Every score is in percent (see :mod:`hqseg.evaluation.units`).
+    Every score is in percent (see :mod:`hqseg.metrics.units`).
 
     Attributes:
         label: where they came from (folder or ``git:REV``).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hqseg.evaluation.units import pct_column
+from hqseg.metrics.units import pct_column
 
 METRICS = (pct_column("iou"), pct_column("biou"))
 """The paired per-image metrics, in percent."""
