@@ -58,11 +58,38 @@ def normalize_cmd(source, raw_dir, out, size_mismatch, workers):
 @click.command("build")
 @click.option(
     "--preset",
-    type=click.Choice(["official", "paper"]),
+    type=click.Choice(["official", "paper", "none"]),
     default="official",
     show_default=True,
     help="'official': the released HQSeg-44K with DUTS-TR+TE (44,320 pairs on the real data); "
-    "'paper': as the paper states it, with DUT-OMRON instead of DUTS.",
+    "'paper': as the paper states it, with DUT-OMRON instead of DUTS; "
+    "'none': only the sources given with --add.",
+)
+@click.option(
+    "--add",
+    "add",
+    multiple=True,
+    metavar="SPEC",
+    help="Add your own data (repeatable): folder:PATH, coco:ANNOTATIONS.json[:IMAGES_DIR] or "
+    "hf:NAME_OR_PATH[:CONFIG][:SPLIT], options after '?' (e.g. "
+    "folder:/data/mine?name=mine&mask_type=instances). Its 'train' split joins default/train; "
+    "other splits are evaluation data, checked for leaks.",
+)
+@click.option(
+    "--licence",
+    "--license",
+    "licences",
+    multiple=True,
+    metavar="TEXT",
+    help="Licence of the added data, shown on the card: once for all --add, or once per "
+    "--add in the same order (a spec's ?licence= wins).",
+)
+@click.option(
+    "--custom-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where added sources are normalised (reused while unchanged) "
+    "[default: 'custom' next to --normalized].",
 )
 @click.option(
     "--normalized",
@@ -132,6 +159,9 @@ def build_cmd(
     size_mismatch,
     stats_out,
     workers,
+    add,
+    licences,
+    custom_dir,
 ):
     """Compose HQSeg-44K into a folder that `datasets.load_dataset(OUT)` loads.
 
@@ -155,6 +185,9 @@ def build_cmd(
         size_mismatch=size_mismatch,
         stats_out=stats_out,
         workers=workers,
+        add=add,
+        licences=licences,
+        custom_dir=custom_dir,
     )
     click.echo(json.dumps(stats, indent=2))
 

@@ -85,8 +85,8 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
     "data_dir",
     default="data/hqseg44k",
     show_default=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="Build folder from `hqseg build` (its hq_eval config is read).",
+    type=click.Path(file_okay=False),
+    help="Build folder from `hqseg build` (its hq_eval config is read); unused with --benchmark.",
 )
 @click.option(
     "--out",
@@ -110,12 +110,22 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
     show_default=True,
     help="Also score plain SAM (same encoding, SAM mask token) as the baseline.",
 )
+@click.option(
+    "--benchmark",
+    "benchmarks",
+    multiple=True,
+    metavar="SPEC",
+    help="Score your own set instead of the build's hq_eval (repeatable): folder:PATH, "
+    "coco:ANNOTATIONS.json[:IMAGES_DIR] or hf:NAME_OR_PATH[:CONFIG][:SPLIT] (options after "
+    "'?', as for `hqseg build --add`); every split of it is one benchmark named after it.",
+)
 @_resize_option("square")
 @_model_options
 def hq_command(
     data_dir,
     out_dir,
     splits,
+    benchmarks,
     with_sam,
     resize_mode,
     model_type,
@@ -125,25 +135,37 @@ def hq_command(
     limit,
     progress,
 ):
-    """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test with GT-box prompts.
+    """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test (or your own set with
+    --benchmark SPEC) with GT-box prompts.
 
     Each image is prompted with the tight box of its GT (> 128); HQ-SAM uses the
     HQ-token output, SAM its own mask token; logits are upsampled to the GT size and
     thresholded at 0. Writes per-image mask IoU / boundary IoU and their means.
     """
+    from hqseg.errors import HqsegError
     from hqseg.evaluation.hq_run import evaluate_hq_benchmarks
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if benchmarks and splits:
+        raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
     predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
-    summary = evaluate_hq_benchmarks(
-        predictor,
-        data_dir,
-        out_dir,
-        splits=splits or None,
-        mask_types=("hq", "sam") if with_sam else ("hq",),
-        limit=limit,
-        progress=progress,
-    )
+    mask_types = ("hq", "sam") if with_sam else ("hq",)
+    if benchmarks:
+        from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
+
+        summary = evaluate_custom_benchmarks(predictor, benchmarks, out_dir,
+                                             mask_types=mask_types, limit=limit,
+                                             progress=progress)  # fmt: skip
+    else:
+        summary = evaluate_hq_benchmarks(
+            predictor,
+            data_dir,
+            out_dir,
+            splits=splits or None,
+            mask_types=mask_types,
+            limit=limit,
+            progress=progress,
+        )
     for bench, models in summary.items():
         for model, m in models.items():
             click.echo(

@@ -110,6 +110,7 @@ def render_card(
     dedup_mode: str,
     near_threshold: int,
     missing: list[str],
+    extra: list[str] | tuple[str, ...] = (),
 ) -> str:
     """The full README.md text.
 
@@ -117,6 +118,7 @@ def render_card(
         counts: source -> split -> records written.
         rejects_by_source: source -> reason -> count.
         duplicates: ``exact``, ``near``, ``leaks``, ``dropped``, ``groups`` counts.
+        extra: more sections (markdown), placed before the sources' terms.
     """
     meta = front_matter(configs, pretty_name=f"HQSeg-44K ({preset_name})")
     total_train = sum(counts.get(s, {}).get(sp, 0) for s, sp in train_splits)
@@ -167,7 +169,8 @@ def render_card(
         "## Duplicates and leakage\n"
         f"Exact duplicates share decoded pixels; near duplicates have perceptual hashes "
         f"(64-bit pHash) within Hamming distance {near_threshold}. Leaks are training "
-        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test). "
+        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test) "
+        "or an evaluation split of an added source. "
         f"Mode `{dedup_mode}`: "
         + (
             "in each group one record is kept (evaluation records first, then preset "
@@ -178,6 +181,7 @@ def render_card(
         )
         + " Details in `duplicates.csv`.\n\n"
         + _table(["what", "records"], [[k, v] for k, v in duplicates.items()]),
+        *extra,
         "## Sources, terms and citations\nEach source keeps its own terms; check them "
         "before any use.\n\n"
         + "\n".join(

@@ -1,0 +1,132 @@
+"""Adding custom sources to a build (``hqseg build --add SPEC [--licence TEXT]``).
+
+Rules:
+
+* ``--licence`` is given once (it applies to every ``--add``) or once per ``--add``
+  (in the same order); a spec's own ``?licence=`` wins over both. Any other count
+  is an error.
+* Source names must be unique and differ from the public sources' names.
+* A custom source's splits named by ``train=`` (default ``train``) join
+  ``default/train`` after the preset's sources (so deduplication keeps a public
+  record over a user's copy); every other split is evaluation data: never dropped,
+  and a training record duplicating it is a leak, as with ``hq_eval``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+from hqseg.data.card import FALLBACK_TERMS, SourceInfo
+from hqseg.data.custom.spec import SourceSpec, SpecError, parse_spec
+
+NO_LICENCE = "not stated (give it with --licence)"
+
+
+def resolve_added(add: Sequence[str], licences: Sequence[str], known: Sequence[str]) -> list[SourceSpec]:
+    """Parse the ``--add`` specs and attach their licences (see the module rules).
+
+    Raises:
+        SpecError: bad spec, licence count, or a name clash.
+    """
+    specs = [parse_spec(a) for a in add]
+    if licences and not specs:
+        raise SpecError("--licence given without --add")
+    if len(licences) not in (0, 1, len(specs)):
+        raise SpecError(
+            f"give --licence once (for all) or once per --add: {len(specs)} --add, "
+            f"{len(licences)} --licence"
+        )
+    out, seen = [], set()
+    for i, spec in enumerate(specs):
+        if spec.name in known:
+            raise SpecError(
+                f"{spec.text!r}: source name {spec.name!r} is a public source; "
+                "choose another with ?name=..."
+            )
+        if spec.name in seen:
+            raise SpecError(f"{spec.text!r}: source name {spec.name!r} is used twice; set ?name=")
+        seen.add(spec.name)
+        if "licence" not in spec.options and licences:
+            text = licences[0] if len(licences) == 1 else licences[i]
+            spec = dataclasses.replace(spec, options={**spec.options, "licence": text})
+        out.append(spec)
+    return out
+
+
+def source_info(summary: dict) -> SourceInfo:
+    """The card's terms line for a custom source."""
+    return SourceInfo(
+        summary["source"],
+        title=f"{summary['source']} (custom {summary.get('kind', '')} source)",
+        license=summary.get("licence") or NO_LICENCE,
+        citation=f"the user's data, `{summary.get('spec', '')}`",
+    )
+
+
+def added_section(summaries: dict[str, dict], counts: dict[str, dict[str, int]]) -> str:
+    """The card's "Added sources" section: spec, licence and counts of each custom source."""
+    rows = []
+    for name, s in summaries.items():
+        splits = ", ".join(f"{sp} {n:,}" for sp, n in counts.get(name, {}).items()) or "none"
+        rows.append(
+            f"| `{name}` | {s.get('kind', '')} | `{s.get('spec', '')}` | "
+            f"{s.get('licence') or NO_LICENCE} | {', '.join(s.get('train_splits', []))} | "
+            f"{s.get('inputs', 0):,} | {splits} | {s.get('rejects', 0):,} |"
+        )
+    return (
+        "## Added sources\nSources given with `--add` (custom data). Splits named under "
+        "*training* join `default/train`; the others are evaluation data, checked for "
+        "leaks like `hq_eval`.\n\n"
+        "| source | kind | spec | licence | training | inputs | records | rejects |\n"
+        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+    )
+
+
+def conservation(
+    summaries: dict[str, dict],
+    counts: dict[str, dict[str, int]],
+    rejects_by_source: dict[str, dict[str, int]],
+    dropped: set[str],
+) -> dict[str, dict[str, int]]:
+    """Per source: ``inputs``, ``records`` (in the build), ``rejects``, ``dropped``.
+
+    ``inputs`` is what normalisation enumerated (pairs found plus listing and
+    download rejects); it must equal records + rejects + dropped.
+
+    Raises:
+        DatasetError: it does not (an item was lost without a trace).
+    """
+    from hqseg.errors import DatasetError
+
+    dropped_by: dict[str, int] = {}
+    for rid in dropped:
+        source = rid.split("/", 1)[0]
+        dropped_by[source] = dropped_by.get(source, 0) + 1
+    out = {}
+    for source, summary in summaries.items():
+        n_rejects = sum(rejects_by_source.get(source, {}).values())
+        kept = sum(counts.get(source, {}).values())
+        row = {
+            "inputs": int(summary.get("inputs", summary["records"] + summary["rejects"])),
+            "records": kept,
+            "rejects": n_rejects,
+            "dropped": dropped_by.get(source, 0),
+        }
+        if row["inputs"] != kept + n_rejects + row["dropped"]:
+            raise DatasetError(
+                f"{source}: {row['inputs']} inputs but {kept} records + {n_rejects} rejects + "
+                f"{row['dropped']} dropped duplicates; rebuild after deleting its normalised folder"
+            )
+        out[source] = row
+    return out
+
+
+def custom_dir_default(normalized_dir: Path) -> Path:
+    """Where custom sources are normalised unless told: next to ``normalized_dir``."""
+    return Path(normalized_dir).parent / "custom"
+
+
+__all__ = ["FALLBACK_TERMS", "added_section", "conservation", "custom_dir_default",
+           "resolve_added", "source_info"]  # fmt: skip
