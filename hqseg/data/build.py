@@ -42,13 +42,13 @@ from hqseg.data.custom.compose import (
     resolve_added,
     source_info,
 )
+from hqseg.data.custom.siblings import collapse, expand
 from hqseg.data.dedup import COLUMNS as DUP_COLUMNS
 from hqseg.data.dedup import DEDUP_MODES, NEAR_THRESHOLD, Entry, exact_keys, find_duplicates
 from hqseg.data.normalize import HASHES_FILE, get_source, normalize_source, read_summary
 from hqseg.data.presets import HQ_EVAL, Preset, get_preset
 from hqseg.data.rejects import FILENAME as REJECTS_FILE
 from hqseg.data.rejects import count_by_reason, read_rejects, write_rejects
-from hqseg.data.sources import source_names
 from hqseg.data.shards import (
     ShardWriter,
     count_rows,
@@ -57,6 +57,7 @@ from hqseg.data.shards import (
     read_parquet,
     record_schema,
 )
+from hqseg.data.sources import source_names
 from hqseg.errors import DatasetError
 from hqseg.utils.atomic import atomic_dir, write_json, write_text
 
@@ -277,16 +278,21 @@ def build(
     custom_dir = Path(custom_dir) if custom_dir else custom_dir_default(normalized_dir)
     added = {}
     for spec in specs:
-        added[spec.name] = normalize_custom(spec, custom_dir, size_mismatch=size_mismatch
-                                            or "reject", workers=workers, progress=progress)  # fmt: skip
+        added[spec.name] = normalize_custom(
+            spec, custom_dir, size_mismatch=size_mismatch or "reject", workers=workers,
+            progress=progress,
+        )  # fmt: skip
         folders[spec.name] = custom_dir / spec.name
     summaries.update(added)
     preset = preset.with_train([(n, sp) for n, s in added.items() for sp in s["train_splits"]])
     if not summaries:
         raise DatasetError(f"nothing to build: no source of preset {preset.name!r} is available")
     hq_eval_splits = {pair: name for name, pair in HQ_EVAL.items()}
+    instance_sources = {n for n, s in added.items() if s.get("instances")}
+    entries, siblings = collapse(_entries(folders, _hash_tables(folders, summaries)),
+                                 instance_sources)  # fmt: skip
     result = find_duplicates(
-        _entries(folders, _hash_tables(folders, summaries)),
+        entries,
         is_train=lambda e: preset.is_train(e.source, e.split),
         is_hq_eval=lambda e: (e.source, e.split) in hq_eval_splits
         or (e.source in added and not preset.is_train(e.source, e.split)),
@@ -294,6 +300,7 @@ def build(
         mode=dedup,
         near_threshold=near_threshold,
     )
+    result = expand(result, siblings)
     dropped = pa.array(sorted(result.dropped), type=pa.string())
     rejects = [r for s in summaries for r in read_rejects(folders[s] / REJECTS_FILE)]
 

@@ -28,7 +28,10 @@ def folder_dataset(root: Path, *, seed0: int = 100) -> dict:
         for i in range(n):
             seed = seed0 + (0 if split == "train" else 50) + i
             save(photo(seed, SIZE), root / split / "images" / f"{split}{i}.jpg", quality=92)
-            save(square(8 + i, 6, 40, 30 + i, value=1), root / split / "masks" / f"{split}{i}_mask.png")
+            save(
+                square(8 + i, 6, 40, 30 + i, value=1),
+                root / split / "masks" / f"{split}{i}_mask.png",
+            )
     save(photo(seed0 + 90, SIZE), root / "train" / "images" / "lonely.jpg", quality=92)
     save(square(2, 2, 20, 20), root / "train" / "masks" / "orphan_mask.png")
     return {"records": {"train": 4, "val": 2}, "rejects": {"mask-missing": 1, "image-missing": 1}}
@@ -78,8 +81,18 @@ def coco_dataset(root: Path, *, seed0: int = 500) -> dict:
     anns = [
         {"id": 1, "image_id": 1, "segmentation": poly, "iscrowd": 0, "bbox": [6, 6, 34, 24]},
         {"id": 2, "image_id": 2, "segmentation": _rle(square(10, 10, 50, 40), True), "iscrowd": 0},
-        {"id": 3, "image_id": 3, "segmentation": _rle(square(5, 20, 30, 45, 1), False), "iscrowd": 0},
-        {"id": 4, "image_id": 1, "segmentation": _rle(square(0, 0, 64, 10, 1), False), "iscrowd": 1},
+        {
+            "id": 3,
+            "image_id": 3,
+            "segmentation": _rle(square(5, 20, 30, 45, 1), False),
+            "iscrowd": 0,
+        },
+        {
+            "id": 4,
+            "image_id": 1,
+            "segmentation": _rle(square(0, 0, 64, 10, 1), False),
+            "iscrowd": 1,
+        },
         {"id": 5, "image_id": 2, "segmentation": [[10, 10, 20, 20]], "iscrowd": 0},
         {"id": 6, "image_id": 3, "segmentation": [[50, 5, 90, 5, 90, 30]], "iscrowd": 0},
         {"id": 7, "image_id": 1, "segmentation": [[1, 2, 3, 4, 5, 6, 7]], "iscrowd": 0},
@@ -95,9 +108,17 @@ def coco_dataset(root: Path, *, seed0: int = 500) -> dict:
     return {
         "records": {"train": 3},
         "ids": {"img0/1", "img1/2", "img2/3"},
-        "rejects": {"crowd": 1, "degenerate": 1, "out-of-image": 1, "bad-polygon": 1,
-                    "unknown-image": 1, "image-missing": 1, "duplicate-id": 1,
-                    "size-mismatch": 1, "too-small": 1},  # fmt: skip
+        "rejects": {
+            "crowd": 1,
+            "degenerate": 1,
+            "out-of-image": 1,
+            "bad-polygon": 1,
+            "unknown-image": 1,
+            "image-missing": 1,
+            "duplicate-id": 1,
+            "size-mismatch": 1,
+            "too-small": 1,
+        },  # fmt: skip
     }
 
 

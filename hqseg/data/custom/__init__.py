@@ -83,22 +83,23 @@ def normalize_custom(
         fingerprint = source.fingerprint()
         old = read_summary(out)
         if old and (old.get("spec"), old.get("fingerprint"), old.get("size_mismatch")) == (
-            spec.text, fingerprint, size_mismatch
-        ):
-            return old
+            spec.text,
+            fingerprint,
+            size_mismatch,
+        ):  # reused as it is; licence and training splits are this caller's
+            return {**old, "licence": spec.licence, "train_splits": list(spec.train_splits)}
         summary = normalize_source(spec.name, None, custom_dir, adapter=source,
                                    size_mismatch=size_mismatch, workers=workers,
                                    progress=progress)  # fmt: skip
         _display_rejects(out, source)
-    summary.update(kind=spec.kind, spec=spec.text, licence=spec.licence,
+    instances = spec.kind == "coco" or source.mask_type == "instances"
+    summary.update(kind=spec.kind, spec=spec.text, licence=spec.licence, instances=instances,
                    train_splits=list(spec.train_splits), fingerprint=fingerprint)  # fmt: skip
     write_json(out / SUMMARY_FILE, summary)
     return summary
 
 
-def custom_records(
-    spec: SourceSpec | str, *, size_mismatch: str = "reject"
-) -> Iterator[dict]:
+def custom_records(spec: SourceSpec | str, *, size_mismatch: str = "reject") -> Iterator[dict]:
     """Records of ``spec`` (``id``, ``split``, ``image``/``mask`` as ``{"bytes"}`` ...),
     through the same conversion as a build, one at a time; rejects are logged.
 

@@ -78,11 +78,17 @@ class CocoSource(CustomSource):
         if not isinstance(data, dict) or not all(
             isinstance(data.get(k), list) for k in ("images", "annotations")
         ):
-            raise SpecError(f"{where}: not a COCO instances file (needs images and annotations lists)")
+            raise SpecError(
+                f"{where}: not a COCO instances file (needs images and annotations lists)"
+            )
         images: dict[int, dict] = {}
         for entry in data["images"]:
-            if not isinstance(entry, dict) or not {"id", "file_name", "width", "height"} <= set(entry):
-                raise SpecError(f"{where}: image entry {entry!r:.80} lacks id/file_name/width/height")
+            if not isinstance(entry, dict) or not {"id", "file_name", "width", "height"} <= set(
+                entry
+            ):
+                raise SpecError(
+                    f"{where}: image entry {entry!r:.80} lacks id/file_name/width/height"
+                )
             if entry["id"] in images:
                 raise SpecError(f"{where}: image id {entry['id']!r} appears twice in images")
             images[entry["id"]] = entry
@@ -170,14 +176,21 @@ class CocoSource(CustomSource):
             if len(ring) < 6:
                 raise _BadAnnotation("degenerate", f"polygon with {len(ring) // 2} point(s)")
             xs, ys = ring[0::2], ring[1::2]
-            if min(xs) < -_SLACK or min(ys) < -_SLACK or max(xs) > w + _SLACK or max(ys) > h + _SLACK:
+            if (
+                min(xs) < -_SLACK
+                or min(ys) < -_SLACK
+                or max(xs) > w + _SLACK
+                or max(ys) > h + _SLACK
+            ):
                 raise _BadAnnotation("out-of-image", f"polygon leaves the {w}x{h} image")
             rings.append([float(v) for v in ring])
         return rings
 
     @staticmethod
     def _check_bbox(bbox, h: int, w: int) -> None:
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, Real) for v in bbox)):
+        if not (
+            isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, Real) for v in bbox)
+        ):
             return  # the bbox is optional for us: the mask is what counts
         x, y, bw, bh = bbox
         if x < -_SLACK or y < -_SLACK or x + bw > w + _SLACK or y + bh > h + _SLACK:

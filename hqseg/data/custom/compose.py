@@ -24,13 +24,15 @@ from hqseg.data.custom.spec import SourceSpec, SpecError, parse_spec
 NO_LICENCE = "not stated (give it with --licence)"
 
 
-def resolve_added(add: Sequence[str], licences: Sequence[str], known: Sequence[str]) -> list[SourceSpec]:
+def resolve_added(
+    add: Sequence[str | SourceSpec], licences: Sequence[str], known: Sequence[str]
+) -> list[SourceSpec]:
     """Parse the ``--add`` specs and attach their licences (see the module rules).
 
     Raises:
         SpecError: bad spec, licence count, or a name clash.
     """
-    specs = [parse_spec(a) for a in add]
+    specs = [a if isinstance(a, SourceSpec) else parse_spec(a) for a in add]
     if licences and not specs:
         raise SpecError("--licence given without --add")
     if len(licences) not in (0, 1, len(specs)):
@@ -49,9 +51,49 @@ def resolve_added(add: Sequence[str], licences: Sequence[str], known: Sequence[s
             raise SpecError(f"{spec.text!r}: source name {spec.name!r} is used twice; set ?name=")
         seen.add(spec.name)
         if "licence" not in spec.options and licences:
-            text = licences[0] if len(licences) == 1 else licences[i]
-            spec = dataclasses.replace(spec, options={**spec.options, "licence": text})
+            spec = with_options(spec, licence=licences[0] if len(licences) == 1 else licences[i])
         out.append(spec)
+    return out
+
+
+def with_options(spec: SourceSpec, **options: str) -> SourceSpec:
+    """``spec`` with ``options`` set (empty values ignored); its text is unchanged."""
+    extra = {k: v for k, v in options.items() if v}
+    return dataclasses.replace(spec, options={**spec.options, **extra}) if extra else spec
+
+
+def specs_from_params(path: str | Path, key: str = "custom") -> list[SourceSpec]:
+    """The custom sources declared in a params file's ``custom:`` list.
+
+    Each entry is a spec string or a mapping with ``spec`` (required), ``name`` and
+    ``licence`` (override the spec's), and ``path`` (read by DVC only: the file or
+    folder it watches). A missing or empty list gives no source.
+
+    Raises:
+        SpecError: unreadable file, or an entry that is not one of those shapes.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SpecError(f"{path}: cannot read the {key}: list: {exc}") from None
+    entries = (data.get(key) or []) if isinstance(data, dict) else []
+    if not isinstance(entries, list):
+        raise SpecError(f"{path}: {key}: must be a list of sources")
+    out = []
+    for i, entry in enumerate(entries):
+        if isinstance(entry, str):
+            entry = {"spec": entry}
+        allowed = {"spec", "name", "licence", "license", "path"}
+        if not isinstance(entry, dict) or "spec" not in entry or set(entry) - allowed:
+            raise SpecError(
+                f"{path}: {key}[{i}] must be a spec string or a mapping with spec "
+                "(and optionally name, licence, path)"
+            )
+        licence = str(entry.get("licence", entry.get("license", "")) or "")
+        out.append(with_options(parse_spec(str(entry["spec"])),
+                                name=str(entry.get("name") or ""), licence=licence))  # fmt: skip
     return out
 
 
@@ -129,4 +171,4 @@ def custom_dir_default(normalized_dir: Path) -> Path:
 
 
 __all__ = ["FALLBACK_TERMS", "added_section", "conservation", "custom_dir_default",
-           "resolve_added", "source_info"]  # fmt: skip
+           "resolve_added", "source_info", "specs_from_params", "with_options"]  # fmt: skip

@@ -167,7 +167,9 @@ class FolderSource(CustomSource):
         for path in files:
             stem = _rel_stem(path, base)
             if stem in out:
-                rejects.append(self.reject(path, "duplicate-stem", f"same stem as {out[stem].name}"))
+                rejects.append(
+                    self.reject(path, "duplicate-stem", f"same stem as {out[stem].name}")
+                )
             else:
                 out[stem] = path
         return out
@@ -178,9 +180,7 @@ class FolderSource(CustomSource):
         stems = [_rel_stem(p, mask_dir) for p in masks]
 
         def hits(suffix: str) -> int:
-            return sum(
-                s.endswith(suffix) and s[: len(s) - len(suffix)] in images for s in stems
-            )
+            return sum(s.endswith(suffix) and s[: len(s) - len(suffix)] in images for s in stems)
 
         return max(SUFFIXES, key=lambda s: (hits(s), -SUFFIXES.index(s)))
 
@@ -203,9 +203,13 @@ class FolderSource(CustomSource):
             for stem in sorted(images.keys() | masks.keys()):
                 image, mask = images.get(stem), masks.get(stem)
                 if image is None:
-                    items.append(self.reject(mask, "image-missing", f"no image for mask {mask.name}"))
+                    items.append(
+                        self.reject(mask, "image-missing", f"no image for mask {mask.name}")
+                    )
                 elif mask is None:
-                    items.append(self.reject(image, "mask-missing", f"no mask for image {image.name}"))
+                    items.append(
+                        self.reject(image, "mask-missing", f"no mask for image {image.name}")
+                    )
                 elif lists and stem not in split_of:
                     items.append(self.reject(image, "not-listed", "image named by no list file"))
                 else:
@@ -220,12 +224,13 @@ class FolderSource(CustomSource):
                 stem = Path(line).with_suffix("").as_posix() if Path(line).suffix else line
                 if stem not in images and suffix and stem.endswith(suffix):
                     stem = stem[: -len(suffix)]
+                where = f"{list_file}:{line}"
                 if stem not in images or stem not in masks:
-                    items.append(self.reject(f"{list_file}:{line}", "list-entry-missing",
-                                             f"{line} has no image and mask pair"))  # fmt: skip
+                    detail = f"{line} has no image and mask pair"
+                    items.append(self.reject(where, "list-entry-missing", detail))
                 elif stem in split_of:
-                    items.append(self.reject(f"{list_file}:{line}", "duplicate-id",
-                                             f"{line} is also listed in {split_of[stem]}"))  # fmt: skip
+                    detail = f"{line} is also listed in {split_of[stem]}"
+                    items.append(self.reject(where, "duplicate-id", detail))
                 else:
                     split_of[stem] = split
         return split_of

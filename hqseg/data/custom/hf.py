@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from hqseg.data.custom.base import CustomSource, files_fingerprint, png_bytes
-from hqseg.data.custom.spec import SourceSpec, SpecError
+from hqseg.data.custom.spec import SourceSpec
 from hqseg.data.schema import Pair, Reject
 from hqseg.errors import DatasetError
 
@@ -64,8 +64,10 @@ class HFSource(CustomSource):
 
         where = self.spec.text
         try:
-            if self.local is not None and self.local.is_dir() and any(
-                (self.local / f).is_file() for f in ("state.json", "dataset_dict.json")
+            if (
+                self.local is not None
+                and self.local.is_dir()
+                and any((self.local / f).is_file() for f in ("state.json", "dataset_dict.json"))
             ):
                 loaded = datasets.load_from_disk(str(self.local))
             else:
@@ -128,7 +130,9 @@ class HFSource(CustomSource):
                 ident = row[id_col] if id_col else f"{index:06d}"
                 stem = f"{split}/{_clean(str(ident))}"
                 shown = f"{self.spec.location}[{split}][{index}]"
-                image = self._write(row[image_col], f"hf/{split}/{index}.image", f"{shown}.{image_col}")
+                image = self._write(
+                    row[image_col], f"hf/{split}/{index}.image", f"{shown}.{image_col}"
+                )
                 mask = self._write(row[mask_col], f"hf/{split}/{index}.mask", f"{shown}.{mask_col}")
                 rows.append((split, stem, image, mask, shown))
         self.resolve_auto([m for *_, m, _ in rows if m is not None])
