@@ -1,6 +1,7 @@
 """``coco:ANNOTATIONS.json[:IMAGES_DIR]``: COCO instance annotations, one record per instance.
 
-Each annotation becomes one record with stem ``<image file stem>/<annotation id>``
+IMAGES_DIR defaults to the ``images`` folder next to the JSON if there is one, else
+the JSON's own folder. Each annotation becomes one record with stem ``<image file stem>/<annotation id>``
 (record id ``<name>/<image stem>/<annotation id>``), its mask rendered at the size the
 JSON gives for the image: polygons (a list of ``[x0, y0, x1, y1, ...]`` rings,
 merged), compressed RLE (``counts`` a string) or uncompressed RLE (``counts`` a
@@ -53,7 +54,10 @@ class CocoSource(CustomSource):
         if not self.annotations.is_file():
             raise SpecError(f"{spec.text!r}: annotations file {self.annotations} not found")
         images = spec.extra[0] if spec.extra else ""
-        self.images_dir = Path(images).expanduser() if images else self.annotations.parent
+        default = self.annotations.parent
+        if (default / "images").is_dir():
+            default = default / "images"
+        self.images_dir = Path(images).expanduser() if images else default
         if not self.images_dir.is_dir():
             raise SpecError(f"{spec.text!r}: images folder {self.images_dir} not found")
         self.split = spec.options.get("split", "train") or "train"

@@ -4,7 +4,8 @@ Kinds and their LOCATION:
 
 * ``folder:PATH``: the whole rest is the path (colons allowed, there is no later field);
 * ``coco:ANNOTATIONS.json[:IMAGES_DIR]``: the annotations file ends at the first
-  ``.json`` followed by ``:`` or the end; IMAGES_DIR defaults to the JSON's folder;
+  ``.json`` followed by ``:`` or the end; IMAGES_DIR defaults to the JSON's ``images``
+  sub-folder if present, else its folder;
 * ``hf:NAME_OR_PATH[:CONFIG][:SPLIT]``: a Hub name (``org/name``) or a local folder;
   CONFIG and SPLIT cannot contain ``:``.
 
