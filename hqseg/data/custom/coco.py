@@ -1,18 +1,19 @@
 """``coco:ANNOTATIONS.json[:IMAGES_DIR]``: COCO instance annotations, one record per instance.
 
 IMAGES_DIR defaults to the ``images`` folder next to the JSON if there is one, else
-the JSON's own folder. Each annotation becomes one record with stem ``<image file stem>/<annotation id>``
-(record id ``<name>/<image stem>/<annotation id>``), its mask rendered at the size the
-JSON gives for the image: polygons (a list of ``[x0, y0, x1, y1, ...]`` rings,
-merged), compressed RLE (``counts`` a string) or uncompressed RLE (``counts`` a
-list). All records go to split ``train`` unless ``split=`` says otherwise;
-``min_area=`` (pixels of the rendered mask, default :data:`MIN_AREA`).
+the JSON's own folder. Each annotation becomes one record with stem
+``<image file stem>/<annotation id>`` (record id ``<name>/<image stem>/<annotation id>``),
+its mask rendered at the size the JSON gives for the image: polygons (a list of
+``[x0, y0, x1, y1, ...]`` rings, merged), compressed RLE (``counts`` a string) or
+uncompressed RLE (``counts`` a list). All records go to split ``train`` unless
+``split=`` says otherwise; ``min_area=`` counts pixels of the rendered mask (default
+:data:`MIN_AREA`). Fewer than 6 numbers in a ring is ``degenerate``.
 
 One clear error (nothing built): the file is unreadable or is not COCO (no
 ``images``/``annotations`` lists), or two images share an id. Listed rejects, one
 per annotation: ``crowd`` (``iscrowd`` 1), ``unknown-image`` (``image_id`` not in
 ``images``), ``image-missing`` (file absent), ``duplicate-id`` (an annotation id
-seen before), ``bad-polygon`` (odd or fewer than 6 numbers, non-numeric),
+seen before), ``bad-polygon`` (an odd count of numbers, or non-numeric ones),
 ``bad-segmentation`` (missing, or RLE whose size differs from the image's),
 ``degenerate`` (renders to no pixel), ``out-of-image`` (a vertex or bbox corner more
 than one pixel outside the image), ``too-small`` (fewer than ``min_area`` pixels).
