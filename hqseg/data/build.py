@@ -279,7 +279,7 @@ def build(
     added = {}
     for spec in specs:
         added[spec.name] = normalize_custom(
-            spec, custom_dir, size_mismatch=size_mismatch or "reject", workers=workers,
+            spec, custom_dir, size_mismatch=size_mismatch, workers=workers,
             progress=progress,
         )  # fmt: skip
         folders[spec.name] = custom_dir / spec.name

@@ -60,15 +60,15 @@ def normalize_custom(
     spec: SourceSpec | str,
     custom_dir: str | os.PathLike,
     *,
-    size_mismatch: str = "reject",
+    size_mismatch: str | None = None,
     workers: int | None = None,
     progress: bool = True,
 ) -> dict:
     """Normalise one custom source into ``custom_dir/<name>``; return its summary.
 
-    The summary gains ``kind``, ``spec``, ``licence``, ``train_splits`` and
-    ``fingerprint``; a folder whose summary has the same spec, fingerprint and
-    ``size_mismatch`` is reused as it is.
+    The summary gains ``kind``, ``spec``, ``licence``, ``train_splits``, ``instances``
+    and ``fingerprint``; a folder whose summary has the same spec and fingerprint (and
+    ``size_mismatch``, when one is given; None normalises with ``"reject"``) is reused.
 
     Raises:
         DatasetError: bad spec, missing input, or input that cannot be read at all.
@@ -82,14 +82,12 @@ def normalize_custom(
         source = open_source(spec, Path(work))
         fingerprint = source.fingerprint()
         old = read_summary(out)
-        if old and (old.get("spec"), old.get("fingerprint"), old.get("size_mismatch")) == (
-            spec.text,
-            fingerprint,
-            size_mismatch,
-        ):  # reused as it is; licence and training splits are this caller's
+        same = old and (old.get("spec"), old.get("fingerprint")) == (spec.text, fingerprint)
+        if same and size_mismatch in (None, old.get("size_mismatch")):
+            # reused as it is; licence and training splits are this caller's
             return {**old, "licence": spec.licence, "train_splits": list(spec.train_splits)}
         summary = normalize_source(spec.name, None, custom_dir, adapter=source,
-                                   size_mismatch=size_mismatch, workers=workers,
+                                   size_mismatch=size_mismatch or "reject", workers=workers,
                                    progress=progress)  # fmt: skip
         _display_rejects(out, source)
     instances = spec.kind == "coco" or source.mask_type == "instances"
