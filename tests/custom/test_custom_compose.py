@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
+from pathlib import Path
 
 import datasets
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from custom_data import coco_dataset, folder_dataset, hf_dataset
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "evaluation"))  # evalfakes
 
 from hqseg.cli import main
 from hqseg.data.build import build
@@ -104,26 +108,47 @@ def test_training_runs_on_the_composed_build(composed, tmp_path):
     assert (tmp_path / "run" / "sam_hq_tiny.pth").is_file()
 
 
-@pytest.mark.parametrize("kind", ["folder", "coco", "hf"])
-def test_custom_benchmark_scores_sam_and_hq_sam(composed, tmp_path, kind):
-    _, _, root = composed
-    spec = {
+def _bench_spec(root, kind):
+    return {
         "folder": f"folder:{root / 'mine'}?name=mine_val",
         "coco": f"coco:{root / 'coco' / 'annotations.json'}",
         "hf": f"hf:{root / 'hfset'}::validation",
     }[kind]
-    expected = {"folder": 8, "coco": 3, "hf": 2}[kind]
-    args = ["eval", "hq", "--benchmark", spec, "--model-type", "tiny", "--device", "cpu",
-            "--out", str(tmp_path / "ev"), "--no-progress"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("folder", 8), ("coco", 3), ("hf", 2)])
+def test_custom_benchmark_runs_the_hq_protocol_on_every_record(composed, tmp_path, kind,
+                                                               expected):  # fmt: skip
+    from evalfakes import FakePredictor
+
+    from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
+
+    _, _, root = composed
+    summary = evaluate_custom_benchmarks(FakePredictor(), [_bench_spec(root, kind)],
+                                         tmp_path / "ev", progress=False)  # fmt: skip
+    per_image = pd.read_csv(tmp_path / "ev" / "per_image.csv")
+    assert sorted(per_image.model.unique()) == ["hq_sam", "sam"] and len(per_image) == 2 * expected
+    hq = per_image[(per_image.model == "hq_sam") & ~per_image.id.str.endswith("from_vd")]
+    # the fake's HQ mask fills the GT box: rectangles score 1 once GT > 128 is taken right
+    # (0/1 folder masks read as binary, HF mattes keep 200 in and 90 out)
+    assert (hq.iou > 0.9).all() and (kind == "coco" or (hq.iou == 1.0).all())
+    name = per_image.benchmark.iloc[0]
+    assert summary[name]["hq_sam"]["n"] == expected
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text()) == summary
+    assert set(json.loads((tmp_path / "ev" / "masks.json").read_text())) == {"hq_sam", "sam"}
+
+
+@pytest.mark.slow
+def test_eval_hq_benchmark_cli_with_the_tiny_model(composed, tmp_path):
+    _, _, root = composed
+    args = ["eval", "hq", "--benchmark", _bench_spec(root, "coco"), "--model-type", "tiny",
+            "--device", "cpu", "--limit", "1", "--out", str(tmp_path / "ev"),
+            "--no-progress"]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     per_image = pd.read_csv(tmp_path / "ev" / "per_image.csv")
-    assert sorted(per_image.model.unique()) == ["hq_sam", "sam"]
-    assert len(per_image) == 2 * expected and per_image.iou.between(0, 1).all()
-    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
-    name = per_image.benchmark.iloc[0]
-    assert metrics[name]["hq_sam"]["n"] == expected
-    assert set(json.loads((tmp_path / "ev" / "masks.json").read_text())) == {"hq_sam", "sam"}
+    assert sorted(per_image.model) == ["hq_sam", "sam"] and per_image.iou.between(0, 1).all()
+    assert "annotations" in result.output and "mIoU" in result.output
 
 
 def test_benchmark_bad_spec_is_one_clear_error(tmp_path):

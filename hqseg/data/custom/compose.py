@@ -22,6 +22,7 @@ from hqseg.data.card import FALLBACK_TERMS, SourceInfo
 from hqseg.data.custom.spec import SourceSpec, SpecError, parse_spec
 
 NO_LICENCE = "not stated (give it with --licence)"
+RESERVED = ("default", "hq_eval")  # config names of every build
 
 
 def resolve_added(
@@ -42,9 +43,10 @@ def resolve_added(
         )
     out, seen = [], set()
     for i, spec in enumerate(specs):
-        if spec.name in known:
+        if spec.name in known or spec.name in RESERVED:
+            what = "a config name of the build" if spec.name in RESERVED else "a public source"
             raise SpecError(
-                f"{spec.text!r}: source name {spec.name!r} is a public source; "
+                f"{spec.text!r}: source name {spec.name!r} is {what}; "
                 "choose another with ?name=..."
             )
         if spec.name in seen:
