@@ -157,3 +157,18 @@ def test_benchmark_bad_spec_is_one_clear_error(tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and result.output.startswith("error: ")
     assert "is not a folder" in result.output
+
+
+def test_custom_benchmark_results_feed_the_report(composed, tmp_path):
+    from evalfakes import FakePredictor
+
+    from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
+
+    _, _, root = composed
+    evaluate_custom_benchmarks(FakePredictor(), [_bench_spec(root, "hf")],
+                               tmp_path / "res" / "hq", progress=False)  # fmt: skip
+    args = ["report", "--results", str(tmp_path / "res"), "--out", str(tmp_path / "rep"),
+            "--paper", ""]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "| hfset | 2 |" in (tmp_path / "rep" / "report.md").read_text()
