@@ -192,3 +192,36 @@ def test_bad_custom_input_is_one_clear_error(tmp_path, extra, message):
     assert result.output.startswith("error: ") and message in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_folder_same_folder_with_list_files(tmp_path):
+    from build_helpers import photo, save
+    from custom_data import SIZE, square
+
+    root = tmp_path / "flat"
+    for i in range(4):
+        save(photo(900 + i, SIZE), root / f"p{i}.jpg", quality=92)
+        save(square(5, 5, 30, 30), root / f"p{i}_mask.png")
+    (root / "train.txt").write_text("p0.jpg\np1\r\n")
+    (root / "val.txt").write_text("p2_mask.png\nnope\n")
+    out, stats = _build(tmp_path, f"folder:{root}")
+    assert stats["flat_train"] == 2 and stats["flat_val"] == 1
+    reasons = sorted((r["path"].rsplit("/", 1)[-1], r["reason"]) for r in _csv(out / "rejects.csv"))
+    assert reasons == [("p3.jpg", "not-listed"), ("val.txt:nope", "list-entry-missing")]
+    row = stats["conservation"]["flat"]
+    assert row["inputs"] == row["records"] + row["rejects"] == 5
+
+
+def test_folder_globs_and_explicit_suffix(tmp_path):
+    from build_helpers import photo, save
+    from custom_data import SIZE, square
+
+    root = tmp_path / "globbed"
+    for i in range(3):
+        save(photo(950 + i, SIZE), root / "photos" / "set" / f"x{i}.jpg", quality=92)
+        save(square(5, 5, 30, 30, 180), root / "labels" / "set" / f"x{i}_gt.png")
+    spec = f"folder:{root}?images=photos/*/*.jpg&masks=labels/*/*.png&mask_suffix=_gt&name=g"
+    out, stats = _build(tmp_path, spec)
+    assert stats["g_train"] == 3
+    ids = sorted(datasets.load_dataset(str(out), "default", split="train")["id"])
+    assert ids == ["g/set/x0", "g/set/x1", "g/set/x2"]
