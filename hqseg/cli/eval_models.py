@@ -148,6 +148,11 @@ def hq_command(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if benchmarks and splits:
         raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
+    if benchmarks:  # a bad spec fails before the model is loaded
+        from hqseg.data.custom import parse_spec
+
+        for spec in benchmarks:
+            parse_spec(spec)
     predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
     mask_types = ("hq", "sam") if with_sam else ("hq",)
     if benchmarks:

@@ -30,19 +30,23 @@ def resolve_added(
 ) -> list[SourceSpec]:
     """Parse the ``--add`` specs and attach their licences (see the module rules).
 
+    ``add`` holds spec strings (``--add``; ``licences`` map onto these, in order) and
+    already parsed specs (from params.yaml, which carry their own licence).
+
     Raises:
         SpecError: bad spec, licence count, or a name clash.
     """
-    specs = [a if isinstance(a, SourceSpec) else parse_spec(a) for a in add]
-    if licences and not specs:
+    given = [isinstance(a, str) for a in add]
+    specs = [parse_spec(a) if isinstance(a, str) else a for a in add]
+    if licences and not any(given):
         raise SpecError("--licence given without --add")
-    if len(licences) not in (0, 1, len(specs)):
+    if len(licences) not in (0, 1, sum(given)):
         raise SpecError(
-            f"give --licence once (for all) or once per --add: {len(specs)} --add, "
+            f"give --licence once (for all) or once per --add: {sum(given)} --add, "
             f"{len(licences)} --licence"
         )
-    out, seen = [], set()
-    for i, spec in enumerate(specs):
+    out, seen, n_given = [], set(), 0
+    for spec, from_cli in zip(specs, given, strict=True):
         if spec.name in known or spec.name in RESERVED:
             what = "a config name of the build" if spec.name in RESERVED else "a public source"
             raise SpecError(
@@ -52,8 +56,9 @@ def resolve_added(
         if spec.name in seen:
             raise SpecError(f"{spec.text!r}: source name {spec.name!r} is used twice; set ?name=")
         seen.add(spec.name)
-        if "licence" not in spec.options and licences:
-            spec = with_options(spec, licence=licences[0] if len(licences) == 1 else licences[i])
+        if from_cli and licences and "licence" not in spec.options:
+            spec = with_options(spec, licence=licences[min(n_given, len(licences) - 1)])
+        n_given += from_cli
         out.append(spec)
     return out
 
