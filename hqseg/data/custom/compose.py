@@ -50,8 +50,7 @@ def resolve_added(
         if spec.name in known or spec.name in RESERVED:
             what = "a config name of the build" if spec.name in RESERVED else "a public source"
             raise SpecError(
-                f"{spec.text!r}: source name {spec.name!r} is {what}; "
-                "choose another with ?name=..."
+                f"{spec.text!r}: source name {spec.name!r} is {what}; choose another with ?name=..."
             )
         if spec.name in seen:
             raise SpecError(f"{spec.text!r}: source name {spec.name!r} is used twice; set ?name=")
