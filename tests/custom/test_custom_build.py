@@ -161,6 +161,7 @@ def test_changed_folder_is_normalised_again(tmp_path):
         (["--add", "coco:{d}/dup.json"], "appears twice"),
         (["--add", "hf:{d}/nomask"], "no mask column found"),
         (["--add", "folder:{d}/mine?mask_type=blob"], "mask_type must be one of"),
+        (["--add", "folder:{d}/mine/train/images"], "no image/mask pair found"),
     ],
 )
 def test_bad_custom_input_is_one_clear_error(tmp_path, extra, message):

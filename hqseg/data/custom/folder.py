@@ -21,6 +21,9 @@ Splits (``splits=auto|dirs|lists|none``; auto tries them in this order):
 * ``lists``: PATH/<split>.txt, PATH/lists/<split>.txt or PATH/splits/<split>.txt,
   one file name or stem per line; unlisted images are rejects (``not-listed``);
 * ``none``: everything is split ``train``.
+
+A folder where not a single image/mask pair matches is one clear error (the layout
+was not understood) rather than a build of rejects only.
 """
 
 from __future__ import annotations
@@ -215,6 +218,12 @@ class FolderSource(CustomSource):
                 else:
                     items.extend(self._pairs(image, mask, split_of.get(stem, split), stem))
         self.splits = tuple(sorted({i.split for i in items if isinstance(i, Pair)}))
+        if not self.splits:  # nothing matched at all: the layout was not understood
+            raise SpecError(
+                f"{self.spec.text!r}: no image/mask pair found under {self.path} "
+                f"({len(items)} unmatched files); name the folders with "
+                "?images=DIR_OR_GLOB&masks=DIR_OR_GLOB and the suffix with ?mask_suffix="
+            )
         yield from items
 
     def _listed(self, images, masks, lists, suffix, items) -> dict[str, str]:
