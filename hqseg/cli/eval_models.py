@@ -86,8 +86,8 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
     "data_dir",
     default="data/hqseg44k",
     show_default=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="Build folder from `hqseg build` (its hq_eval config is read).",
+    type=click.Path(file_okay=False),
+    help="Build folder from `hqseg build` (its hq_eval config is read); unused with --benchmark.",
 )
 @click.option(
     "--out",
@@ -111,12 +111,22 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
     show_default=True,
     help="Also score plain SAM (its own decoder on the same encoding) as the baseline.",
 )
+@click.option(
+    "--benchmark",
+    "benchmarks",
+    multiple=True,
+    metavar="SPEC",
+    help="Score your own set instead of the build's hq_eval (repeatable): folder:PATH, "
+    "coco:ANNOTATIONS.json[:IMAGES_DIR] or hf:NAME_OR_PATH[:CONFIG][:SPLIT] (options after "
+    "'?', as for `hqseg build --add`); every split of it is one benchmark named after it.",
+)
 @_resize_option("square")
 @_model_options
 def hq_command(
     data_dir,
     out_dir,
     splits,
+    benchmarks,
     with_sam,
     resize_mode,
     model_type,
@@ -126,7 +136,8 @@ def hq_command(
     limit,
     progress,
 ):
-    """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test with GT-box prompts.
+    """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test (or your own set with
+    --benchmark SPEC) with GT-box prompts.
 
     By default the HQ-SAM authors' protocol, image for image (see --resize-mode): the
     box is the tight box of the 1024x1024-resized GT > 128; HQ-SAM uses the HQ-token
@@ -134,21 +145,37 @@ def hq_command(
     to the GT size and thresholded at 0. Writes per-image mask IoU / boundary IoU and
     their means, in percent.
     """
+    from hqseg.errors import HqsegError
     from hqseg.evaluation.hq_run import evaluate_hq_benchmarks
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if benchmarks and splits:
+        raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
+    if benchmarks:  # a bad spec fails before the model is loaded
+        from hqseg.data.custom import parse_spec
+
+        for spec in benchmarks:
+            parse_spec(spec)
     predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
-    summary = evaluate_hq_benchmarks(
-        predictor,
-        data_dir,
-        out_dir,
-        splits=splits or None,
-        mask_types=("hq", "sam") if with_sam else ("hq",),
-        limit=limit,
-        progress=progress,
-        protocol=resize_mode,
-    )
-    click.echo(f"protocol {summary['protocol']}; mIoU and mBIoU in percent")
+    mask_types = ("hq", "sam") if with_sam else ("hq",)
+    if benchmarks:
+        from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
+
+        summary = evaluate_custom_benchmarks(predictor, benchmarks, out_dir,
+                                             mask_types=mask_types, limit=limit,
+                                             progress=progress)  # fmt: skip
+    else:
+        summary = evaluate_hq_benchmarks(
+            predictor,
+            data_dir,
+            out_dir,
+            splits=splits or None,
+            mask_types=mask_types,
+            limit=limit,
+            progress=progress,
+            protocol=resize_mode,
+        )
+    click.echo(f"protocol {summary.get('protocol', resize_mode)}; mIoU and mBIoU in percent")
     for bench, models in summary.items():
         if not isinstance(models, dict):
             continue

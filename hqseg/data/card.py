@@ -145,6 +145,7 @@ def render_card(
     near_threshold: int,
     missing: list[str],
     sample: bool = False,
+    extra: list[str] | tuple[str, ...] = (),
 ) -> str:
     """The full README.md text.
 
@@ -153,6 +154,7 @@ def render_card(
         counts: source -> split -> records written.
         rejects_by_source: source -> reason -> count.
         duplicates: ``exact``, ``near``, ``leaks``, ``dropped``, ``groups`` counts.
+        extra: more sections (markdown), placed before the sources' terms.
     """
     name = f"HQSeg-44K ({preset_name})" + (", embedded sample" if sample else "")
     meta = front_matter(configs, pretty_name=name, sample=sample)
@@ -205,7 +207,8 @@ def render_card(
         "## Duplicates and leakage\n"
         f"Exact duplicates share decoded pixels; near duplicates have perceptual hashes "
         f"(64-bit pHash) within Hamming distance {near_threshold}. Leaks are training "
-        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test). "
+        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test) "
+        "or an evaluation split of an added source. "
         f"Mode `{dedup_mode}`: "
         + (
             "in each group one record is kept (evaluation records first, then preset "
@@ -216,6 +219,7 @@ def render_card(
         )
         + " Details in `duplicates.csv`.\n\n"
         + _table(["what", "records"], [[k, v] for k, v in duplicates.items()]),
+        *extra,
         "## Sources, terms and citations\nEach source keeps its own terms (also in "
         f"`{LICENSE_FILE}`); check them before any use.\n\n" + _source_lines(sources),
         "## Citation\nIf you use this data, cite HQ-SAM, which composed HQSeg-44K, and "

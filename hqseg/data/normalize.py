@@ -107,10 +107,13 @@ def normalize_source(
     size_mismatch: str = "reject",
     workers: int | None = None,
     progress: bool = True,
+    adapter=None,
 ) -> dict:
     """Normalise ``raw_dir/<source>`` into ``out_dir/<source>``; return the summary.
 
     Args:
+        adapter: a custom source (:mod:`hqseg.data.custom`) to read instead of the
+            registered adapter of ``source``; ``raw_dir`` is then unused.
         size_mismatch: ``"reject"`` image/mask size mismatches, or ``"resize"`` the
             mask to the image (nearest neighbour) with a warning.
         workers: decoding processes (default: all cores; 1 = in this process).
@@ -124,15 +127,19 @@ def normalize_source(
         raise DatasetError(
             f"size_mismatch must be one of {SIZE_MISMATCH_MODES}, not {size_mismatch!r}"
         )
-    adapter = get_source(source)
-    root = (Path(raw_dir) / source).resolve()
-    if not root.is_dir():
-        raise DatasetError(
-            f"{root}: raw folder of {source} not found; run `hqseg download {source}`"
-        )
+    if adapter is None:
+        adapter = get_source(source)
+        root = (Path(raw_dir) / source).resolve()
+        if not root.is_dir():
+            raise DatasetError(
+                f"{root}: raw folder of {source} not found; run `hqseg download {source}`"
+            )
+        rejects = download_rejects(Path(raw_dir), source)
+    else:
+        root, rejects = Path(adapter.root).resolve(), []
     workers = default_workers() if workers is None else workers
-    rejects = download_rejects(Path(raw_dir), source)
     pairs = list(_unique_pairs(adapter.iter_pairs(root), source, rejects))
+    inputs = len(pairs) + len(rejects)  # = records + rejects once converted
     work = functools.partial(
         convert_pair,
         source,
@@ -175,6 +182,7 @@ def normalize_source(
         write_rejects(tmp / REJECTS_FILE, [_relative(r, root, source) for r in rejects])
         summary = {
             "source": source,
+            "inputs": inputs,
             "pairs_found": len(pairs),
             "records": sum(splits.values()),
             "splits": splits,

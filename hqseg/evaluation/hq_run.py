@@ -82,32 +82,45 @@ def evaluate_hq_benchmarks(
     Returns:
         The summary written to ``metrics.json``.
     """
-    import pandas as pd
-
     out_dir = Path(out_dir)
     check_replaceable(out_dir, "eval hq", HQ_FILES)  # before the work, not after it
     proto = resolve_protocol(predictor, protocol)
-    tables, skipped, masks = [], [], {}
+    evaluators = []
     for split, dataset in load_benchmarks(data_dir, splits).items():
         if limit is not None:
             dataset = dataset.select(range(min(limit, len(dataset))))
-        ev = run_hq_split(
-            proto.model,
-            dataset,
-            protocol=proto.name,
-            mask_types=mask_types,
-            benchmark=split,
-            progress=progress,
-            keep_masks=True,
+        evaluators.append(
+            run_hq_split(
+                proto.model,
+                dataset,
+                protocol=proto.name,
+                mask_types=mask_types,
+                benchmark=split,
+                progress=progress,
+                keep_masks=True,
+            )
         )
+    return write_hq_outputs(out_dir, evaluators, protocol=proto.name)
+
+
+def write_hq_outputs(out_dir: str | Path, evaluators: Sequence[Any], *, protocol: str):
+    """Gather filled :class:`~.hq.HQBenchmarkEvaluator` s (one per benchmark) and write
+    the four outputs listed above as one unit; return the summary (``metrics.json``).
+
+    Shared by the build's HQ benchmarks and custom ``--benchmark`` sets, so both write
+    the same files, units and marker.
+    """
+    import pandas as pd
+
+    tables, skipped, masks = [], [], {}
+    for ev in evaluators:
         table, _ = ev.evaluate()
         tables.append(table)
         skipped.extend(ev.skipped)
         for model, by_id in ev.masks.items():
             masks.setdefault(model, {}).update(by_id)
     per_image = pd.concat(tables, ignore_index=True)
-    summary = {"protocol": proto.name, **summarize(per_image)}
-    summary = with_unit(summary)
+    summary = with_unit({"protocol": protocol, **summarize(per_image)})
     # One unit: the four files replace the previous run's together, and the marker
     # records their hashes so readers can refuse a mix of runs.
     with output_dir(out_dir, "eval hq", legacy=HQ_FILES, manifest=True) as tmp:
