@@ -56,8 +56,8 @@ class BoundaryCOCOeval(COCOeval):
     """COCOeval for ``iou_type`` "segm" (mask AP) or "boundary" (boundary AP).
 
     Use like pycocotools' COCOeval: ``evaluate()``, ``accumulate()``, ``summarize()``,
-    then read ``stats`` (12 values, order of :data:`STAT_NAMES`). Boundary AP needs
-    ``params.useCats == 1`` (the default).
+    then read ``stats`` (12 values, order of :data:`STAT_NAMES`). With
+    ``params.useCats = 0`` detections match GT of any category, as in pycocotools.
 
     Args:
         coco_gt, coco_dt: ground truth and ``coco_gt.loadRes(...)`` results.
@@ -89,17 +89,25 @@ class BoundaryCOCOeval(COCOeval):
         super()._prepare()
         if self.iou_type != "boundary":
             return
-        if not self.params.useCats:
-            raise ValueError("boundary AP is defined per category: keep params.useCats = 1")
         for gts in self._gts.values():
             for g in gts:
                 g["ignore"] = self.cache.ignore.get(g["id"], 0) or ("iscrowd" in g and g["iscrowd"])
         self._boundary_pass()
 
+    def _keys(self) -> list[tuple]:
+        """The (image, category) cells COCOeval scores; category -1 for all when not useCats."""
+        if self.params.useCats:
+            return sorted(self._gts.keys() & self._dts.keys())
+        return [(img_id, -1) for img_id in self.params.imgIds]
+
     def _scored(self, img_id, cat_id) -> tuple[list[dict], list[dict]]:
         """GTs and the top ``maxDets[-1]`` detections by score, as COCOeval scores them."""
-        gt = self._gts[img_id, cat_id]
-        dt = self._dts[img_id, cat_id]
+        if self.params.useCats:
+            gt, dt = self._gts[img_id, cat_id], self._dts[img_id, cat_id]
+        else:
+            cats = self.params.catIds
+            gt = [g for c in cats for g in self._gts[img_id, c]]
+            dt = [d for c in cats for d in self._dts[img_id, c]]
         order = np.argsort([-d["score"] for d in dt], kind="mergesort")
         return gt, [dt[i] for i in order[: self.params.maxDets[-1]]]
 
@@ -117,8 +125,10 @@ class BoundaryCOCOeval(COCOeval):
         """Boundary IoUs of all scored non-crowd pairs whose masks overlap, in one batch."""
         per_image: dict[int, tuple[dict, list]] = {}
         done = self.cache.boundary_done
-        for key in self._gts.keys() & self._dts.keys():
+        for key in self._keys():
             gt, dt = self._scored(*key)
+            if not gt or not dt:
+                continue
             ious = self._mask_ious(*key, gt, dt)
             rles, pairs = per_image.setdefault(key[0], ({}, []))
             for i, j in zip(*np.nonzero(np.asarray(ious) > 0), strict=True):
@@ -154,8 +164,7 @@ class BoundaryCOCOeval(COCOeval):
         return gt, dt, ious
 
     def computeIoU(self, imgId, catId):  # noqa: N802, N803 (COCOeval's names)
-        if not self.params.useCats:
-            return super().computeIoU(imgId, catId)
+        # _scored pools the categories when useCats is 0, so both modes go through here
         return self._cell_ious(imgId, catId)[2]
 
     def evaluate(self):
@@ -248,6 +257,7 @@ def evaluate_coco(
     *,
     workers: int | None = None,
     dilation_ratio: float = 0.02,
+    use_cats: bool = True,
     verbose: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Mask AP and/or boundary AP of a segm results file against COCO ground truth.
@@ -255,10 +265,12 @@ def evaluate_coco(
     Args:
         gt: COCO ground-truth JSON path, dict (not modified) or pycocotools COCO.
         results: COCO segm results JSON path or list of dicts (not modified); each has
-            ``image_id``, ``category_id``, ``score`` and an RLE ``segmentation``.
+            ``image_id``, ``category_id``, ``score`` and an RLE ``segmentation``. An empty
+            list means no detections: 0 wherever there is ground truth, as COCOeval gives.
         iou_types: any of "segm", "boundary".
         workers: processes for the boundary pass (None: all cores; 1: serial).
         dilation_ratio: boundary width as a fraction of the image diagonal (0.02).
+        use_cats: COCOeval's ``params.useCats``; False matches across categories.
         verbose: let pycocotools print its progress and summary.
 
     Returns:
@@ -279,6 +291,7 @@ def evaluate_coco(
         ev = BoundaryCOCOeval(
             coco_gt, coco_dt, iou_type, dilation_ratio=dilation_ratio, workers=workers, cache=cache
         )
+        ev.params.useCats = int(use_cats)
         quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
         with quiet:
             ev.evaluate()

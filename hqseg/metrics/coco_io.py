@@ -127,12 +127,29 @@ def load_gt(gt: str | Path | dict | COCO) -> COCO:
     return coco
 
 
+def empty_results(coco_gt: COCO) -> COCO:
+    """A result COCO with no detections: COCOeval scores it 0 wherever there is ground truth.
+
+    pycocotools' own ``loadRes([])`` fails (IndexError); this is what it would build.
+    """
+    coco = COCO()
+    coco.dataset = {
+        "images": list(coco_gt.dataset["images"]),
+        "categories": list(coco_gt.dataset["categories"]),
+        "annotations": [],
+    }
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
+
+
 def load_results(coco_gt: COCO, results: str | Path | list) -> COCO:
     """Segm results (a path or a list of dicts, not modified) as a pycocotools result COCO.
 
-    Every result needs ``image_id`` (in the ground truth), ``category_id`` (a GT
-    category), a numeric ``score`` and an RLE ``segmentation`` of its image's size
-    (uncompressed RLEs are compressed here; pycocotools would fail on them).
+    An empty list is valid: no detections (see :func:`empty_results`). Every result
+    needs ``image_id`` (in the ground truth), ``category_id`` (a GT category), a numeric
+    ``score`` and an RLE ``segmentation`` of its image's size (uncompressed RLEs are
+    compressed here; pycocotools would fail on them).
     """
     if isinstance(results, list):
         name, data = "results", [dict(r) if isinstance(r, dict) else r for r in results]
@@ -142,7 +159,7 @@ def load_results(coco_gt: COCO, results: str | Path | list) -> COCO:
     if not isinstance(data, list):
         raise DatasetError(f"{name}: results must be a JSON list of detections")
     if not data:
-        raise DatasetError(f"{name}: results list is empty, nothing to score")
+        return empty_results(coco_gt)
     cats = set(coco_gt.getCatIds())
     unknown, later = [], []
     for k, r in enumerate(data):

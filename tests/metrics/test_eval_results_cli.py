@@ -69,7 +69,6 @@ def _bad(root, name: str, content) -> str:
     [
         ("results", '[{"image_id": 1,', "not valid JSON"),
         ("gt", "{not json", "not valid JSON"),
-        ("results", [], "results list is empty"),
         ("results", {"image_id": 1}, "must be a JSON list"),
         ("results", "MISSING", "results file not found"),
         ("gt", "MISSING", "ground-truth file not found"),

@@ -149,7 +149,8 @@ def test_hq_state_dict_has_the_25_keys(tiny_model):
 
 def test_official_package_loads_our_export(tiny_checkpoint, tiny_model):
     """The exported file has exactly the official layout: segment_anything_hq loads it strictly."""
-    official = pytest.importorskip("segment_anything_hq.modeling")
+    from segment_anything_hq import modeling as official  # test extra: fails if missing
+
     sd = torch.load(tiny_checkpoint, weights_only=True)
     decoder = official.MaskDecoderHQ(
         transformer_dim=256,
