@@ -131,7 +131,7 @@ def test_custom_benchmark_runs_the_hq_protocol_on_every_record(composed, tmp_pat
     hq = per_image[(per_image.model == "hq_sam") & ~per_image.id.str.endswith("from_vd")]
     # the fake's HQ mask fills the GT box: rectangles score 1 once GT > 128 is taken right
     # (0/1 folder masks read as binary, HF mattes keep 200 in and 90 out)
-    assert (hq.iou > 0.9).all() and (kind == "coco" or (hq.iou == 1.0).all())
+    assert (hq.iou_pct > 90).all() and (kind == "coco" or (hq.iou_pct == 100.0).all())
     name = per_image.benchmark.iloc[0]
     assert summary[name]["hq_sam"]["n"] == expected
     assert json.loads((tmp_path / "ev" / "metrics.json").read_text()) == summary
@@ -147,7 +147,7 @@ def test_eval_hq_benchmark_cli_with_the_tiny_model(composed, tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     per_image = pd.read_csv(tmp_path / "ev" / "per_image.csv")
-    assert sorted(per_image.model) == ["hq_sam", "sam"] and per_image.iou.between(0, 1).all()
+    assert sorted(per_image.model) == ["hq_sam", "sam"] and per_image.iou_pct.between(0, 100).all()
     assert "annotations" in result.output and "mIoU" in result.output
 
 
