@@ -43,14 +43,15 @@ def as_predictor(
 
 
 def load_predictor(
-    model_type: str,
+    model_type: str | None,
     *,
     checkpoint: str | None = None,
     device: str = "cpu",
     bf16: bool = False,
     resize_mode: str = "longest_side",
 ) -> Any:
-    """Build HQ-SAM ``model_type`` (vit_b/vit_l/vit_h/tiny) on ``device``; wrap it.
+    """Build ``model_type`` (hqseg.modeling.model_types; None = inferred from
+    ``checkpoint``) on ``device``; wrap it.
 
     ``resize_mode``: ``"longest_side"`` (SAM's resize + padding, masks back through SAM's
     postprocess) or ``"square"`` (the HQ-SAM authors' HQ-benchmark protocol: 1024x1024

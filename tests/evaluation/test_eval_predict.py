@@ -11,7 +11,7 @@ from hqseg.evaluation.predict import BoxPrompter, load_predictor
 @pytest.mark.slow
 def test_shared_decode_matches_predict_boxes_per_type():
     # Both resize modes go through the predictor's own box/upsampling helpers; one suffices.
-    predictor = load_predictor("tiny", device="cpu", resize_mode="longest_side")
+    predictor = load_predictor("test_vit", device="cpu", resize_mode="longest_side")
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (70, 110, 3), dtype=np.uint8)
     boxes = np.array([[5, 6, 60, 50], [30, 10, 100, 69]], np.float32)
