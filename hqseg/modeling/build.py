@@ -128,9 +128,7 @@ def _sam_like(encoder: torch.nn.Module, vit_dim: int, *, hq: bool) -> HQSam | Sa
 
 
 register_line("vit", lambda model_type, *, hq: _sam_like(*_vit_encoder(model_type), hq=hq))
-register_line(
-    "tinyvit", lambda model_type, *, hq: _sam_like(*_tinyvit_encoder(model_type), hq=hq)
-)
+register_line("tinyvit", lambda model_type, *, hq: _sam_like(*_tinyvit_encoder(model_type), hq=hq))
 
 
 def build_model(model_type: str, *, hq: bool = True) -> torch.nn.Module:

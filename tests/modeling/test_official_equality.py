@@ -3,12 +3,11 @@
 from functools import partial
 
 import pytest
+import segment_anything_hq.modeling as official  # test dependency: must fail if missing
 import torch
 
 from hqseg.modeling.build import build_hq_mask_decoder
 from hqseg.modeling.configs import ENCODER_CONFIGS
-
-import segment_anything_hq.modeling as official  # noqa: E402  (a test dependency: must fail if missing)
 
 MODES = [(mm, hq) for mm in (False, True) for hq in (False, True)]
 ATOL = 1e-5
