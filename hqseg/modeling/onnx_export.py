@@ -29,6 +29,7 @@ high-resolution features instead of the early feature) register their own
 from __future__ import annotations
 
 import os
+import warnings
 from typing import ClassVar
 
 import torch
@@ -153,7 +154,11 @@ def export_onnx(
     """
     wrapper = onnx_decoder(model, multimask_output=multimask_output)
     dynamic = {"point_coords": {1: "num_points"}, "point_labels": {1: "num_points"}}
-    with torch.no_grad(), atomic_file(path, "wb") as fh:
+    with torch.no_grad(), warnings.catch_warnings(), atomic_file(path, "wb") as fh:
+        # The TorchScript exporter's deprecation notice and tracer notes on shape checks
+        # that are constant at batch 1; the graph is checked against torch in the tests.
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(
             wrapper,
             wrapper.examples(),
