@@ -9,16 +9,16 @@ from pathlib import Path
 
 import click
 
+from hqseg.cli.model_type import model_type_option
+from hqseg.modeling.model_types import DEFAULT_MODEL_TYPE
+
 
 def _model_options(func):
     """The options every model-running command shares."""
 
-    @click.option(
-        "--model-type",
-        default="vit_b",
-        show_default=True,
-        type=click.Choice(["vit_b", "vit_l", "vit_h", "tiny"]),
-        help="HQ-SAM architecture (tiny = small random encoder, for tests).",
+    @model_type_option(
+        "HQ model type (test_* = small random encoders, for tests); default: inferred "
+        f"from --checkpoint, else {DEFAULT_MODEL_TYPE}."
     )
     @click.option(
         "--checkpoint",
@@ -64,12 +64,15 @@ def _resize_option(default: str):
     )
 
 
-def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool, resize_mode):
+def _predictor(model_type, checkpoint: str | None, device: str, bf16: bool, resize_mode):
     import os
 
     import torch
 
     from hqseg.evaluation.predict import load_predictor
+
+    if model_type is None and checkpoint is None:
+        model_type = DEFAULT_MODEL_TYPE
 
     if device == "auto":
         device = "cpu"

@@ -12,6 +12,7 @@ import typing
 
 import click
 
+from hqseg.cli.model_type import model_type_option
 from hqseg.training.config import TrainConfig
 
 _TYPES = {"int": int, "float": float, "str": str, "str | None": str}
@@ -26,7 +27,9 @@ def _setting_options(func):
         shown = ",".join(default) if isinstance(default, list) else default
         help_text = f"{f.metadata['help']} [default: {shown}]"
         hint = hints[f.name]
-        if hint is bool:
+        if f.name == "model_type":
+            option = model_type_option(f.metadata["help"] + f" [default: {shown}]")
+        elif hint is bool:
             option = click.option(f"--{name}/--no-{name}", f.name, default=None, help=help_text)
         elif typing.get_origin(hint) is list:
             option = click.option(

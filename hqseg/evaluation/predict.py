@@ -47,14 +47,15 @@ def as_predictor(
 
 
 def load_predictor(
-    model_type: str,
+    model_type: str | None,
     *,
     checkpoint: str | None = None,
     device: str = "cpu",
     bf16: bool = False,
     resize_mode: str = DEFAULT_RESIZE_MODE,
 ) -> Any:
-    """Build HQ-SAM ``model_type`` (vit_b/vit_l/vit_h/tiny) on ``device``; wrap it.
+    """Build ``model_type`` (hqseg.modeling.model_types; None = inferred from
+    ``checkpoint``) on ``device``; wrap it.
 
     ``resize_mode``: ``"square"`` (default; the HQ-SAM authors' geometry: 1024x1024
     ignoring aspect, uint8 truncation, 256x256 logits upsampled straight to the image

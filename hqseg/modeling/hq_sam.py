@@ -1,4 +1,8 @@
-"""HQ-SAM: segment_anything's ``Sam`` with the HQ mask decoder and an early-feature hook."""
+"""HQ-SAM: segment_anything's ``Sam`` with the HQ mask decoder and the early image feature.
+
+Two image encoders are supported: segment_anything's ``ImageEncoderViT`` (line ``vit``)
+and MobileSAM's ``TinyViT`` as the authors ship it (line ``tinyvit``, Light HQ-SAM).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from segment_anything.modeling import ImageEncoderViT, PromptEncoder, Sam
+from segment_anything.modeling import PromptEncoder, Sam
 from torch import nn
 
 from hqseg.modeling.hq_mask_decoder import (
@@ -21,9 +25,10 @@ from hqseg.modeling.hq_mask_decoder import (
 class HQSam(Sam):
     """SAM with HQ-SAM's decoder.
 
-    The early ViT feature (output of the first global-attention block, ``[B, 64, 64, C]``
-    channels-last) is captured with a forward hook on that block of segment_anything's
-    ``ImageEncoderViT`` during :meth:`encode`; the encoder itself is unchanged.
+    The early feature ``[B, 64, 64, C]`` (channels-last) is, for a ViT, the output of the
+    first global-attention block, captured with a forward hook during :meth:`encode` (the
+    encoder is segment_anything's, unchanged); for a TinyViT, the output of stage
+    ``layers[1]``, which the authors' ``TinyViT.forward`` returns beside the embedding.
 
     Coordinates are in the 1024-input frame (after ``ResizeLongestSide``): points
     ``(x, y)``, boxes XYXY.
@@ -32,7 +37,7 @@ class HQSam(Sam):
     def __init__(
         self,
         *,
-        image_encoder: ImageEncoderViT,
+        image_encoder: nn.Module,
         prompt_encoder: PromptEncoder,
         mask_decoder: HQMaskDecoder,
         pixel_mean: tuple[float, float, float] = (123.675, 116.28, 103.53),
@@ -45,11 +50,25 @@ class HQSam(Sam):
             pixel_mean=list(pixel_mean),
             pixel_std=list(pixel_std),
         )
-        global_blocks = [i for i, blk in enumerate(image_encoder.blocks) if blk.window_size == 0]
-        if not global_blocks:
-            raise ValueError("the image encoder has no global-attention block")
-        self.early_block_index = global_blocks[0]
+        self.early_block_index: int | None = None  # ViT only; TinyViT returns the feature
+        if hasattr(image_encoder, "blocks"):
+            global_blocks = [
+                i for i, blk in enumerate(image_encoder.blocks) if blk.window_size == 0
+            ]
+            if not global_blocks:
+                raise ValueError("the image encoder has no global-attention block")
+            self.early_block_index = global_blocks[0]
         self.load_report: Any = None
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """``nn.Module.load_state_dict``, then refresh TinyViT's attention-bias cache.
+
+        TinyViT caches its attention biases when switched to eval mode (FACTS 2b), so
+        weights loaded into an eval-mode model would otherwise use stale biases.
+        """
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self.image_encoder.train(self.image_encoder.training)
+        return result
 
     # ------------------------------------------------------------------ parameters
     def hq_parameter_names(self) -> list[str]:
@@ -79,6 +98,9 @@ class HQSam(Sam):
           image_embeddings ``[B, 256, 64, 64]`` and interm_embeddings ``[B, 64, 64, C]``
           (the early ViT feature, channels-last).
         """
+        if self.early_block_index is None:
+            image_embeddings, interm = self.image_encoder(images)
+            return image_embeddings, interm[0]
         captured: list[torch.Tensor] = []
         block = self.image_encoder.blocks[self.early_block_index]
         handle = block.register_forward_hook(lambda _m, _i, out: captured.append(out))

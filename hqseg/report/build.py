@@ -136,7 +136,7 @@ def _paper_section(paper: dict[str, Any], res: Results) -> list[str]:
     rows = [
         [
             r["source"],
-            "SAM" if r["model"] == "sam" else "HQ-SAM",
+            r["name"],
             r["mIoU"],
             r["mBIoU"],
             r["AP"],

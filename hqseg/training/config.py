@@ -44,7 +44,9 @@ class TrainConfig:
     val_limit: int = _opt(0, "Validate on the first N images of each split (0 = all).")
     validate: bool = _opt(True, "Score held-out mIoU/mBIoU before training and at every epoch end.")
     # model
-    model_type: str = _opt("vit_l", "Model type: vit_b, vit_l, vit_h or tiny (tests, demos).")
+    model_type: str = _opt(
+        "vit_l", "Model type (hqseg.modeling.model_types; test_* = small test configurations)."
+    )
     checkpoint: str | None = _opt(
         None, "SAM (sam_vit_*.pth) or HQ-SAM checkpoint to start from; unset = random init."
     )
@@ -83,6 +85,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.validate_values()
+        from hqseg.modeling.model_types import resolve_model_type  # torch-free
+
+        try:  # the deprecated `tiny` becomes `test_vit` (with a warning)
+            self.model_type = resolve_model_type(self.model_type)
+        except ValueError as exc:
+            raise ConfigError(f"invalid training setting: {exc}") from exc
 
     def validate_values(self) -> None:
         """Raise :class:`ConfigError` naming the first bad setting."""

@@ -100,7 +100,7 @@ def test_training_runs_on_the_composed_build(composed, tmp_path):
     from hqseg.training.loop import train
 
     out, _, _ = composed
-    config = TrainConfig(data=str(out), out=str(tmp_path / "run"), model_type="tiny",
+    config = TrainConfig(data=str(out), out=str(tmp_path / "run"), model_type="test_vit",
                          max_steps=2, batch_size=1, loss_points=256, validate=False,
                          device="cpu", checkpoint_every=0)  # fmt: skip
     result = train(config, progress=False)
@@ -141,7 +141,7 @@ def test_custom_benchmark_runs_the_hq_protocol_on_every_record(composed, tmp_pat
 @pytest.mark.slow
 def test_eval_hq_benchmark_cli_with_the_tiny_model(composed, tmp_path):
     _, _, root = composed
-    args = ["eval", "hq", "--benchmark", _bench_spec(root, "coco"), "--model-type", "tiny",
+    args = ["eval", "hq", "--benchmark", _bench_spec(root, "coco"), "--model-type", "test_vit",
             "--device", "cpu", "--limit", "1", "--out", str(tmp_path / "ev"),
             "--no-progress"]  # fmt: skip
     result = CliRunner().invoke(main, args)
@@ -153,7 +153,7 @@ def test_eval_hq_benchmark_cli_with_the_tiny_model(composed, tmp_path):
 
 def test_benchmark_bad_spec_is_one_clear_error(tmp_path):
     args = ["eval", "hq", "--benchmark", f"folder:{tmp_path / 'nothing'}", "--model-type",
-            "tiny", "--device", "cpu", "--out", str(tmp_path / "ev")]  # fmt: skip
+            "test_vit", "--device", "cpu", "--out", str(tmp_path / "ev")]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and result.output.startswith("error: ")
     assert "is not a folder" in result.output

@@ -84,7 +84,7 @@ def test_cli_hq_writes_outputs_and_lists_skips(build_folder, tmp_path, fake_pred
             "--out",
             str(out),
             "--model-type",
-            "tiny",
+            "test_vit",
             "--no-progress",
         ],
     )

@@ -12,7 +12,7 @@ from hqseg.evaluation.predict import BoxPrompter, load_predictor
 @pytest.mark.slow
 @pytest.mark.parametrize("resize_mode", ["square", "longest_side"])
 def test_prompter_matches_predict_boxes_per_type(resize_mode):
-    predictor = load_predictor("tiny", device="cpu", resize_mode=resize_mode)
+    predictor = load_predictor("test_vit", device="cpu", resize_mode=resize_mode)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (70, 110, 3), dtype=np.uint8)
     boxes = np.array([[5, 6, 60, 50], [30, 10, 100, 69]], np.float32)

@@ -27,13 +27,13 @@ def _perturb(model, seed=0, scale=0.05):
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return _perturb(build_hq_sam("tiny"))
+    return _perturb(build_hq_sam("test_vit"))
 
 
 @pytest.fixture(scope="module")
 def plain_sam(model):
     """A genuine segment_anything Sam holding the same SAM weights."""
-    sam = build_plain_sam("tiny")
+    sam = build_plain_sam("test_vit")
     hq_keys = set(model.hq_parameter_names())
     state = {k: v for k, v in model.state_dict().items() if k not in hq_keys}
     sam.load_state_dict(state, strict=True)

@@ -74,7 +74,7 @@ def test_transformers_checkpoint_gets_a_hint(tmp_path, tiny_model):
     path = tmp_path / "hf.pth"
     torch.save(to_transformers_state_dict(tiny_model), path)
     with pytest.raises(CheckpointError, match="from_transformers_state_dict"):
-        build_hq_sam("tiny", checkpoint=path)
+        build_hq_sam("test_vit", checkpoint=path)
 
 
 class _PreTransformerKeys(torch.nn.Module):
@@ -164,7 +164,7 @@ def test_transformers_samhq_equals_ours(tiny_model, prompt):
 @pytest.mark.parametrize("fmt", ["official", "transformers"])
 def test_export_cli_round_trip(tmp_path, tiny_checkpoint, tiny_model, fmt):
     out = tmp_path / f"export-{fmt}.pth"
-    args = ["export", str(tiny_checkpoint), "--model-type", "tiny", "--format", fmt]
+    args = ["export", str(tiny_checkpoint), "--model-type", "test_vit", "--format", fmt]
     result = CliRunner().invoke(main, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     sd = torch.load(out, weights_only=True)
@@ -178,7 +178,7 @@ def test_export_cli_bad_checkpoint_is_one_line(tmp_path):
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"\x00" * 10)
     result = CliRunner().invoke(
-        main, ["export", str(bad), "--model-type", "tiny", "--out", str(tmp_path / "o.pth")]
+        main, ["export", str(bad), "--model-type", "test_vit", "--out", str(tmp_path / "o.pth")]
     )
     assert result.exit_code == 2
     assert "not a readable torch checkpoint" in result.output

@@ -3,6 +3,7 @@
 from functools import partial
 
 import pytest
+import segment_anything_hq.modeling as official  # test dependency: must fail if missing
 import torch
 
 from hqseg.modeling.build import build_hq_mask_decoder
@@ -34,7 +35,7 @@ def official_decoder(vit_dim: int):
 
 
 def official_tiny_sam():
-    cfg = ENCODER_CONFIGS["tiny"]
+    cfg = ENCODER_CONFIGS["test_vit"]
     return official.Sam(
         image_encoder=official.ImageEncoderViT(
             depth=cfg.depth,

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from hqseg.cli import main
 
 TINY = [
-    "--model-type", "tiny", "--max-steps", "1", "--batch-size", "1", "--loss-points", "256",
+    "--model-type", "test_vit", "--max-steps", "1", "--batch-size", "1", "--loss-points", "256",
     "--no-validate", "--device", "cpu", "--no-progress",
 ]  # fmt: skip
 

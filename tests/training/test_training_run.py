@@ -20,7 +20,7 @@ from hqseg.training.monitor import read_metric
 
 HQSEG = str(Path(sys.executable).with_name("hqseg"))
 FAST = {
-    "model_type": "tiny",
+    "model_type": "test_vit",
     "batch_size": 1,
     "loss_points": 512,
     "validate": False,
@@ -83,7 +83,7 @@ def test_training_learns_loss_falls_and_heldout_miou_rises(data, tmp_path, capsy
     assert (run / "dvclive" / "plots" / "metrics" / "val" / "mIoU.tsv").is_file()
     assert (run / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
     # the official-format export holds SAM's keys and the trained HQ ones
-    official = torch.load(run / "sam_hq_tiny.pth", weights_only=True)
+    official = torch.load(run / "sam_hq_test_vit.pth", weights_only=True)
     hq = _hq_weights(run)
     assert len(hq) == 25  # FACTS §2: the HQ keys
     for name, value in hq.items():
@@ -168,7 +168,7 @@ def test_two_process_gloo_run_ends_with_identical_weights(data, tmp_path):
 
 def test_missing_dataset_folder_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(
-        main, ["train", "--data", str(tmp_path / "nowhere"), "--model-type", "tiny"]
+        main, ["train", "--data", str(tmp_path / "nowhere"), "--model-type", "test_vit"]
     )
     assert result.exit_code == 2
     assert "does not exist" in result.output and "hqseg build" in result.output
@@ -176,7 +176,7 @@ def test_missing_dataset_folder_is_a_clear_error(tmp_path):
 
 
 def test_missing_or_foreign_sam_checkpoint_is_a_clear_error(data, tmp_path):
-    base = ["train", "--data", str(data), "--model-type", "tiny", "--out", str(tmp_path / "r")]
+    base = ["train", "--data", str(data), "--model-type", "test_vit", "--out", str(tmp_path / "r")]
     result = CliRunner().invoke(main, [*base, "--checkpoint", str(tmp_path / "sam.pth")])
     assert result.exit_code == 2 and "sam.pth" in result.output and "not" in result.output
     junk = tmp_path / "junk.pth"
@@ -195,7 +195,7 @@ def test_resume_rejects_a_file_that_is_not_a_training_checkpoint(data, tmp_path)
             "--data",
             str(data),
             "--model-type",
-            "tiny",
+            "test_vit",
             "--no-validate",
             "--out",
             str(tmp_path / "r"),
@@ -208,6 +208,6 @@ def test_resume_rejects_a_file_that_is_not_a_training_checkpoint(data, tmp_path)
 
 def test_params_file_settings_and_unknown_keys(tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text("train:\n  model_type: tiny\n  lerning_rate: 0.1\n")
+    params.write_text("train:\n  model_type: test_vit\n  lerning_rate: 0.1\n")
     result = CliRunner().invoke(main, ["train", "--params", str(params)])
     assert result.exit_code == 2 and "lerning_rate" in result.output
