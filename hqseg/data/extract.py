@@ -23,10 +23,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tqdm import tqdm
-
 from hqseg.data.schema import Reject
 from hqseg.errors import DatasetError
+from hqseg.utils.progress import progress_bar
 
 _JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db"})
 
@@ -132,7 +131,7 @@ def safe_extract(
         archive: a zip or tar(.gz/.bz2/.xz) file.
         dest: destination folder (created if needed).
         members: if given, only members under these prefixes (``"ecssd/"``) are extracted.
-        progress: show a tqdm bar over the members.
+        progress: a bar over the members on a terminal, log lines elsewhere.
 
     Raises:
         DatasetError: the archive cannot be read (corrupt, truncated), naming it.
@@ -146,7 +145,7 @@ def safe_extract(
     reader = _Reader(archive)
     try:
         listing = list(reader.members())
-        bar = tqdm(listing, desc=f"extract {archive.name}", unit="file", disable=not progress)
+        bar = progress_bar(listing, desc=f"extract {archive.name}", unit="file", bar=progress)
         for m in bar:
             where = f"{archive.name}:{m.name}"
             rel = safe_relpath(m.name)

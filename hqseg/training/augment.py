@@ -106,9 +106,7 @@ def resample_window(src: np.ndarray, window: Window) -> np.ndarray:
     return out[:, ::-1] if window.flip else out
 
 
-def draw_window(
-    h: int, w: int, rng: np.random.Generator, scale: float, flip: bool
-) -> Window:
+def draw_window(h: int, w: int, rng: np.random.Generator, scale: float, flip: bool) -> Window:
     """The scaled size of an (h, w) source at long side ``scale * 1024`` and a random crop."""
     factor = scale * SIZE / max(h, w)
     sh, sw = max(1, round(h * factor)), max(1, round(w * factor))
