@@ -138,6 +138,7 @@ class _Trainer:
         self.history = History()
         self.last_checkpoint: Path | None = None
         self.position = ckpt.Position()  # of the last checkpoint written or resumed
+        self.validated: set[int] = set()  # steps validated in this invocation (every rank)
         if config.compile:
             self.model.image_encoder.compile()
             self.model.mask_decoder.compile()
@@ -271,8 +272,9 @@ class _Trainer:
                 break
         finally:
             bar.close()
-        if cfg.validate and not self.history.has(step, "val/"):
+        if self.val_splits and not (step in self.validated or self.history.has(step, "val/")):
             # resumed after the last training step, before its validation was saved
+            # (every rank decides alike: the resumed history is the same on all ranks)
             self._validate(monitor, step)
             self._save(monitor, self.position)
         result.steps = step
@@ -346,6 +348,7 @@ class _Trainer:
                 os.kill(os.getpid(), signal.SIGKILL)
             self._log(monitor, step, {f"val/{k}": v for k, v in values.items()})
             self.model.mask_decoder.train()
+        self.validated.add(step)
         dist_utils.barrier(self.info)
 
     def _finish(self, result: TrainResult) -> None:

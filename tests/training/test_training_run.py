@@ -99,7 +99,7 @@ def _run_cli(settings: dict, *extra: str, env: dict | None = None):
         env={**_env(), **(env or {})},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
 
 
@@ -157,7 +157,7 @@ def test_two_process_gloo_run_ends_with_identical_weights(data, tmp_path):
         env={**_env(), "HQSEG_TRAIN_DUMP_RANK_WEIGHTS": "1"},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     r0 = torch.load(tmp_path / "ddp" / "rank0_hq.pth", weights_only=True)
@@ -286,7 +286,7 @@ def test_without_a_terminal_training_prints_progress_lines(data, tmp_path):
         env={**_env(), "HQSEG_PROGRESS": ""},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "train: 2/2 steps (100%) loss=" in proc.stderr, proc.stderr[-2000:]
