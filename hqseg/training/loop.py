@@ -402,4 +402,5 @@ def _progress(total: int, initial: int, *, bar: bool, enabled: bool):
         bar=bar,
         enabled=enabled,
         every_n=PROGRESS_EVERY_STEPS,
+        first=True,
     )

@@ -9,7 +9,8 @@ comes first, e.g.::
 
 A background heartbeat prints the same line when an item takes longer than
 ``every_s`` (a slow step, a long validation), so a log never goes quiet for longer.
-Runs that finish before the first line was due print nothing.
+Runs that finish before the first line was due print nothing (unless ``first``: then the
+first item is logged too, and the final count at the end).
 
 Modes (``HQSEG_PROGRESS`` overrides the caller's choice):
     auto  bar on a TTY, log lines otherwise (callers' ``bar=True``);
@@ -46,6 +47,7 @@ def progress_bar(
     enabled: bool = True,
     every_n: int | None = None,
     every_s: float = DEFAULT_EVERY_S,
+    first: bool = False,
     stream: IO[str] | None = None,
 ):
     """A progress reporter over ``iterable`` (or driven by ``update``); see module doc.
@@ -55,6 +57,7 @@ def progress_bar(
         enabled: False = print nothing (e.g. on ranks other than 0).
         every_n: also log every this many items (None = by time only).
         every_s: log at least this often (seconds) while work goes on.
+        first: also log the first item (shows that work started, and its speed).
         stream: where lines/bars go (default: stderr).
     """
     stream = stream or sys.stderr
@@ -73,6 +76,7 @@ def progress_bar(
         initial=initial,
         every_n=every_n,
         every_s=every_s,
+        first=first,
         stream=stream,
     )
 
@@ -131,6 +135,7 @@ class LogProgress(_Silent):
         initial: int = 0,
         every_n: int | None = None,
         every_s: float = DEFAULT_EVERY_S,
+        first: bool = False,
         stream: IO[str] | None = None,
         clock=time.monotonic,
     ) -> None:
@@ -144,6 +149,7 @@ class LogProgress(_Silent):
         self.start = self.last_time = clock()
         self.start_n = self.last_n = initial
         self.postfix = ""
+        self.first = first
         self.lines = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -158,7 +164,7 @@ class LogProgress(_Silent):
             self.n += n
             due_n = self.every_n and self.n - self.last_n >= self.every_n
             due_s = self.every_s > 0 and self.clock() - self.last_time >= self.every_s
-            if due_n or due_s:
+            if due_n or due_s or (self.first and self.lines == 0):
                 self._emit()
 
     def set_postfix(self, ordered_dict: dict | None = None, refresh: bool = True, **kw) -> None:

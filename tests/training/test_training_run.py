@@ -294,5 +294,6 @@ def test_without_a_terminal_training_prints_progress_lines(data, tmp_path):
         timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "train: 2/2 steps (100%) loss=" in proc.stderr, proc.stderr[-2000:]
+    assert "train: 1/2 steps (50%) loss=" in proc.stderr, proc.stderr[-2000:]
+    assert "train: 2/2 steps (100%) loss=" in proc.stderr
     assert "img_s=" in proc.stderr and "steps/s" in proc.stderr
