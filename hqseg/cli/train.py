@@ -57,7 +57,13 @@ def _setting_options(func):
     help="Continue from a training checkpoint; `auto` = <out>/checkpoints/last.pt if it "
     "exists (else start fresh).",
 )
-@click.option("--progress/--no-progress", default=True, help="Show a progress bar (rank 0).")
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    help="A progress bar on a terminal (rank 0). --no-progress, and any run whose stderr "
+    "is not a terminal (dvc repro, CI), prints a line every 10 steps or 30 s instead "
+    "(step, loss, images/s, ETA). HQSEG_PROGRESS=off silences it.",
+)
 @_setting_options
 def train_command(params_file, resume, progress, **settings):
     """Train the HQ parameters of HQ-SAM with SAM frozen (the official recipe).
@@ -70,6 +76,8 @@ def train_command(params_file, resume, progress, **settings):
     Writes into --out: checkpoints/last.pt (+ step files), dvclive/ (per-step
     metrics for `dvc plots`), training_curves.png, summary.json (held-out mIoU/mBIoU
     before and after), hq_only.pth and the official-format sam_hq_<type>.pth.
+    A NaN/inf loss, gradient or weight stops the run (exit 2); the last checkpoint
+    stays the last finite one.
     """
     from hqseg.training.config import load_params
     from hqseg.training.loop import train

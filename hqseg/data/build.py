@@ -267,7 +267,7 @@ def build(
         DatasetError: unknown preset or dedup mode, missing sources (see
             :func:`ensure_normalized`), or nothing to build.
     """
-    from tqdm import tqdm
+    from hqseg.utils.progress import progress_bar
 
     preset = get_preset(preset_name)
     specs = resolve_added(add, licences, source_names())
@@ -320,7 +320,7 @@ def build(
         per_source: list[ConfigFiles] = []
         counts: dict[str, dict[str, int]] = {}
         todo = [(s, sp) for s, summary in summaries.items() for sp in _split_order(s, summary)]
-        for source, split in tqdm(todo, desc="build", unit="split", disable=not progress or None):
+        for source, split in progress_bar(todo, desc="build", unit="split", bar=progress):
             files, rows, nbytes = _copy_split(
                 list_shards(folders[source], split), tmp / "data" / source, split, dropped
             )

@@ -37,10 +37,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tqdm import tqdm
-
 from hqseg.data.schema import Reject
 from hqseg.errors import DatasetError
+from hqseg.utils.progress import progress_bar
 
 _JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db"})
 # Errors reading one member's data: the member is corrupt, the archive index is fine.
@@ -157,7 +156,7 @@ def safe_extract(
         archive: a zip or tar(.gz/.bz2/.xz) file.
         dest: destination folder (created if needed).
         members: if given, only members under these prefixes (``"ecssd/"``) are extracted.
-        progress: show a tqdm bar over the members.
+        progress: a bar over the members on a terminal, log lines elsewhere.
 
     Raises:
         DatasetError: the archive cannot be read (corrupt, truncated), naming it.
@@ -175,7 +174,7 @@ def safe_extract(
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
             raise DatasetError(f"{archive}: archive index is corrupt or truncated: {exc}") from exc
         last = _last_copies(listing)
-        bar = tqdm(listing, desc=f"extract {archive.name}", unit="file", disable=not progress)
+        bar = progress_bar(listing, desc=f"extract {archive.name}", unit="file", bar=progress)
         for i, m in enumerate(bar):
             where = f"{archive.name}:{_printable(m.name)}"
             bad = _bad_name(m.name)

@@ -121,7 +121,7 @@ def normalize_source(
     Raises:
         DatasetError: unknown source, raw folder missing, or no recognisable layout.
     """
-    from tqdm import tqdm
+    from hqseg.utils.progress import progress_bar
 
     if size_mismatch not in SIZE_MISMATCH_MODES:
         raise DatasetError(
@@ -153,12 +153,8 @@ def normalize_source(
     with output_dir(Path(out_dir) / source, "normalize", legacy=NORMALIZED_FILES) as tmp:
         writers: dict[str, ShardWriter] = {}
         results = bounded_map(work, pairs, workers=workers, chunksize=8, initializer=worker_init)
-        bar = tqdm(
-            results,
-            total=len(pairs),
-            desc=f"normalize {source}",
-            unit="pair",
-            disable=not progress or None,
+        bar = progress_bar(
+            results, total=len(pairs), desc=f"normalize {source}", unit="pair", bar=progress
         )
         for outcome in bar:
             if isinstance(outcome, Converted):

@@ -17,11 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from tqdm.auto import tqdm
-
 from hqseg.metrics.masks import boundary_dilation
 from hqseg.metrics.rle import crop_iou
 from hqseg.metrics.rle_batch import boundary_bands
+from hqseg.utils.progress import progress_bar
 
 # below this many annotations a pool costs more than it saves
 PARALLEL_MIN_ANNOTATIONS = 2000
@@ -112,7 +111,7 @@ def boundary_ious(
         jobs: one per image.
         dilation_ratio: boundary width as a fraction of the image diagonal.
         workers: processes to use (None: all available cores).
-        progress: show a tqdm bar (None: only for large inputs).
+        progress: a bar on a terminal, log lines elsewhere (None: bar only for large inputs).
     """
     jobs = list(jobs)
     n_anns = sum(len(j.rles) for j in jobs)
@@ -120,7 +119,7 @@ def boundary_ious(
     if n_anns < PARALLEL_MIN_ANNOTATIONS:
         workers = 1
     disable = n_anns < PARALLEL_MIN_ANNOTATIONS if progress is None else not progress
-    bar = tqdm(total=len(jobs), desc="boundary IoU", unit="img", disable=disable)
+    bar = progress_bar(total=len(jobs), desc="boundary IoU", unit="img", bar=not disable)
     task = partial(chunk_boundary_ious, dilation_ratio=dilation_ratio)
     chunks = _chunks(jobs, CHUNK_ANNOTATIONS)
     merged: dict[tuple[int, int], float] = {}

@@ -7,6 +7,7 @@ option of the same name (underscores become dashes).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,9 @@ class TrainConfig:
     device: str = _opt("auto", "auto (GPU of this rank if CUDA exists), cpu, cuda or cuda:N.")
     amp: str = _opt("none", "Mixed precision: none or bf16 (autocast).")
     compile: bool = _opt(False, "torch.compile the image encoder and mask decoder.")
-    num_workers: int = _opt(0, "DataLoader worker processes per rank.")
+    num_workers: int = _opt(
+        -1, "DataLoader worker processes per rank (-1 = auto: 0 on CPU, up to 4 per GPU)."
+    )
     checkpoint_every: int = _opt(0, "Checkpoint every N optimiser steps (0 = at epoch ends only).")
     log_every: int = _opt(1, "Log metrics every N optimiser steps.")
 
@@ -94,6 +97,10 @@ class TrainConfig:
 
     def validate_values(self) -> None:
         """Raise :class:`ConfigError` naming the first bad setting."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"invalid training setting: {f.name} must be finite, got {value}")
         checks = [
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.max_steps >= 0, "max_steps must be >= 0"),
@@ -112,7 +119,7 @@ class TrainConfig:
             (0 <= self.importance_ratio <= 1, "importance_ratio must be in [0, 1]"),
             (self.amp in ("none", "bf16"), "amp must be 'none' or 'bf16'"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
-            (self.num_workers >= 0, "num_workers must be >= 0"),
+            (self.num_workers >= -1, "num_workers must be >= 0 (or -1 = auto)"),
             (self.limit_train_samples >= 0, "limit_train_samples must be >= 0"),
             (self.val_limit >= 0, "val_limit must be >= 0"),
             (self.log_every >= 1, "log_every must be >= 1"),
