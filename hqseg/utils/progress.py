@@ -159,6 +159,16 @@ class LogProgress(_Silent):
             self._thread.start()
 
     # ------------------------------------------------------------------ tqdm-like API
+    def __iter__(self) -> Iterator[Any]:
+        # Like tqdm: each item counts through update(), and the end of the loop (or a
+        # break/exception) closes the bar, so its heartbeat never outlives the work.
+        try:
+            for item in self.iterable or ():
+                yield item
+                self.update()
+        finally:
+            self.close()
+
     def update(self, n: int = 1) -> None:
         with self._lock:
             self.n += n

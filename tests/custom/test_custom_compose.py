@@ -105,7 +105,7 @@ def test_training_runs_on_the_composed_build(composed, tmp_path):
                          device="cpu", checkpoint_every=0)  # fmt: skip
     result = train(config, progress=False)
     assert result.steps == 2
-    assert (tmp_path / "run" / "sam_hq_tiny.pth").is_file()
+    assert (tmp_path / "run" / "sam_hq_test_vit.pth").is_file()
 
 
 def _bench_spec(root, kind):

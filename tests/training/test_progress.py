@@ -56,3 +56,22 @@ def test_heartbeat_speaks_during_a_long_item():
     time.sleep(0.6)  # one long item: the heartbeat must print meanwhile
     bar.close()
     assert "slow: 0/2" in out.getvalue()
+
+
+def test_a_finished_loop_closes_its_bar_and_stops_the_heartbeat():
+    """Iterating to the end counts every item and stops the heartbeat thread (it used to
+    keep printing stale lines, e.g. 'normalize: 3/3' every 30 s, for the process's life)."""
+    import io
+    import threading
+    import time
+
+    from hqseg.utils.progress import LogProgress
+
+    stream = io.StringIO()
+    before = threading.active_count()
+    for _ in LogProgress(range(5), desc="x", every_n=2, every_s=0.05, stream=stream):
+        pass
+    time.sleep(0.2)
+    assert threading.active_count() == before
+    lines = stream.getvalue().splitlines()
+    assert lines[-1].startswith("x: 5/5") and len(lines) == 3

@@ -217,7 +217,7 @@ def test_params_file_settings_and_unknown_keys(tmp_path):
 def _run_outputs(run: Path) -> dict[str, object]:
     """Every file a run leaves that a user reads (metrics, summary, exports), less timings."""
     files: dict[str, object] = {
-        n: (run / n).read_bytes() for n in ["summary.json", "hq_only.pth", "sam_hq_tiny.pth"]
+        n: (run / n).read_bytes() for n in ["summary.json", "hq_only.pth", "sam_hq_test_vit.pth"]
     }
     latest = json.loads((run / "dvclive" / "metrics.json").read_text())
     latest["train"].pop("images_per_s")  # wall-clock speed, differs run to run
