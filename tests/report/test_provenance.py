@@ -150,3 +150,22 @@ def test_volatile_keys_are_left_out_of_comparisons(checkpoint, tmp_path):
     prov = collect_provenance(model_type="tiny", checkpoint=checkpoint)
     other = {**prov, "git": {"revision": "0" * 40, "dirty": True}, "platform": "elsewhere"}
     assert stable_part(prov) == stable_part(other) and "git" not in stable_part(prov)
+
+
+def test_eval_hq_benchmark_spec_writes_provenance(tmp_path, checkpoint, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "custom"))
+    from custom_data import folder_dataset
+
+    folder_dataset(tmp_path / "mine")
+    monkeypatch.setattr("hqseg.evaluation.predict.load_predictor", lambda *a, **k: FakePredictor())
+    out = tmp_path / "ev"
+    spec = f"folder:{tmp_path / 'mine'}?name=mine_val"
+    args = ["eval", "hq", "--benchmark", spec, "--model-type", "tiny", "--out", str(out)]
+    res = CliRunner().invoke(main, [*args, "--checkpoint", str(checkpoint), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["params"]["benchmarks"] == [spec] and prov["data"]["path"] is None
+    assert "provenance.json" in read_marker(out)["files"]
