@@ -83,10 +83,25 @@ def _predictor(model_type, checkpoint: str | None, device: str, bf16: bool, resi
     )
 
 
-def _provenance(model_type: str, checkpoint: str | None, data, **params):
-    """What produced this run's numbers, for ``provenance.json`` (see hqseg.provenance)."""
+def _provenance(model_type, checkpoint: str | None, data, **params):
+    """What produced this run's numbers, for ``provenance.json`` (see hqseg.provenance).
+
+    The model type is recorded as evaluated: the option, else the type inferred from the
+    checkpoint (read here once more; a bad checkpoint is reported by the loader after
+    this, so here it leaves the type None), else the default.
+    """
+    from hqseg.errors import HqsegError
     from hqseg.provenance import collect_provenance
 
+    if model_type is None and checkpoint is None:
+        model_type = DEFAULT_MODEL_TYPE
+    elif model_type is None:
+        from hqseg.modeling.checkpoint import infer_model_type, read_state_dict
+
+        try:
+            model_type = infer_model_type(read_state_dict(checkpoint), path=checkpoint)
+        except (HqsegError, ValueError):
+            model_type = None
     return collect_provenance(
         model_type=model_type, checkpoint=checkpoint, params=params, data_dir=data
     )

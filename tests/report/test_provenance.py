@@ -84,7 +84,7 @@ def test_sample_flag_from_the_card_and_the_coco_sample(build, tmp_path):
 
 def _eval_hq(build, out, checkpoint, monkeypatch):
     monkeypatch.setattr("hqseg.evaluation.predict.load_predictor", lambda *a, **k: FakePredictor())
-    args = ["eval", "hq", "--data", str(build), "--out", str(out), "--model-type", "tiny"]
+    args = ["eval", "hq", "--data", str(build), "--out", str(out), "--model-type", "test_vit"]
     res = CliRunner().invoke(main, [*args, "--checkpoint", str(checkpoint), "--no-progress"])
     assert res.exit_code == 0, res.output
     return json.loads((out / "provenance.json").read_text())
@@ -95,7 +95,8 @@ def test_eval_hq_writes_provenance_in_its_unit_and_report_shows_it(
 ):
     out = tmp_path / "eval" / "hq"
     prov = _eval_hq(build, out, checkpoint, monkeypatch)
-    assert prov["model_type"] == "tiny" and prov["data"] == {"path": str(build), "sample": False}
+    assert prov["model_type"] == "test_vit"
+    assert prov["data"] == {"path": str(build), "sample": False}
     assert prov["checkpoint"]["sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     assert prov["params"]["resize_mode"] == "square" and prov["params"]["limit"] is None
     assert "provenance.json" in read_marker(out)["files"]  # part of the unit, hash-checked
@@ -105,7 +106,7 @@ def test_eval_hq_writes_provenance_in_its_unit_and_report_shows_it(
 
     text = write_report(tmp_path / "eval", tmp_path / "r").read_text()
     assert "## Provenance" in text and SAMPLE_BANNER not in text
-    assert "### this run: HQ benchmarks" in text and "- model type: `tiny`" in text
+    assert "### this run: HQ benchmarks" in text and "- model type: `test_vit`" in text
     assert prov["checkpoint"]["sha256"][:16] in text and "`resize_mode=square`" in text
     assert f"| `numpy` | {np.__version__} |" in text
     assert "- git revision: " in text
@@ -125,7 +126,7 @@ def test_eval_coco_writes_provenance(tmp_path, checkpoint, monkeypatch):
     coco = write_coco_sample(tmp_path / "coco", seed=0)
     out = tmp_path / "eval" / "coco"
     args = ["eval", "coco", "--annotations", str(coco["annotations"]), "--images"]
-    args += [str(coco["images"]), "--oracle-boxes", "--out", str(out), "--model-type", "tiny"]
+    args += [str(coco["images"]), "--oracle-boxes", "--out", str(out), "--model-type", "test_vit"]
     res = CliRunner().invoke(main, [*args, "--checkpoint", str(checkpoint), "--no-progress"])
     assert res.exit_code == 0, res.output
     prov = json.loads((out / "provenance.json").read_text())
@@ -163,9 +164,24 @@ def test_eval_hq_benchmark_spec_writes_provenance(tmp_path, checkpoint, monkeypa
     monkeypatch.setattr("hqseg.evaluation.predict.load_predictor", lambda *a, **k: FakePredictor())
     out = tmp_path / "ev"
     spec = f"folder:{tmp_path / 'mine'}?name=mine_val"
-    args = ["eval", "hq", "--benchmark", spec, "--model-type", "tiny", "--out", str(out)]
+    args = ["eval", "hq", "--benchmark", spec, "--model-type", "test_vit", "--out", str(out)]
     res = CliRunner().invoke(main, [*args, "--checkpoint", str(checkpoint), "--no-progress"])
     assert res.exit_code == 0, res.output
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["params"]["benchmarks"] == [spec] and prov["data"]["path"] is None
     assert "provenance.json" in read_marker(out)["files"]
+
+
+def test_model_type_inferred_from_the_checkpoint_is_recorded(build, tmp_path, monkeypatch):
+    import torch
+
+    from hqseg.modeling import build_hq_sam
+
+    ckpt = tmp_path / "sam_hq_test_vit.pth"
+    torch.save(build_hq_sam("test_vit").state_dict(), ckpt)
+    monkeypatch.setattr("hqseg.evaluation.predict.load_predictor", lambda *a, **k: FakePredictor())
+    out = tmp_path / "ev"
+    args = ["eval", "hq", "--data", str(build), "--out", str(out), "--checkpoint", str(ckpt)]
+    res = CliRunner().invoke(main, [*args, "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "provenance.json").read_text())["model_type"] == "test_vit"
