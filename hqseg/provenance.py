@@ -112,11 +112,13 @@ def is_sample_data(data_dir: str | Path | None) -> bool | None:
     path = Path(data_dir)
     card = path / "README.md"
     if card.is_file():
+        import yaml
+
         from hqseg.data.card import parse_front_matter
 
         try:
             meta = parse_front_matter(card.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
+        except (OSError, ValueError, yaml.YAMLError):  # the loader reports a damaged card
             return None
         return bool(isinstance(meta, dict) and meta.get("sample"))
     for folder in (path, *path.parents):  # the COCO sample: its marker sits at the top

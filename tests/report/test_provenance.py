@@ -80,6 +80,8 @@ def test_sample_flag_from_the_card_and_the_coco_sample(build, tmp_path):
     coco = write_coco_sample(tmp_path / "coco", seed=0)
     assert is_sample_data(coco["annotations"]) is True
     assert is_sample_data(None) is None and is_sample_data(tmp_path / "nowhere") is None
+    (build / "README.md").write_text("---\nconfigs: [\n---\n")  # damaged: unknown, no raise
+    assert is_sample_data(build) is None
 
 
 def _eval_hq(build, out, checkpoint, monkeypatch):
