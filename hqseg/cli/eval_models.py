@@ -83,6 +83,30 @@ def _predictor(model_type, checkpoint: str | None, device: str, bf16: bool, resi
     )
 
 
+def _provenance(model_type, checkpoint: str | None, data, **params):
+    """What produced this run's numbers, for ``provenance.json`` (see hqseg.provenance).
+
+    The model type is recorded as evaluated: the option, else the type inferred from the
+    checkpoint (read here once more; a bad checkpoint is reported by the loader after
+    this, so here it leaves the type None), else the default.
+    """
+    from hqseg.errors import HqsegError
+    from hqseg.provenance import collect_provenance
+
+    if model_type is None and checkpoint is None:
+        model_type = DEFAULT_MODEL_TYPE
+    elif model_type is None:
+        from hqseg.modeling.checkpoint import infer_model_type, read_state_dict
+
+        try:
+            model_type = infer_model_type(read_state_dict(checkpoint), path=checkpoint)
+        except (HqsegError, ValueError):
+            model_type = None
+    return collect_provenance(
+        model_type=model_type, checkpoint=checkpoint, params=params, data_dir=data
+    )
+
+
 @click.command(name="hq")
 @click.option(
     "--data",
@@ -98,7 +122,8 @@ def _predictor(model_type, checkpoint: str | None, device: str, bf16: bool, resi
     default="eval/hq",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Output folder: per_image.csv, metrics.json, masks.json, skipped.csv.",
+    help="Output folder: per_image.csv, metrics.json, masks.json, skipped.csv, "
+    "provenance.json.",
 )
 @click.option(
     "--split",
@@ -159,6 +184,11 @@ def hq_command(
 
         for spec in benchmarks:
             parse_spec(spec)
+    provenance = _provenance(
+        model_type, checkpoint, None if benchmarks else data_dir, resize_mode=resize_mode,
+        splits=list(splits), benchmarks=list(benchmarks), sam=with_sam, limit=limit,
+        bf16=bf16, device=device,
+    )  # fmt: skip
     predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
     mask_types = ("hq", "sam") if with_sam else ("hq",)
     if benchmarks:
@@ -166,7 +196,8 @@ def hq_command(
 
         summary = evaluate_custom_benchmarks(predictor, benchmarks, out_dir,
                                              mask_types=mask_types, limit=limit,
-                                             progress=progress)  # fmt: skip
+                                             progress=progress,
+                                             provenance=provenance)  # fmt: skip
     else:
         summary = evaluate_hq_benchmarks(
             predictor,
@@ -177,6 +208,7 @@ def hq_command(
             limit=limit,
             progress=progress,
             protocol=resize_mode,
+            provenance=provenance,
         )
     click.echo(f"protocol {summary.get('protocol', resize_mode)}; mIoU and mBIoU in percent")
     for bench, models in summary.items():
@@ -229,7 +261,7 @@ def hq_command(
     default="eval/coco",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Output folder: results_sam.json, results_hq_sam.json, metrics.json.",
+    help="Output folder: results_sam.json, results_hq_sam.json, metrics.json, provenance.json.",
 )
 @_resize_option("longest_side")
 @_model_options
@@ -260,6 +292,11 @@ def coco_command(
 
     if (detections is None) == (not oracle_boxes):
         raise HqsegError("give exactly one of --detections FILE or --oracle-boxes")
+    provenance = _provenance(
+        model_type, checkpoint, annotations, annotations=annotations, images=images_dir,
+        detections=detections, oracle_boxes=oracle_boxes, top_k=top_k, resize_mode=resize_mode,
+        limit=limit, bf16=bf16, device=device,
+    )  # fmt: skip
     created = init_from_env()
     try:
         predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
@@ -272,6 +309,7 @@ def coco_command(
             top_k=top_k,
             limit=limit,
             progress=progress,
+            provenance=provenance,
         )
     finally:
         if created:

@@ -27,10 +27,11 @@ from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.hq import encode_rle
 from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
 from hqseg.metrics.units import stats_to_percent, with_unit
+from hqseg.provenance import write_provenance
 from hqseg.utils.atomic import write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
 
-COCO_FILES = ("metrics.json", "results_*.json")
+COCO_FILES = ("metrics.json", "results_*.json", "provenance.json")
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def evaluate_coco_models(
     top_k: int = 100,
     limit: int | None = None,
     progress: bool = True,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Run SAM and HQ-SAM on COCO box prompts and write results and metrics.
 
@@ -149,6 +151,8 @@ def evaluate_coco_models(
         top_k: detections kept per image (highest scores).
         limit: only the first ``limit`` images (sorted ids) that have prompts; the
             scores then cover those images only.
+        provenance: written as ``provenance.json`` in the unit
+            (:func:`hqseg.provenance.collect_provenance`); None = not written.
 
     Writes (rank 0, as one unit by :func:`hqseg.utils.outdir.output_dir`):
     ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
@@ -202,4 +206,6 @@ def evaluate_coco_models(
         for model, entries in merged.items():
             write_json(tmp / f"results_{model}.json", entries, indent=None)
         write_json(tmp / "metrics.json", metrics)
+        if provenance is not None:
+            write_provenance(tmp, provenance)
     return metrics

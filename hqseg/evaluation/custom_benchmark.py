@@ -41,8 +41,10 @@ def evaluate_custom_benchmarks(
     mask_types: Sequence[str] = ("hq", "sam"),
     limit: int | None = None,
     progress: bool = True,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Score each spec as one benchmark; write the ``eval hq`` outputs; return the summary.
+    """Score each spec as one benchmark; write the ``eval hq`` outputs (``provenance``
+    as ``provenance.json`` when given); return the summary.
 
     Raises:
         DatasetError: a spec is bad, its input unreadable, or it yields no usable pair.
@@ -64,4 +66,4 @@ def evaluate_custom_benchmarks(
                       benchmark=spec.name, mask_types=mask_types, progress=progress)  # fmt: skip
         for spec in parsed
     ]
-    return write_hq_outputs(out_dir, evaluators, protocol=protocol)
+    return write_hq_outputs(out_dir, evaluators, protocol=protocol, provenance=provenance)

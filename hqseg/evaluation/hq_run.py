@@ -6,7 +6,9 @@ Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.outp
     ``metrics.json``   ``{"unit": "percent", "protocol": name, benchmark: {model: {mIoU,
                        mBIoU, n}}, "mean": ...}``, the file DVC tracks as metrics;
     ``masks.json``     predicted masks as RLE, ``{model: {id: rle}}``, for the report gallery;
-    ``skipped.csv``    images not scored and why (header only when none).
+    ``skipped.csv``    images not scored and why (header only when none);
+    ``provenance.json`` what produced them (:mod:`hqseg.provenance`), when the caller
+                       passes ``provenance`` (the CLI always does).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 from hqseg.errors import DatasetError
 from hqseg.evaluation.hq import BENCHMARKS, resolve_protocol, run_hq_split, summarize
 from hqseg.metrics.units import with_unit
+from hqseg.provenance import write_provenance
 from hqseg.utils.atomic import atomic_file, write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
 
-HQ_FILES = ("metrics.json", "per_image.csv", "masks.json", "skipped.csv")
+HQ_FILES = ("metrics.json", "per_image.csv", "masks.json", "skipped.csv", "provenance.json")
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ def evaluate_hq_benchmarks(
     limit: int | None = None,
     progress: bool = True,
     protocol: str | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score each HQ split of ``data_dir`` and write the outputs listed above.
 
@@ -78,6 +82,8 @@ def evaluate_hq_benchmarks(
         limit: score only the first ``limit`` images of each split (smoke runs).
         protocol: ``"square"`` (the authors') or ``"longest_side"``; None = the
             predictor's resize_mode (see :func:`~.hq.resolve_protocol`).
+        provenance: written as ``provenance.json`` in the unit
+            (:func:`hqseg.provenance.collect_provenance`); None = not written.
 
     Returns:
         The summary written to ``metrics.json``.
@@ -100,12 +106,18 @@ def evaluate_hq_benchmarks(
                 keep_masks=True,
             )
         )
-    return write_hq_outputs(out_dir, evaluators, protocol=proto.name)
+    return write_hq_outputs(out_dir, evaluators, protocol=proto.name, provenance=provenance)
 
 
-def write_hq_outputs(out_dir: str | Path, evaluators: Sequence[Any], *, protocol: str):
+def write_hq_outputs(
+    out_dir: str | Path,
+    evaluators: Sequence[Any],
+    *,
+    protocol: str,
+    provenance: dict[str, Any] | None = None,
+):
     """Gather filled :class:`~.hq.HQBenchmarkEvaluator` s (one per benchmark) and write
-    the four outputs listed above as one unit; return the summary (``metrics.json``).
+    the outputs listed above as one unit; return the summary (``metrics.json``).
 
     Shared by the build's HQ benchmarks and custom ``--benchmark`` sets, so both write
     the same files, units and marker.
@@ -121,7 +133,7 @@ def write_hq_outputs(out_dir: str | Path, evaluators: Sequence[Any], *, protocol
             masks.setdefault(model, {}).update(by_id)
     per_image = pd.concat(tables, ignore_index=True)
     summary = with_unit({"protocol": protocol, **summarize(per_image)})
-    # One unit: the four files replace the previous run's together, and the marker
+    # One unit: the files replace the previous run's together, and the marker
     # records their hashes so readers can refuse a mix of runs.
     with output_dir(out_dir, "eval hq", legacy=HQ_FILES, manifest=True) as tmp:
         with atomic_file(tmp / "per_image.csv", "w") as fh:
@@ -132,6 +144,8 @@ def write_hq_outputs(out_dir: str | Path, evaluators: Sequence[Any], *, protocol
             )
         write_json(tmp / "masks.json", masks, indent=None)
         write_json(tmp / "metrics.json", summary)
+        if provenance is not None:
+            write_provenance(tmp, provenance)
     for row in skipped:
         log.warning("skipped %s (%s): %s", row["id"], row["benchmark"], row["reason"])
     return summary

@@ -2,8 +2,9 @@
 
 Sections: HQ benchmarks (SAM vs HQ-SAM), paired per-image differences with
 bootstrap 95% CIs and win/loss/tie counts, COCO AP / AP_B, comparison with a
-previous run (``--base``: a folder or a git revision), the paper's numbers, plots
-and an overlay gallery. Output folder (replaced atomically)::
+previous run (``--base``: a folder or a git revision), the paper's numbers, plots,
+an overlay gallery and each results folder's provenance (with a banner at the top when
+the data is the embedded sample). Output folder (replaced atomically)::
 
     report.md  report.html  paired_iou.csv  plots/*.png  gallery/*.png
 """
@@ -16,10 +17,12 @@ from typing import Any
 import pandas as pd
 
 from hqseg.evaluation.hq import BENCHMARKS
+from hqseg.provenance import is_sample_data
 from hqseg.report import markdown as md
 from hqseg.report.gallery import build_gallery
 from hqseg.report.paper import load_paper, paper_rows
 from hqseg.report.plots import benchmark_bars, iou_scatter
+from hqseg.report.provenance import SAMPLE_BANNER, provenance_section, uses_sample
 from hqseg.report.results import Results, load_base, load_results
 from hqseg.report.stats import pair_tables, paired_summary
 from hqseg.utils.outdir import output_dir
@@ -132,7 +135,7 @@ def _base_section(res: Results, base: Results, seed: int) -> list[str]:
     return out
 
 
-def _paper_section(paper: dict[str, Any], res: Results) -> list[str]:
+def _paper_section(paper: dict[str, Any], res: Results, sample: bool) -> list[str]:
     rows = [
         [
             r["source"],
@@ -148,9 +151,14 @@ def _paper_section(paper: dict[str, Any], res: Results) -> list[str]:
         "## Compared with the paper",
         "",
         "> The paper's numbers are for official checkpoints on the full benchmarks and COCO "
-        "val2017 with FocalNet-DINO boxes. Numbers from the embedded sample (generated "
-        "images, tiny random-weight model) are **NOT comparable**; they only show that the "
-        "pipeline runs.",
+        "val2017 with FocalNet-DINO boxes. "
+        + (
+            "These results come from the embedded sample (see the banner at the top): "
+            "**NOT comparable**."
+            if sample
+            else "Numbers from the embedded sample (generated images, tiny random-weight "
+            "model) are **NOT comparable**; they only show that the pipeline runs."
+        ),
         "",
         md.table(
             [
@@ -190,9 +198,11 @@ def write_report(
     base_res = load_base(base, results_dir) if base else None
     paper_data = load_paper(paper) if paper else None
     out_dir = Path(out_dir)
+    sample = uses_sample([res, base_res]) or bool(is_sample_data(data_dir))
     lines = [
         "# hqseg evaluation report",
         "",
+        *([SAMPLE_BANNER, ""] if sample else []),
         f"Results: `{res.label}`" + (f"; base: `{base_res.label}`" if base_res else ""),
         "",
     ]
@@ -223,7 +233,7 @@ def write_report(
         if base_res is not None:
             lines += _base_section(res, base_res, seed)
         if paper_data is not None:
-            lines += _paper_section(paper_data, res)
+            lines += _paper_section(paper_data, res, sample)
         lines += _plots(res, paired, tmp)
         masks = (_model_masks(res, "sam"), _model_masks(res, "hq_sam"))
         lines += _gallery(paired, masks, data_dir, tmp, gallery_k)
@@ -240,6 +250,7 @@ def write_report(
                 labels=("HQ-SAM (base)", "HQ-SAM (this run)"),
                 prefix="base_",
             )
+        lines += provenance_section([("this run", res), ("base", base_res)])
         text = "\n".join(lines).rstrip() + "\n"
         (tmp / "report.md").write_text(text, encoding="utf-8")
         (tmp / "report.html").write_text(

@@ -2,7 +2,8 @@
 
 A results folder holds what ``hqseg eval hq`` / ``hqseg eval coco`` write:
 ``hq/per_image.csv``, ``hq/metrics.json``, ``hq/masks.json`` (optional, for the
-gallery), ``hq/skipped.csv`` and ``coco/metrics.json``. Every part is optional, but
+gallery), ``hq/skipped.csv``, ``coco/metrics.json`` and each part's ``provenance.json``
+(optional: results written before it existed have none). Every part is optional, but
 at least one of the two metrics files must be there. Each of ``hq/`` and ``coco/`` is
 one unit: when it carries the marker of :mod:`hqseg.utils.outdir`, its files must have
 the hashes recorded there (no mix of two runs), or loading stops with one line.
@@ -29,6 +30,8 @@ FILES = (
     "hq/skipped.csv",
     "hq/masks.json",
     "coco/metrics.json",
+    "hq/provenance.json",
+    "coco/provenance.json",
     f"hq/{MARKER}",
     f"coco/{MARKER}",
 )
@@ -55,6 +58,8 @@ class Results:
         coco: ``coco/metrics.json`` content without its ``unit`` entry, or {}.
         skipped: images the HQ evaluation could not score, or an empty table.
         masks: ``hq/masks.json`` content (``{model: {id: RLE}}``) when present, else None.
+        provenance: ``{part: provenance.json content or None}`` for each part present
+            (``"hq"``, ``"coco"``); None = not recorded (older results).
     """
 
     label: str
@@ -64,6 +69,7 @@ class Results:
     hq_protocol: str | None = None
     skipped: pd.DataFrame | None = None
     masks: dict[str, dict[str, dict]] | None = None
+    provenance: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def model_table(self, model: str) -> pd.DataFrame | None:
         """Per-image rows of one model (``"sam"`` or ``"hq_sam"``), or None."""
@@ -118,6 +124,12 @@ def load_results(folder: str | Path, *, label: str | None = None) -> Results:
         res.skipped = pd.read_csv(folder / "hq" / "skipped.csv", dtype=str)
     if (folder / "hq" / "masks.json").is_file():
         res.masks = _read_json(folder / "hq" / "masks.json")
+    for part, present in (("hq", res.hq or res.per_image is not None), ("coco", res.coco)):
+        path = folder / part / "provenance.json"
+        if present:
+            res.provenance[part] = _read_json(path) if path.is_file() else None
+            if not isinstance(res.provenance[part], dict | None):
+                raise ResultsError(f"{path}: expected a JSON object")
     if not res.hq and not res.coco and res.per_image is None:
         raise ResultsError(
             f"{folder}: no evaluation results (expected hq/metrics.json, hq/per_image.csv "
