@@ -24,6 +24,7 @@ from hqseg.modeling.configs import (
 )
 from hqseg.modeling.hq_mask_decoder import HQMaskDecoder
 from hqseg.modeling.hq_sam import HQSam
+from hqseg.modeling.sam2_hq.configs import SAM2_MODEL_TYPES
 
 
 def _decoder_transformer() -> TwoWayTransformer:
@@ -90,7 +91,9 @@ def build_hq_sam(
     """Build an HQ-SAM model in eval mode.
 
     Arguments:
-      model_type: one of ``vit_b``, ``vit_l``, ``vit_h``, ``tiny``.
+      model_type: one of ``vit_b``, ``vit_l``, ``vit_h``, ``tiny``, or an HQ-SAM 2 type
+        (``sam2.1_hiera_*``, ``test_hiera``: built by
+        :func:`hqseg.modeling.sam2_hq.build_hq_sam2`, SAM 2 checkpoint layout).
       checkpoint: an official ``sam_hq_vit_*.pth`` (loaded strictly) or a plain SAM
         checkpoint (HQ parameters stay freshly initialised). ``model.load_report`` says
         which (see :class:`hqseg.modeling.checkpoint.LoadReport`).
@@ -107,8 +110,13 @@ def build_hq_sam(
         read_state_dict,
     )
 
+    if model_type in SAM2_MODEL_TYPES:  # HQ-SAM 2 (SAM 2.1), imported only when asked for
+        from hqseg.modeling.sam2_hq.build import build_hq_sam2
+
+        return build_hq_sam2(model_type, checkpoint=checkpoint, freeze_sam=freeze_sam)
     if model_type not in ENCODER_CONFIGS:
-        raise ValueError(f"unknown model type {model_type!r}; known: {', '.join(MODEL_TYPES)}")
+        known = ", ".join((*MODEL_TYPES, *SAM2_MODEL_TYPES))
+        raise ValueError(f"unknown model type {model_type!r}; known: {known}")
     state_dict = None
     if checkpoint is not None:
         # Read and check before building, so a wrong file fails fast and cheaply.
@@ -124,6 +132,6 @@ def build_hq_sam(
 
 
 hq_sam_model_registry: dict[str, Callable[..., HQSam]] = {
-    name: partial(build_hq_sam, name) for name in MODEL_TYPES
+    name: partial(build_hq_sam, name) for name in (*MODEL_TYPES, *SAM2_MODEL_TYPES)
 }
 hq_sam_model_registry["default"] = hq_sam_model_registry["vit_h"]
