@@ -99,14 +99,11 @@ class HQSam2MaskDecoder(MaskDecoder):
 
         upscaled = self._upscale(src.transpose(1, 2).reshape(b, c, h, w), high_res_features)
         upscaled_hq = self.embedding_maskfeature(upscaled)
-        hyper_sam = torch.stack(
-            [mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(self.output_hypernetworks_mlps)],
-            dim=1,
-        )
-        hyper_hq = self.hf_mlp(mask_tokens_out[:, HQ_INDEX, :]).unsqueeze(1)
+        mlps = [*self.output_hypernetworks_mlps, self.hf_mlp]
+        hyper_in = torch.stack([mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(mlps)], 1)
         b, c, h, w = upscaled.shape
-        masks_sam = (hyper_sam @ upscaled.flatten(2)).view(b, -1, h, w)
-        masks_hq = (hyper_hq @ upscaled_hq.flatten(2)).view(b, 1, h, w)
+        masks_sam = (hyper_in[:, :HQ_INDEX] @ upscaled.view(b, c, h * w)).view(b, -1, h, w)
+        masks_hq = (hyper_in[:, HQ_INDEX:] @ upscaled_hq.view(b, c, h * w)).view(b, 1, h, w)
         masks = torch.cat([masks_sam, masks_hq], dim=1)
 
         iou_pred = self.iou_prediction_head(iou_token_out)

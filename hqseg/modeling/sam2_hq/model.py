@@ -5,7 +5,7 @@ So training (``hqseg.training``), :class:`hqseg.modeling.HQSamPredictor` and the
 evaluators use it unchanged:
 
 * images: ``[B, 3, 1024, 1024]``, raw pixels 0..255 through :meth:`preprocess`
-  (ImageNet mean/std, which is SAM 2's ``SAM2Transforms`` normalisation and numerically
+  (``SAM2Transforms``' normalisation: x / 255, then ImageNet mean/std, numerically
   SAM's ``pixel_mean`` / ``pixel_std``);
 * features: ``(image_embed [B, 256, 64, 64], high_res [B, 48, 256, 256])``; ``high_res``
   packs SAM 2's ``feat_s0 [B, 32, 256, 256]`` and ``feat_s1 [B, 64, 128, 128]`` into one
@@ -31,8 +31,10 @@ from hqseg.modeling.hq_mask_decoder import MaskType, select_masks
 from hqseg.modeling.sam2_hq.configs import HQ_MODULE_NAMES
 from hqseg.modeling.sam2_hq.mask_decoder import HQ_INDEX, HQSam2MaskDecoder
 
-PIXEL_MEAN = (123.675, 116.28, 103.53)
-PIXEL_STD = (58.395, 57.12, 57.375)
+PIXEL_MEAN = (0.485, 0.456, 0.406)
+PIXEL_STD = (0.229, 0.224, 0.225)
+"""ImageNet mean / std of pixels scaled to 0..1, applied as ``SAM2Transforms`` does
+(x / 255, then normalise), so inputs match SAM 2's bit for bit."""
 BOX_CORNER_LABELS = (2, 3)
 LOW_RES_LOGIT_CLAMP = 32.0
 """SAM 2's image predictor clamps the low-res logits it returns to +-32."""
@@ -107,7 +109,7 @@ class HQSam2(SAM2Base):
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
         """Raw pixels ``[.., 3, h, w]`` (0..255, h, w <= 1024) -> normalised, padded
         bottom-right to ``[.., 3, 1024, 1024]``."""
-        x = (x - self.pixel_mean) / self.pixel_std
+        x = (x / 255.0 - self.pixel_mean) / self.pixel_std
         h, w = x.shape[-2:]
         return F.pad(x, (0, self.image_size - w, 0, self.image_size - h))
 
