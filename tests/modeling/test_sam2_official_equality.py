@@ -68,6 +68,4 @@ def test_logits_and_ious_equal_the_authors(golden, encoded, kind, multimask, hq_
     pixels = logits.shape[-1] * logits.shape[-2]
     full = logits.double()
     torch.testing.assert_close(full.sum((-1, -2)), want["sum"], atol=TOL * pixels, rtol=0)
-    torch.testing.assert_close(
-        full.abs().sum((-1, -2)), want["abs_sum"], atol=TOL * pixels, rtol=0
-    )
+    torch.testing.assert_close(full.abs().sum((-1, -2)), want["abs_sum"], atol=TOL * pixels, rtol=0)

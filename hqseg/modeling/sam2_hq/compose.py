@@ -47,5 +47,5 @@ def load_config(yaml_path: str | Path, overrides: dict[str, Any], *, target: str
 
 def model_config(model_type: str, *, target: str):
     """The model config of ``model_type`` with its class set to ``target``."""
-    _, overrides = SAM2_CONFIGS[model_type] if model_type in SAM2_CONFIGS else (None, {})
+    _, overrides = SAM2_CONFIGS.get(model_type, (None, {}))
     return load_config(config_path(model_type), overrides, target=target)

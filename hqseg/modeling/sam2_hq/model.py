@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from sam2.modeling.sam.mask_decoder import MaskDecoder
 from sam2.modeling.sam2_base import SAM2Base
 from torch import nn
 
@@ -138,7 +139,9 @@ class HQSam2(SAM2Base):
         if self.directly_add_no_mem_embed:
             feats[-1] = feats[-1] + self.no_mem_embed
         b = images.shape[0]
-        maps = [f.permute(1, 2, 0).reshape(b, -1, h, w) for f, (h, w) in zip(feats, sizes)]
+        maps = [
+            f.permute(1, 2, 0).reshape(b, -1, h, w) for f, (h, w) in zip(feats, sizes, strict=True)
+        ]
         return maps[-1], pack_high_res(maps[0], maps[1])
 
     # ------------------------------------------------------------------ prompts / decoding
@@ -185,12 +188,15 @@ class HQSam2(SAM2Base):
         boxes: torch.Tensor | None = None,
         mask_inputs: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every token's logits ``[B, 5, 256, 256]`` and SAM's iou_predictions ``[B, 4]``.
+        """Every token's logits ``[B, 5, 256, 256]`` and SAM's iou_predictions ``[B, 4]``
+        from ONE pass of the HQ decoder.
 
         ``interm_embeddings`` is the packed high-res feature from :meth:`encode`. Index 0
         is SAM 2's single-mask answer (token 0, or in eval mode its stability fallback
         to the best multimask token, with that token's IoU), 1..3 the multimask tokens,
         4 the HQ token; so :func:`hqseg.modeling.select_masks` applies unchanged.
+        The HQ token takes part in the transformer's attention, so tokens 0..3 here are
+        not plain SAM 2.1's masks: that baseline is :meth:`decode_plain`.
         """
         sparse, dense = self.embed_prompts(
             point_coords=point_coords,
@@ -213,6 +219,39 @@ class HQSam2(SAM2Base):
         iou = torch.cat([single_iou, iou[:, 1:]], dim=1)
         return masks, iou
 
+    def decode_plain(
+        self,
+        image_embeddings: torch.Tensor,
+        interm_embeddings: torch.Tensor,
+        *,
+        point_coords: torch.Tensor | None = None,
+        point_labels: torch.Tensor | None = None,
+        boxes: torch.Tensor | None = None,
+        mask_inputs: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Plain SAM 2.1 (its own decoder pass, without the HQ token) on the same
+        encoding: logits ``[B, 4, 256, 256]`` and IoUs ``[B, 4]``, index 0 the single-mask
+        answer as in :meth:`decode_all`."""
+        sparse, dense = self.embed_prompts(
+            point_coords=point_coords,
+            point_labels=point_labels,
+            boxes=boxes,
+            mask_inputs=mask_inputs,
+        )
+        repeat, high_res = self._decoder_inputs(image_embeddings, interm_embeddings, sparse)
+        decoder = self.sam_mask_decoder
+        masks, iou, _, _ = MaskDecoder.predict_masks(
+            decoder,
+            image_embeddings=image_embeddings,
+            image_pe=self.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            repeat_image=repeat,
+            high_res_features=high_res,
+        )
+        single, single_iou = decoder.sam_single_mask(masks, iou)
+        return torch.cat([single, masks[:, 1:]], dim=1), torch.cat([single_iou, iou[:, 1:]], dim=1)
+
     def decode(
         self,
         image_embeddings: torch.Tensor,
@@ -229,10 +268,12 @@ class HQSam2(SAM2Base):
         """One mask per prompt set, as :meth:`hqseg.modeling.HQSam.decode`:
         low_res_logits ``[B, 1, 256, 256]`` and iou_predictions ``[B, 1]``.
 
-        ``mask_type``: ``"hq"`` (HQ token), ``"sum"`` (SAM 2 + HQ) or ``"sam"`` (SAM 2.1's
-        own mask: the plain baseline from the same encoding and transformer pass).
+        ``mask_type``: ``"hq"`` (HQ token), ``"sum"`` (SAM 2 + HQ) or ``"sam"`` (plain
+        SAM 2.1 on the same encoding: :meth:`decode_plain`, a decoder pass without the
+        HQ token).
         """
-        masks, iou = self.decode_all(
+        decode_fn = self.decode_plain if mask_type == "sam" else self.decode_all
+        masks, iou = decode_fn(
             image_embeddings,
             interm_embeddings,
             point_coords=point_coords,
