@@ -89,6 +89,12 @@ class HQSam2(SAM2Base):
             **(self.sam_mask_decoder_extra_args or {}),
         )
 
+    @property
+    def mask_decoder(self) -> HQSam2MaskDecoder:
+        """``sam_mask_decoder`` under HQSam's name (the training loop switches it to
+        train mode); a property, so the state dict keeps SAM 2's key names only."""
+        return self.sam_mask_decoder
+
     # ------------------------------------------------------------------ parameters
     def hq_parameter_names(self) -> list[str]:
         """Names of the HQ parameters (the 13 ``sam_mask_decoder.*`` keys HQ-SAM 2 adds)."""
