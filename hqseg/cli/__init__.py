@@ -17,14 +17,24 @@ from hqseg.errors import HqsegError
 
 
 class _Group(click.Group):
-    """Turns :class:`HqsegError` into a one-line message and exit code 2."""
+    """Turns :class:`HqsegError` (and a full, read-only or forbidden disk, and input
+    nested too deeply to parse) into a one-line message and exit code 2."""
 
     def invoke(self, ctx: click.Context):
+        from hqseg.utils.atomic import disk_error
+
         try:
             return super().invoke(ctx)
         except HqsegError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
-            sys.exit(2)
+            message = str(exc)
+        except OSError as exc:
+            if disk_error(exc, "") is None:
+                raise
+            message = str(disk_error(exc, ""))
+        except RecursionError:
+            message = "input nested too deeply to read (RecursionError)"
+        click.secho(f"error: {message}", fg="red", err=True)
+        sys.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -39,8 +39,17 @@ _WORKERS_HELP = "Decoding processes (default: all cores; 1 runs in this process)
     help=_SIZE_HELP,
 )
 @click.option("--workers", type=click.IntRange(min=1), default=None, help=_WORKERS_HELP)
-def normalize_cmd(source, raw_dir, out, size_mismatch, workers):
+@click.option(
+    "--name",
+    default=None,
+    help="Source name for a custom SOURCE spec (overrides its ?name= and the derived name).",
+)
+def normalize_cmd(source, raw_dir, out, size_mismatch, workers, name):
     """Validate and normalise one raw SOURCE into record shards.
+
+    SOURCE is a public source name (read from --raw-dir) or a custom spec
+    (folder:PATH, coco:ANNOTATIONS.json[:IMAGES_DIR], hf:NAME_OR_PATH[:CONFIG][:SPLIT]),
+    written to OUT/<name>/.
 
     Every input file that does not become a record is listed in
     OUT/SOURCE/rejects.csv with its reason (undecodable, truncated, empty mask,
@@ -48,7 +57,17 @@ def normalize_cmd(source, raw_dir, out, size_mismatch, workers):
     """
     from hqseg.data.normalize import normalize_source
 
-    summary = normalize_source(source, raw_dir, out, size_mismatch=size_mismatch, workers=workers)
+    if ":" in source:
+        from hqseg.data.custom import normalize_custom, parse_spec
+        from hqseg.data.custom.compose import with_options
+
+        spec = with_options(parse_spec(source), name=name or "")
+        summary = normalize_custom(spec, out, size_mismatch=size_mismatch, workers=workers)
+        source = spec.name
+    else:
+        summary = normalize_source(
+            source, raw_dir, out, size_mismatch=size_mismatch, workers=workers
+        )
     click.echo(
         f"{source}: {summary['records']} records {summary['splits']}, "
         f"{summary['rejects']} rejects {summary['rejects_by_reason']}"
@@ -58,11 +77,45 @@ def normalize_cmd(source, raw_dir, out, size_mismatch, workers):
 @click.command("build")
 @click.option(
     "--preset",
-    type=click.Choice(["official", "paper"]),
+    type=click.Choice(["official", "paper", "none"]),
     default="official",
     show_default=True,
     help="'official': the released HQSeg-44K with DUTS-TR+TE (44,320 pairs on the real data); "
-    "'paper': as the paper states it, with DUT-OMRON instead of DUTS.",
+    "'paper': as the paper states it, with DUT-OMRON instead of DUTS; "
+    "'none': only the sources given with --add.",
+)
+@click.option(
+    "--add",
+    "add",
+    multiple=True,
+    metavar="SPEC",
+    help="Add your own data (repeatable): folder:PATH, coco:ANNOTATIONS.json[:IMAGES_DIR] or "
+    "hf:NAME_OR_PATH[:CONFIG][:SPLIT], options after '?' (e.g. "
+    "folder:/data/mine?name=mine&mask_type=instances). Its 'train' split joins default/train; "
+    "other splits are evaluation data, checked for leaks.",
+)
+@click.option(
+    "--licence",
+    "--license",
+    "licences",
+    multiple=True,
+    metavar="TEXT",
+    help="Licence of the added data, shown on the card: once for all --add, or once per "
+    "--add in the same order (a spec's ?licence= wins).",
+)
+@click.option(
+    "--custom-from",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Also add the sources listed under `custom:` in this YAML file (e.g. params.yaml; "
+    "entries: a spec, or spec + name + licence + path).",
+)
+@click.option(
+    "--custom-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where added sources are normalised (reused while unchanged) "
+    "[default: 'custom' next to --normalized].",
 )
 @click.option(
     "--normalized",
@@ -132,6 +185,10 @@ def build_cmd(
     size_mismatch,
     stats_out,
     workers,
+    add,
+    licences,
+    custom_from,
+    custom_dir,
 ):
     """Compose HQSeg-44K into a folder that `datasets.load_dataset(OUT)` loads.
 
@@ -143,7 +200,10 @@ def build_cmd(
     OUT/stats.json        flat numbers for `dvc metrics`
     """
     from hqseg.data.build import build
+    from hqseg.data.custom.compose import specs_from_params
 
+    if custom_from:
+        add = [*add, *specs_from_params(custom_from)]
     stats = build(
         preset,
         normalized_dir=normalized_dir,
@@ -155,6 +215,9 @@ def build_cmd(
         size_mismatch=size_mismatch,
         stats_out=stats_out,
         workers=workers,
+        add=add,
+        licences=licences,
+        custom_dir=custom_dir,
     )
     click.echo(json.dumps(stats, indent=2))
 
@@ -173,10 +236,16 @@ def build_cmd(
 @click.option(
     "--dry-run", is_flag=True, help="Print the files that would be uploaded, upload nothing."
 )
-def publish_cmd(folder, repo_id, private, dry_run):
+@click.option(
+    "--allow-sample",
+    is_flag=True,
+    help="Upload a build made from the embedded sample (refused otherwise: it is not HQSeg-44K).",
+)
+def publish_cmd(folder, repo_id, private, dry_run, allow_sample):
     """Upload a build folder to the Hugging Face Hub as a dataset repo.
 
-    The token is read from HF_TOKEN or a previous `huggingface-cli login`.
+    The card is validated first, and a sample build is refused unless
+    --allow-sample. The token is read from HF_TOKEN or a previous `hf auth login`.
     """
     from hqseg.data.publish import check_repo_id, publish, publish_plan
 
@@ -188,7 +257,7 @@ def publish_cmd(folder, repo_id, private, dry_run):
         total = sum(size for _, size in plan)
         click.echo(f"dry run: {len(plan)} files, {total:,} bytes -> datasets/{repo_id}")
         return
-    click.echo(publish(folder, repo_id, private=private))
+    click.echo(publish(folder, repo_id, private=private, allow_sample=allow_sample))
 
 
 COMMANDS = [normalize_cmd, build_cmd, publish_cmd]

@@ -7,9 +7,12 @@ from pathlib import Path
 import click
 
 ORIGIN_HELP = (
-    "Which release to use: 'original' (each dataset's own archives) or 'repack' "
-    "(the HQ-SAM authors' DIS5K.zip / cascade_psp.zip / thin_object_detection.zip)."
+    "Where the archives come from (the words of params.yaml download.origin): 'original' "
+    "(each dataset's own archives), 'repack' (the HQ-SAM authors' DIS5K.zip / "
+    "cascade_psp.zip / thin_object_detection.zip), 'sample' (the embedded generated "
+    "archives: --from defaults to data/sample) or 'local' (archives you have: needs --from)."
 )
+SAMPLE_DIR = Path("data/sample")
 
 
 @click.command("sources")
@@ -112,7 +115,7 @@ def sample_cmd(out: Path, seed: int, scale: int) -> None:
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option(
     "--origin",
-    type=click.Choice(["original", "repack"]),
+    type=click.Choice(["original", "repack", "sample", "local"]),
     default="original",
     show_default=True,
     help=ORIGIN_HELP,
@@ -198,6 +201,19 @@ def download_cmd(
     from hqseg.data.download import download_source
     from hqseg.data.sources import source_names
 
+    if origin == "local" and from_path is None:
+        raise click.UsageError(
+            "--origin local reads archives you already have: give their folder with --from PATH"
+        )
+    if origin == "sample" and from_path is None:
+        from_path = SAMPLE_DIR
+        if not from_path.is_dir():
+            raise click.UsageError(
+                f"--origin sample reads {SAMPLE_DIR}: run `hqseg sample` first, or give "
+                "the folder with --from PATH"
+            )
+    if origin in ("sample", "local"):
+        origin = "original"  # their archives have the original releases' layout
     names = source_names() if "all" in sources else list(sources)
     for name in names:
         if origin == "repack" and name == "dut_omron" and "all" in sources:

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import click
 
+from hqseg.cli.model_type import model_type_option
+from hqseg.modeling.model_types import DEFAULT_MODEL_TYPE
+
 
 def _model_options(func):
     """The options every model-running command shares."""
 
-    @click.option(
-        "--model-type",
-        default="vit_b",
-        show_default=True,
-        type=click.Choice(["vit_b", "vit_l", "vit_h", "tiny"]),
-        help="HQ-SAM architecture (tiny = small random encoder, for tests).",
+    @model_type_option(
+        "HQ model type (test_* = small random encoders, for tests); default: inferred "
+        f"from --checkpoint, else {DEFAULT_MODEL_TYPE}."
     )
     @click.option(
         "--checkpoint",
@@ -57,18 +57,22 @@ def _resize_option(default: str):
         type=click.Choice(["square", "longest_side"]),
         default=default,
         show_default=True,
-        help="Model input: 'square' = resize to 1024x1024 ignoring aspect, logits upsampled "
-        "straight to the image size (the HQ-SAM authors' HQ-benchmark protocol); "
-        "'longest_side' = SAM's resize + padding and SAM's postprocess.",
+        help="Evaluation geometry: 'square' = the HQ-SAM authors' protocol (image and mask "
+        "resized to 1024x1024 ignoring aspect, image truncated to uint8, box from the "
+        "resized mask, logits upsampled straight to the GT size); 'longest_side' = SAM's "
+        "resize + padding, the original box scaled, SAM's postprocess.",
     )
 
 
-def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool, resize_mode):
+def _predictor(model_type, checkpoint: str | None, device: str, bf16: bool, resize_mode):
     import os
 
     import torch
 
     from hqseg.evaluation.predict import load_predictor
+
+    if model_type is None and checkpoint is None:
+        model_type = DEFAULT_MODEL_TYPE
 
     if device == "auto":
         device = "cpu"
@@ -85,8 +89,8 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
     "data_dir",
     default="data/hqseg44k",
     show_default=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="Build folder from `hqseg build` (its hq_eval config is read).",
+    type=click.Path(file_okay=False),
+    help="Build folder from `hqseg build` (its hq_eval config is read); unused with --benchmark.",
 )
 @click.option(
     "--out",
@@ -108,7 +112,16 @@ def _predictor(model_type: str, checkpoint: str | None, device: str, bf16: bool,
     "with_sam",
     default=True,
     show_default=True,
-    help="Also score plain SAM (same encoding, SAM mask token) as the baseline.",
+    help="Also score plain SAM (its own decoder on the same encoding) as the baseline.",
+)
+@click.option(
+    "--benchmark",
+    "benchmarks",
+    multiple=True,
+    metavar="SPEC",
+    help="Score your own set instead of the build's hq_eval (repeatable): folder:PATH, "
+    "coco:ANNOTATIONS.json[:IMAGES_DIR] or hf:NAME_OR_PATH[:CONFIG][:SPLIT] (options after "
+    "'?', as for `hqseg build --add`); every split of it is one benchmark named after it.",
 )
 @_resize_option("square")
 @_model_options
@@ -116,6 +129,7 @@ def hq_command(
     data_dir,
     out_dir,
     splits,
+    benchmarks,
     with_sam,
     resize_mode,
     model_type,
@@ -125,29 +139,52 @@ def hq_command(
     limit,
     progress,
 ):
-    """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test with GT-box prompts.
+    """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test (or your own set with
+    --benchmark SPEC) with GT-box prompts.
 
-    Each image is prompted with the tight box of its GT (> 128); HQ-SAM uses the
-    HQ-token output, SAM its own mask token; logits are upsampled to the GT size and
-    thresholded at 0. Writes per-image mask IoU / boundary IoU and their means.
+    By default the HQ-SAM authors' protocol, image for image (see --resize-mode): the
+    box is the tight box of the 1024x1024-resized GT > 128; HQ-SAM uses the HQ-token
+    output, SAM its own decoder (no HQ token) on the same encoding; logits are upsampled
+    to the GT size and thresholded at 0. Writes per-image mask IoU / boundary IoU and
+    their means, in percent.
     """
+    from hqseg.errors import HqsegError
     from hqseg.evaluation.hq_run import evaluate_hq_benchmarks
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if benchmarks and splits:
+        raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
+    if benchmarks:  # a bad spec fails before the model is loaded
+        from hqseg.data.custom import parse_spec
+
+        for spec in benchmarks:
+            parse_spec(spec)
     predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
-    summary = evaluate_hq_benchmarks(
-        predictor,
-        data_dir,
-        out_dir,
-        splits=splits or None,
-        mask_types=("hq", "sam") if with_sam else ("hq",),
-        limit=limit,
-        progress=progress,
-    )
+    mask_types = ("hq", "sam") if with_sam else ("hq",)
+    if benchmarks:
+        from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
+
+        summary = evaluate_custom_benchmarks(predictor, benchmarks, out_dir,
+                                             mask_types=mask_types, limit=limit,
+                                             progress=progress)  # fmt: skip
+    else:
+        summary = evaluate_hq_benchmarks(
+            predictor,
+            data_dir,
+            out_dir,
+            splits=splits or None,
+            mask_types=mask_types,
+            limit=limit,
+            progress=progress,
+            protocol=resize_mode,
+        )
+    click.echo(f"protocol {summary.get('protocol', resize_mode)}; mIoU and mBIoU in percent")
     for bench, models in summary.items():
+        if not isinstance(models, dict):
+            continue
         for model, m in models.items():
             click.echo(
-                f"{bench:>8} {model:>7}: mIoU {m['mIoU']:6.2f}  mBIoU {m['mBIoU']:6.2f}"
+                f"{bench:>8} {model:>7}: mIoU {m['mIoU']:6.2f} %  mBIoU {m['mBIoU']:6.2f} %"
                 f"  ({m['n']} images)"
             )
     click.echo(f"wrote {Path(out_dir) / 'metrics.json'}")
@@ -211,11 +248,11 @@ def coco_command(
     limit,
     progress,
 ):
-    """COCO with box prompts: mask AP and boundary AP of SAM and HQ-SAM.
+    """COCO with box prompts: mask AP and boundary AP (percent) of SAM and HQ-SAM.
 
-    Each image is encoded once and all its boxes decoded together. SAM: mask token 0;
-    HQ-SAM: SAM + HQ logits (multimask off). Run under torchrun to shard images over
-    ranks; rank 0 gathers and writes.
+    Each image is encoded once and all its boxes decoded together. SAM: its own decoder
+    (no HQ token), mask token 0; HQ-SAM: SAM + HQ logits (multimask off). Run under
+    torchrun to shard images over ranks; rank 0 gathers and writes.
     """
     from hqseg.errors import HqsegError
     from hqseg.evaluation.coco import evaluate_coco_models
@@ -245,7 +282,7 @@ def coco_command(
         return
     for model in ("sam", "hq_sam"):
         m = metrics[model]
-        click.echo(f"{model:>7}: AP {m['segm']['AP']:6.2f}  AP_B {m['boundary']['AP']:6.2f}")
+        click.echo(f"{model:>7}: AP {m['segm']['AP']:6.2f} %  AP_B {m['boundary']['AP']:6.2f} %")
     click.echo(f"wrote {Path(out_dir) / 'metrics.json'}")
 
 

@@ -30,8 +30,8 @@ _FILE = click.Path(path_type=Path, dir_okay=False)
     "--out",
     type=_FILE,
     default=None,
-    help="Also write the stats as JSON, {iou_type: {stat: value}} keyed by 'segm' and "
-    "'boundary' (written atomically).",
+    help='Also write the stats as JSON, {"unit": "percent", iou_type: {stat: value}} '
+    "keyed by 'segm' and 'boundary' (percent, -1 = undefined; written atomically).",
 )
 @click.option(
     "--iou-type",
@@ -65,9 +65,10 @@ def results_command(
 ) -> None:
     """Score a COCO segm results file: mask AP (segm) and boundary AP (boundary).
 
-    Prints the 12 COCO summary stats per IoU type. segm equals pycocotools' COCOeval;
-    boundary equals the official boundary-iou-api (min of mask and boundary IoU for
-    non-crowd ground truth, crowd regions as in mask AP), computed on all cores.
+    Prints the 12 COCO summary stats per IoU type, in percent (-1: no ground truth).
+    segm equals pycocotools' COCOeval; boundary equals the official boundary-iou-api
+    (min of mask and boundary IoU for non-crowd ground truth, crowd regions as in mask
+    AP), computed on all cores.
 
     \b
     Example:
@@ -75,6 +76,7 @@ def results_command(
           --results segm_results.json --out eval/coco_stats.json
     """
     from hqseg.metrics import evaluate_coco, format_stats
+    from hqseg.metrics.units import stats_to_percent, with_unit
     from hqseg.utils.atomic import write_json
 
     stats = evaluate_coco(
@@ -84,9 +86,11 @@ def results_command(
         workers=workers,
         dilation_ratio=dilation_ratio,
     )
+    stats = {t: stats_to_percent(v) for t, v in stats.items()}
+    click.echo("COCO stats in percent (-1: no ground truth for the stat)")
     click.echo(format_stats(stats))
     if out is not None:
-        write_json(out, stats)
+        write_json(out, with_unit(stats))
         click.echo(f"wrote {out}")
 
 

@@ -1,27 +1,34 @@
-"""``hqseg export``: HQ-SAM checkpoints to the official or transformers key layout."""
+"""``hqseg export``: HQ checkpoints to the official layout, transformers' names or ONNX."""
 
 from __future__ import annotations
 
 import click
 
+from hqseg.cli.model_type import model_type_option
+
 
 @click.command("export")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option(
-    "--model-type",
-    type=click.Choice(["vit_b", "vit_l", "vit_h", "tiny"]),
-    default=None,
-    help="Model type of CHECKPOINT; checked against its shapes (default: inferred from them).",
+@model_type_option(
+    "Model type of CHECKPOINT; checked against its shapes (default: inferred from them)."
 )
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["official", "transformers"]),
+    type=click.Choice(["official", "transformers", "onnx"]),
     default="official",
     show_default=True,
     help="'official': the flat sam_hq_vit_*.pth state dict that segment-anything-hq loads; "
     "'transformers': the same tensors under transformers' SamHQModel key names "
-    "(a torch state dict for SamHQModel.load_state_dict).",
+    "(a torch state dict for SamHQModel.load_state_dict; ViT types only); "
+    "'onnx': prompt encoder + HQ mask decoder as an ONNX graph (inputs: image_embeddings, "
+    "interm_embeddings, point_coords, point_labels, mask_input, has_mask_input; outputs: "
+    "masks_hq, masks_sum, iou_predictions; see hqseg.modeling.onnx_export).",
+)
+@click.option(
+    "--multimask-output",
+    is_flag=True,
+    help="ONNX only: SAM's part of the mask is its best multimask token (default: token 0).",
 )
 @click.option(
     "--hq-weights",
@@ -36,13 +43,25 @@ import click
     type=click.Path(dir_okay=False),
     help="Output file, written atomically.",
 )
-def export(checkpoint: str, model_type: str | None, fmt: str, hq_weights: str | None, out: str):
-    """Convert CHECKPOINT (an HQ-SAM checkpoint, or a SAM one with --hq-weights) for use
+def export(
+    checkpoint: str,
+    model_type: str | None,
+    fmt: str,
+    multimask_output: bool,
+    hq_weights: str | None,
+    out: str,
+):
+    """Convert CHECKPOINT (an HQ checkpoint, or a base one with --hq-weights) for use
     elsewhere. Files are read with torch.load(weights_only=True)."""
-    from hqseg.modeling.checkpoint import export_checkpoint
+    from hqseg.modeling.export import export_checkpoint
 
     report = export_checkpoint(
-        checkpoint, out, model_type=model_type, fmt=fmt, hq_weights=hq_weights
+        checkpoint,
+        out,
+        model_type=model_type,
+        fmt=fmt,
+        hq_weights=hq_weights,
+        multimask_output=multimask_output,
     )
     click.echo(str(report))
     if report.hq_initialised_fresh:

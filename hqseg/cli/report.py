@@ -20,7 +20,8 @@ import click
     default="eval/report",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Report folder to (re)write: report.md, report.html, plots/, gallery/.",
+    help="Report folder to (re)write: report.md, report.html, plots/, gallery/. An "
+    "existing folder that `hqseg report` did not write is refused, never replaced.",
 )
 @click.option(
     "--base",

@@ -12,6 +12,7 @@ import typing
 
 import click
 
+from hqseg.cli.model_type import model_type_option
 from hqseg.training.config import TrainConfig
 
 _TYPES = {"int": int, "float": float, "str": str, "str | None": str}
@@ -26,7 +27,9 @@ def _setting_options(func):
         shown = ",".join(default) if isinstance(default, list) else default
         help_text = f"{f.metadata['help']} [default: {shown}]"
         hint = hints[f.name]
-        if hint is bool:
+        if f.name == "model_type":
+            option = model_type_option(f.metadata["help"] + f" [default: {shown}]")
+        elif hint is bool:
             option = click.option(f"--{name}/--no-{name}", f.name, default=None, help=help_text)
         elif typing.get_origin(hint) is list:
             option = click.option(
@@ -54,7 +57,13 @@ def _setting_options(func):
     help="Continue from a training checkpoint; `auto` = <out>/checkpoints/last.pt if it "
     "exists (else start fresh).",
 )
-@click.option("--progress/--no-progress", default=True, help="Show a progress bar (rank 0).")
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    help="A progress bar on a terminal (rank 0). --no-progress, and any run whose stderr "
+    "is not a terminal (dvc repro, CI), prints a line every 10 steps or 30 s instead "
+    "(step, loss, images/s, ETA). HQSEG_PROGRESS=off silences it.",
+)
 @_setting_options
 def train_command(params_file, resume, progress, **settings):
     """Train the HQ parameters of HQ-SAM with SAM frozen (the official recipe).
@@ -67,6 +76,8 @@ def train_command(params_file, resume, progress, **settings):
     Writes into --out: checkpoints/last.pt (+ step files), dvclive/ (per-step
     metrics for `dvc plots`), training_curves.png, summary.json (held-out mIoU/mBIoU
     before and after), hq_only.pth and the official-format sam_hq_<type>.pth.
+    A NaN/inf loss, gradient or weight stops the run (exit 2); the last checkpoint
+    stays the last finite one.
     """
     from hqseg.training.config import load_params
     from hqseg.training.loop import train

@@ -26,13 +26,23 @@ import io
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hqseg.data.card import ConfigFiles, SourceInfo, render_card
+from hqseg.data.card import LICENSE_FILE, ConfigFiles, SourceInfo, render_card, render_license
 from hqseg.data.convert import pixel_digest
+from hqseg.data.custom import normalize_custom
+from hqseg.data.custom.compose import (
+    added_section,
+    conservation,
+    custom_dir_default,
+    resolve_added,
+    source_info,
+)
+from hqseg.data.custom.siblings import collapse, expand
 from hqseg.data.dedup import COLUMNS as DUP_COLUMNS
 from hqseg.data.dedup import DEDUP_MODES, NEAR_THRESHOLD, Entry, exact_keys, find_duplicates
 from hqseg.data.normalize import HASHES_FILE, get_source, normalize_source, read_summary
@@ -47,8 +57,13 @@ from hqseg.data.shards import (
     read_parquet,
     record_schema,
 )
+from hqseg.data.sources import source_names
 from hqseg.errors import DatasetError
-from hqseg.utils.atomic import atomic_dir, write_json, write_text
+from hqseg.utils.atomic import write_json, write_text
+from hqseg.utils.outdir import check_replaceable, output_dir
+
+# What a build folder holds (an earlier output written before markers existed).
+BUILD_FILES = ("README.md", LICENSE_FILE, "data", "duplicates.csv", "stats.json", REJECTS_FILE)
 
 log = logging.getLogger(__name__)
 
@@ -105,18 +120,18 @@ def ensure_normalized(
     return summaries, missing
 
 
-def _hash_tables(normalized_dir: Path, summaries: dict[str, dict]) -> dict[str, pa.Table]:
+def _hash_tables(folders: dict[str, Path], summaries: dict[str, dict]) -> dict[str, pa.Table]:
     """Each source's ``hashes.parquet`` (id, split, sha256, width, height, phash)."""
     out = {}
     for source in summaries:
-        path = normalized_dir / source / HASHES_FILE
+        path = folders[source] / HASHES_FILE
         if not path.is_file():
             raise DatasetError(f"{path} missing: re-run `hqseg normalize {source}`")
         out[source] = read_parquet(path)
     return out
 
 
-def _pixel_digests(normalized_dir: Path, tables: dict[str, pa.Table], ids: set[str]):
+def _pixel_digests(folders: dict[str, Path], tables: dict[str, pa.Table], ids: set[str]):
     """Decode the images of ``ids`` from the normalised shards: ``id -> pixel digest``."""
     from PIL import Image
 
@@ -125,7 +140,7 @@ def _pixel_digests(normalized_dir: Path, tables: dict[str, pa.Table], ids: set[s
     for source, table in tables.items():
         splits = set(table.filter(pc.is_in(table["id"], value_set=wanted))["split"].to_pylist())
         for split in sorted(splits):
-            for part in iter_tables(list_shards(normalized_dir / source, split), ["id", "image"]):
+            for part in iter_tables(list_shards(folders[source], split), ["id", "image"]):
                 part = part.filter(pc.is_in(part["id"], value_set=wanted))
                 for rid, image in zip(
                     part["id"].to_pylist(), part["image"].to_pylist(), strict=True
@@ -134,7 +149,7 @@ def _pixel_digests(normalized_dir: Path, tables: dict[str, pa.Table], ids: set[s
     return digests
 
 
-def _entries(normalized_dir: Path, tables: dict[str, pa.Table]) -> list[Entry]:
+def _entries(folders: dict[str, Path], tables: dict[str, pa.Table]) -> list[Entry]:
     rows = [
         (source, r)
         for source, table in tables.items()
@@ -142,7 +157,7 @@ def _entries(normalized_dir: Path, tables: dict[str, pa.Table]) -> list[Entry]:
     ]
     keys = exact_keys(
         ((r["id"], r["sha256"], r["width"], r["height"], r["phash"]) for _, r in rows),
-        lambda ids: _pixel_digests(normalized_dir, tables, ids),
+        lambda ids: _pixel_digests(folders, tables, ids),
     )
     return [Entry(r["id"], source, r["split"], keys[r["id"]], r["phash"]) for source, r in rows]
 
@@ -195,6 +210,13 @@ def _split_order(source: str, summary: dict) -> list[str]:
     return sorted(summary["splits"], key=lambda s: (order.index(s) if s in order else 99, s))
 
 
+def _from_sample(raw_dir: Path, sources) -> bool:
+    """True if any source's raw folder was extracted from the embedded sample."""
+    from hqseg.data.manifest import read_manifest
+
+    return any((read_manifest(raw_dir / s) or {}).get("sample") for s in sources)
+
+
 def _source_info(name: str) -> SourceInfo:
     try:
         adapter = get_source(name)
@@ -223,6 +245,9 @@ def build(
     stats_out: str | os.PathLike | None = None,
     workers: int | None = None,
     progress: bool = True,
+    add: Sequence[str] = (),
+    licences: Sequence[str] = (),
+    custom_dir: str | os.PathLike | None = None,
 ) -> dict:
     """Build the HQSeg-44K folder ``out`` for ``preset_name``; return ``stats.json``'s content.
 
@@ -232,16 +257,25 @@ def build(
             value different from an existing source's setting re-normalises it.
         stats_out: also write ``stats.json`` here (DVC metrics must live outside
             the ``out`` folder, which is one DVC output).
+        add: custom source specs (``folder:``, ``coco:``, ``hf:``; see
+            :mod:`hqseg.data.custom`), composed with the preset (``"none"``: alone).
+        licences: their licence texts (one for all, or one per spec).
+        custom_dir: where custom sources are normalised (default: ``custom`` next
+            to ``normalized_dir``).
 
     Raises:
         DatasetError: unknown preset or dedup mode, missing sources (see
             :func:`ensure_normalized`), or nothing to build.
     """
-    from tqdm import tqdm
+    from hqseg.utils.progress import progress_bar
 
     preset = get_preset(preset_name)
+    specs = resolve_added(add, licences, source_names())
+    if not preset.sources and not specs:
+        raise DatasetError(f"preset {preset.name!r} builds only added sources: give --add SPEC")
     if dedup not in DEDUP_MODES:
         raise DatasetError(f"--dedup must be one of {DEDUP_MODES}, not {dedup!r}")
+    check_replaceable(out, "build", BUILD_FILES)  # before the work, not after it
     normalized_dir, raw_dir = Path(normalized_dir), Path(raw_dir)
     summaries, missing = ensure_normalized(
         preset,
@@ -252,27 +286,43 @@ def build(
         workers=workers,
         progress=progress,
     )
+    folders = {s: normalized_dir / s for s in summaries}
+    custom_dir = Path(custom_dir) if custom_dir else custom_dir_default(normalized_dir)
+    added = {}
+    for spec in specs:
+        added[spec.name] = normalize_custom(
+            spec, custom_dir, size_mismatch=size_mismatch, workers=workers,
+            progress=progress,
+        )  # fmt: skip
+        folders[spec.name] = custom_dir / spec.name
+    summaries.update(added)
+    preset = preset.with_train([(n, sp) for n, s in added.items() for sp in s["train_splits"]])
     if not summaries:
         raise DatasetError(f"nothing to build: no source of preset {preset.name!r} is available")
     hq_eval_splits = {pair: name for name, pair in HQ_EVAL.items()}
+    instance_sources = {n for n, s in added.items() if s.get("instances")}
+    entries, siblings = collapse(_entries(folders, _hash_tables(folders, summaries)),
+                                 instance_sources)  # fmt: skip
     result = find_duplicates(
-        _entries(normalized_dir, _hash_tables(normalized_dir, summaries)),
+        entries,
         is_train=lambda e: preset.is_train(e.source, e.split),
-        is_hq_eval=lambda e: (e.source, e.split) in hq_eval_splits,
+        is_hq_eval=lambda e: (e.source, e.split) in hq_eval_splits
+        or (e.source in added and not preset.is_train(e.source, e.split)),
         source_rank=preset.source_rank,
         mode=dedup,
         near_threshold=near_threshold,
     )
+    result = expand(result, siblings)
     dropped = pa.array(sorted(result.dropped), type=pa.string())
-    rejects = [r for s in summaries for r in read_rejects(normalized_dir / s / REJECTS_FILE)]
+    rejects = [r for s in summaries for r in read_rejects(folders[s] / REJECTS_FILE)]
 
-    with atomic_dir(out) as tmp:
+    with output_dir(out, "build", legacy=BUILD_FILES) as tmp:
         per_source: list[ConfigFiles] = []
         counts: dict[str, dict[str, int]] = {}
         todo = [(s, sp) for s, summary in summaries.items() for sp in _split_order(s, summary)]
-        for source, split in tqdm(todo, desc="build", unit="split", disable=not progress or None):
+        for source, split in progress_bar(todo, desc="build", unit="split", bar=progress):
             files, rows, nbytes = _copy_split(
-                list_shards(normalized_dir / source, split), tmp / "data" / source, split, dropped
+                list_shards(folders[source], split), tmp / "data" / source, split, dropped
             )
             if rows == 0:
                 continue
@@ -314,11 +364,13 @@ def build(
             s: count_by_reason(r for r in rejects if r.source == s)
             for s in sorted({r.source for r in rejects})
         }
+        sample = _from_sample(raw_dir, summaries)
+        sources = [source_info(added[s]) if s in added else _source_info(s) for s in summaries]
         card = render_card(
             preset_name=preset.name,
             preset_description=preset.description,
             configs=configs,
-            sources=[_source_info(s) for s in summaries],
+            sources=sources,
             counts=counts,
             train_splits=list(preset.train),
             rejects_by_source=rejects_by_source,
@@ -327,8 +379,11 @@ def build(
             dedup_mode=dedup,
             near_threshold=near_threshold,
             missing=missing,
+            sample=sample,
+            extra=[added_section(added, counts)] if added else [],
         )
         write_text(tmp / "README.md", card)
+        write_text(tmp / LICENSE_FILE, render_license(sources, sample=sample))
         stats = {
             "total_train": default.examples["train"],
             "records": sum(sum(v.values()) for v in counts.values()),
@@ -343,6 +398,7 @@ def build(
         for source, splits in counts.items():
             for split, n in splits.items():
                 stats[f"{source}_{split}"] = n
+        stats["conservation"] = conservation(summaries, counts, rejects_by_source, result.dropped)
         write_json(tmp / "stats.json", stats)
     if stats_out is not None:
         write_json(stats_out, stats)

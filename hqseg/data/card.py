@@ -1,10 +1,14 @@
 """The dataset card (``README.md``) of a build folder.
 
-The YAML front matter is what ``datasets`` and the Hub read: ``configs`` (data
-files per config and split) and ``dataset_info`` (features and split sizes per
-config; ``datasets`` checks the sizes when loading). The body is for people:
-composition, per-source counts, rejects by reason, duplicates and leaks, each
-source's terms and citation.
+The YAML front matter is what ``datasets`` and the Hub read (Hugging Face
+dataset-card conventions): ``license: other`` with ``license_name`` and
+``license_link`` (``LICENSE.md`` in the folder lists each source's terms),
+``task_categories``, ``size_categories``, ``pretty_name``, ``configs`` (data files
+per config and split), ``dataset_info`` (features and split sizes per config;
+``datasets`` checks the sizes when loading) and ``sample: true`` when the build
+was made from the embedded generated sample (then a banner says so too). The
+body is for people: composition, per-source counts, rejects by reason,
+duplicates and leaks, each source's terms and citation, and the HQ-SAM BibTeX.
 """
 
 from __future__ import annotations
@@ -15,6 +19,24 @@ import yaml
 
 #: Used when a source adapter has no licence/citation text (keeps the card complete).
 FALLBACK_TERMS = "see the source's project page; no licence text recorded by hqseg"
+
+LICENSE_NAME = "hqseg44k-source-terms"
+LICENSE_FILE = "LICENSE.md"
+
+HQ_SAM_BIBTEX = """@inproceedings{ke2023segment,
+  title     = {Segment Anything in High Quality},
+  author    = {Ke, Lei and Ye, Mingqiao and Danelljan, Martin and Liu, Yifan and
+               Tai, Yu-Wing and Tang, Chi-Keung and Yu, Fisher},
+  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},
+  year      = {2023}
+}"""
+
+SAMPLE_BANNER = (
+    "> **Built from the embedded sample.** This folder was built from the small "
+    "archives that `hqseg sample` generates (synthetic images in the sources' "
+    "layouts, for offline tests). It is **not** HQSeg-44K and must not be published "
+    "as such; `hqseg publish` refuses it unless `--allow-sample`."
+)
 
 DUTS_TE_NOTE = (
     "DUTS-TE is part of the official training composition (as in the HQ-SAM authors' "
@@ -52,22 +74,34 @@ class _NoAliasDumper(yaml.SafeDumper):
 
 
 def _feature_yaml() -> list[dict]:
-    from hqseg.data.schema import features
+    from hqseg.data.shards import RECORD_FIELDS  # features() without importing datasets
 
-    out = []
-    for name, feature in features().items():
-        kind = type(feature).__name__
-        out.append({"name": name, "dtype": "image" if kind == "Image" else feature.dtype})
-    return out
+    return [{"name": n, "dtype": "image" if t == "Image" else t} for n, t in RECORD_FIELDS]
 
 
-def front_matter(configs: list[ConfigFiles], *, pretty_name: str) -> dict:
-    """The YAML front matter as a dict (``configs`` + ``dataset_info``)."""
+def size_category(n: int) -> str:
+    """The Hub's ``size_categories`` bucket for ``n`` examples."""
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")):
+        if n < limit:
+            return name
+    return "100K<n<1M" if n < 1_000_000 else "n>1M"
+
+
+def front_matter(configs: list[ConfigFiles], *, pretty_name: str, sample: bool = False) -> dict:
+    """The YAML front matter as a dict (licence, categories, ``configs``, ``dataset_info``)."""
     feats = _feature_yaml()
+    records = sum(
+        n for c in configs if c.name not in ("default", "hq_eval") for n in c.examples.values()
+    )
     return {
         "pretty_name": pretty_name,
         "license": "other",
+        "license_name": LICENSE_NAME,
+        "license_link": LICENSE_FILE,
         "task_categories": ["image-segmentation"],
+        "size_categories": [size_category(records)],
+        "tags": ["segmentation", "high-quality-masks", "hq-sam"],
+        **({"sample": True} if sample else {}),
         "configs": [
             {
                 "config_name": c.name,
@@ -110,21 +144,27 @@ def render_card(
     dedup_mode: str,
     near_threshold: int,
     missing: list[str],
+    sample: bool = False,
+    extra: list[str] | tuple[str, ...] = (),
 ) -> str:
     """The full README.md text.
 
     Args:
+        sample: the build was made from the embedded sample (banner + ``sample: true``).
         counts: source -> split -> records written.
         rejects_by_source: source -> reason -> count.
         duplicates: ``exact``, ``near``, ``leaks``, ``dropped``, ``groups`` counts.
+        extra: more sections (markdown), placed before the sources' terms.
     """
-    meta = front_matter(configs, pretty_name=f"HQSeg-44K ({preset_name})")
+    name = f"HQSeg-44K ({preset_name})" + (", embedded sample" if sample else "")
+    meta = front_matter(configs, pretty_name=name, sample=sample)
     total_train = sum(counts.get(s, {}).get(sp, 0) for s, sp in train_splits)
     parts = [
         "---\n"
         + yaml.dump(meta, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)
         + "---",
         f"# HQSeg-44K — preset `{preset_name}`",
+        *([SAMPLE_BANNER] if sample else []),
         f"Built by `hqseg build --preset {preset_name}`: {preset_description}. "
         f"The `default` config's `train` split has **{total_train:,}** image/mask pairs.",
         "Records: `id` (`<source>/<stem>`), `source`, `split`, `image` (original file "
@@ -167,7 +207,8 @@ def render_card(
         "## Duplicates and leakage\n"
         f"Exact duplicates share decoded pixels; near duplicates have perceptual hashes "
         f"(64-bit pHash) within Hamming distance {near_threshold}. Leaks are training "
-        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test). "
+        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test) "
+        "or an evaluation split of an added source. "
         f"Mode `{dedup_mode}`: "
         + (
             "in each group one record is kept (evaluation records first, then preset "
@@ -178,14 +219,11 @@ def render_card(
         )
         + " Details in `duplicates.csv`.\n\n"
         + _table(["what", "records"], [[k, v] for k, v in duplicates.items()]),
-        "## Sources, terms and citations\nEach source keeps its own terms; check them "
-        "before any use.\n\n"
-        + "\n".join(
-            f"- **{s.title or s.name}** (`{s.name}`) — terms: {s.license or FALLBACK_TERMS}. "
-            f"Cite: {s.citation or 'see ' + (s.homepage or 'the project page')}."
-            + (f" <{s.homepage}>" if s.homepage else "")
-            for s in sources
-        ),
+        *extra,
+        "## Sources, terms and citations\nEach source keeps its own terms (also in "
+        f"`{LICENSE_FILE}`); check them before any use.\n\n" + _source_lines(sources),
+        "## Citation\nIf you use this data, cite HQ-SAM, which composed HQSeg-44K, and "
+        "each source above.\n\n```bibtex\n" + HQ_SAM_BIBTEX + "\n```",
     ]
     if any(s.name == "duts" for s in sources) and ("duts", "test") in train_splits:
         parts.append("## Caveat\n" + DUTS_TE_NOTE)
@@ -196,6 +234,31 @@ def render_card(
             + " (built with `--allow-missing`), so it is not the full composition."
         )
     return "\n\n".join(parts) + "\n"
+
+
+def _source_lines(sources: list[SourceInfo]) -> str:
+    return "\n".join(
+        f"- **{s.title or s.name}** (`{s.name}`) — terms: {s.license or FALLBACK_TERMS}. "
+        f"Cite: {s.citation or 'see ' + (s.homepage or 'the project page')}."
+        + (f" <{s.homepage}>" if s.homepage else "")
+        for s in sources
+    )
+
+
+def render_license(sources: list[SourceInfo], *, sample: bool = False) -> str:
+    """``LICENSE.md``: the terms of each source (the card's ``license_link``)."""
+    head = (
+        f"# {LICENSE_NAME}\n\nThis dataset has no single licence: each record keeps the "
+        "terms of the source it comes from (the record's `source` field). Check them "
+        "before any use; several allow research use only.\n"
+    )
+    if sample:
+        head += (
+            "\nThis folder was built from the embedded generated sample (synthetic "
+            "images), which hqseg writes itself; the terms below are those of the real "
+            "sources it imitates.\n"
+        )
+    return head + "\n" + _source_lines(sources) + "\n"
 
 
 def parse_front_matter(text: str) -> dict:

@@ -13,12 +13,11 @@ Rules (each failure is a :class:`~hqseg.data.schema.Reject` with one of
 * images that are not plain RGB (CMYK, greyscale, palette, 16-bit, alpha) or that
   needed rotating are converted to RGB and re-encoded as PNG (lossless); all
   others keep their original bytes;
-* masks become 8-bit single-channel PNG keeping grey levels: multi-channel masks
-  take the per-pixel maximum over colour channels (FSS-1000's 3-channel masks
-  have equal channels), 16-bit masks are scaled to 0..255, object-id masks
-  (``mask_kind="object_ids"``, HRSOD) become 0/255, any other kind keeps its grey
-  levels; an 8-bit L PNG keeps its bytes;
-* an all-zero mask is rejected;
+* masks become 8-bit single-channel PNG by the one rule of :func:`mask_to_grey`
+  (alpha mattes, 16-bit, palette, JPEG and object-id masks are all defined there);
+  an 8-bit L PNG that the rule leaves unchanged keeps its bytes;
+* a mask with no foreground pixel (``empty-mask``) or no background pixel
+  (``full-mask``) after conversion is rejected, foreground being grey > 128;
 * image/mask size mismatch is rejected (``size_mismatch="reject"``) or the mask is
   resized to the image with nearest-neighbour sampling, keeping its grey levels,
   and a warning is recorded (``size_mismatch="resize"``).
@@ -48,7 +47,8 @@ REASONS = {
     "unreadable-image": "the image has zero bytes or is not a recognised image format",
     "truncated-image": "the image file ends early or is corrupt (decoding failed)",
     "unreadable-mask": "the mask has zero bytes, is not an image, or does not decode",
-    "empty-mask": "the mask has no foreground pixel (all zero)",
+    "empty-mask": "the mask has no foreground pixel (none above 128 after conversion)",
+    "full-mask": "the mask has no background pixel (all above 128 after conversion)",
     "size-mismatch": "image and mask sizes differ (size_mismatch=reject)",
 }
 
@@ -137,14 +137,19 @@ def _png(img: Image.Image) -> bytes:
 
 def _use_single_blocks() -> None:
     """Let Pillow store each decoded image in one memory block (default: 16 MB blocks),
-    so :func:`pixels` can view any image without copying. Memory use is unchanged."""
+    so :func:`pixels` can view any image without copying, and keep a few freed blocks
+    for the next images: without that cache every image's memory is mapped, faulted in
+    and zeroed afresh, a quarter of the decode time. Memory stays bounded
+    (:data:`_CACHED_BLOCKS` images at most)."""
     global _SINGLE_BLOCKS
     if not _SINGLE_BLOCKS:
         Image.core.set_block_size(1 << 30)
+        Image.core.set_blocks_max(max(Image.core.get_blocks_max(), _CACHED_BLOCKS))
         _SINGLE_BLOCKS = True
 
 
 _SINGLE_BLOCKS = False
+_CACHED_BLOCKS = 4  # an image, its mask and their conversions
 
 
 def worker_init() -> None:
@@ -190,25 +195,101 @@ def _image_rgb(data: bytes, img: Image.Image) -> tuple[bytes, Image.Image]:
     return _png(rgb), rgb
 
 
-def _mask_grey(data: bytes, img: Image.Image, mask_kind: str) -> tuple[bool, np.ndarray]:
-    """Reduce a mask to (H, W) uint8; returns (original bytes reusable, array)."""
-    img, rotated = _oriented(img)
+#: Foreground is grey > FOREGROUND (the evaluation's ground-truth threshold, FACTS).
+FOREGROUND = 128
+#: JPEG masks: levels within this distance of 0 or 255 are compression noise.
+JPEG_SNAP = 16
+
+
+def mask_to_grey(img: Image.Image, mask_kind: str = "grey") -> np.ndarray:
+    """THE mask rule: any decoded mask -> (H, W) uint8 grey levels, 0 = background.
+
+    Applied in this order (EXIF orientation is applied before, by the caller):
+
+    1. **Object ids** (``mask_kind="object_ids"``, e.g. HRSOD; also any palette
+       image whose palette is not grey): every non-zero id (palette index) is
+       foreground, 255; 0 is background.
+    2. **16-bit / 32-bit** (``I;16``, ``I``, ``F``): values above 255 mean the full
+       16-bit range, scaled by 255/65535; otherwise the values are grey levels.
+    3. **Colour with alpha** (RGBA, LA, palette with transparency): when alpha varies
+       it carries the matte. Constant colour (e.g. white everywhere, the usual export
+       of matting tools) -> the alpha channel itself; varying colour -> the colour
+       composited over black (``colour * alpha / 255``). Constant alpha is ignored.
+    4. **Colour** (RGB, grey palette, CMYK...): the per-pixel maximum over channels
+       (FSS-1000's 3-channel masks have equal channels).
+    5. **Two levels**: a mask holding exactly two values, 0 and one other (``0/1``
+       label maps, ``0/128``), is binary: the other value becomes 255.
+    6. **JPEG** masks: levels within :data:`JPEG_SNAP` of 0 or 255 are snapped to
+       0 / 255 (compression noise); levels between are kept (edges).
+
+    Every other mask keeps its grey levels (anti-aliased edges, soft mattes). After
+    this, a mask with no pixel above :data:`FOREGROUND` is rejected as
+    ``empty-mask`` and one with every pixel above it as ``full-mask``.
+    """
+    if img.mode == "P" and mask_kind != "object_ids" and not _grey_palette(img):
+        mask_kind = "object_ids"
+    if mask_kind == "object_ids":
+        if img.mode == "P":
+            ids = np.asarray(img)  # palette indices
+        elif img.mode in ("L", "I;16", "I;16B", "I;16L", "I", "F", "1"):
+            ids = np.asarray(img)
+        else:
+            ids = np.asarray(img.convert("RGB")).max(axis=2)
+        return np.where(ids > 0, 255, 0).astype(np.uint8)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        grey = arr if mask_kind == "object_ids" or arr.max() <= 255 else arr * (255.0 / 65535.0)
+        grey = arr if arr.max() <= 255 else arr * (255.0 / 65535.0)
         grey = np.clip(grey.round(), 0, 255).astype(np.uint8)
     elif img.mode == "1":
         grey = np.asarray(img.convert("L"))
-    elif img.mode == "L" or (img.mode == "P" and mask_kind == "object_ids"):
-        grey = pixels(img)  # for P, the palette indices are the object ids
-    else:
+    elif img.mode == "L":
+        grey = pixels(img)
+    elif img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
         rgba = np.asarray(img.convert("RGBA"))
         colour = rgba[..., :3].max(axis=2)
         alpha = rgba[..., 3]
-        grey = alpha if not colour.any() and alpha.min() < 255 else colour
-    if mask_kind == "object_ids":
+        if alpha.min() == alpha.max():
+            grey = colour
+        elif colour.min() == colour.max():
+            grey = alpha
+        else:
+            grey = (colour.astype(np.uint16) * alpha + 127) // 255
+            grey = grey.astype(np.uint8)
+    else:
+        grey = np.asarray(img.convert("RGB")).max(axis=2)
+    present = np.flatnonzero(np.bincount(grey.ravel(), minlength=256))
+    if len(present) == 2 and present[0] == 0 and present[1] != 255:
         grey = np.where(grey > 0, 255, 0).astype(np.uint8)
-    reusable = img.mode == "L" and img.format == "PNG" and not rotated and mask_kind != "object_ids"
+    if img.format == "JPEG":
+        grey = grey.copy()
+        grey[grey < JPEG_SNAP] = 0
+        grey[grey > 255 - JPEG_SNAP] = 255
+    return grey
+
+
+def _grey_palette(img: Image.Image) -> bool:
+    """True if every palette entry used by ``img`` has r == g == b."""
+    palette = np.asarray(img.getpalette() or [], dtype=np.uint8).reshape(-1, 3)
+    used = np.unique(np.asarray(img))
+    used = used[used < len(palette)]
+    entries = palette[used]
+    return bool(len(entries) == 0 or (entries.min(axis=1) == entries.max(axis=1)).all())
+
+
+def _mask_grey(data: bytes, img: Image.Image, mask_kind: str) -> tuple[bool, np.ndarray]:
+    """Reduce a mask to (H, W) uint8 by :func:`mask_to_grey`; returns
+    (original bytes reusable, array)."""
+    fmt = img.format
+    img, rotated = _oriented(img)
+    img.format = fmt  # exif_transpose drops it; the JPEG rule needs it
+    grey = mask_to_grey(img, mask_kind)
+    reusable = (
+        img.mode == "L"
+        and fmt == "PNG"
+        and not rotated
+        and mask_kind != "object_ids"
+        and np.array_equal(grey, pixels(img))  # the two-level rule may have changed it
+    )
     return reusable, grey
 
 
@@ -260,8 +341,15 @@ def convert_pair(
         reusable, grey = _mask_grey(mask_data, mask, mask_kind)
     except _Bad as bad:
         return Reject(str(bad.path), bad.reason, bad.detail, source)
-    if not grey.any():
-        return Reject(str(pair.mask), "empty-mask", "mask is all zero", source)
+    foreground = grey > FOREGROUND
+    if not foreground.any():
+        return Reject(
+            str(pair.mask), "empty-mask", f"no foreground pixel (none above {FOREGROUND})", source
+        )
+    if foreground.all():
+        return Reject(
+            str(pair.mask), "full-mask", f"no background pixel (all above {FOREGROUND})", source
+        )
     warnings = []
     width, height = rgb.size
     if grey.shape != (height, width):

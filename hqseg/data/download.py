@@ -11,8 +11,13 @@ Entry point: :func:`download_source`. For offline use and tests, the simplest pa
 
 Downloads go through gdown (Google Drive ids and plain HTTP(S), Hub files included):
 it retries, resumes a partial file with an HTTP Range request and shows a progress
-bar. Partial files live in ``<cache-dir>/.incoming/``; a verified archive is moved to
-``<cache-dir>/<archive>``, so shared repack bundles are fetched once.
+bar. Partial files live in ``<cache-dir>/.incoming/``. A downloaded archive is moved
+to ``<cache-dir>/<archive>`` only once it is verified (or has no known hash) **and**
+extracted without a whole-archive failure, so shared repack bundles are fetched once
+and a bad file is never reused: a cached file that fails verification is deleted and
+fetched again, one that fails extraction is deleted. ``force=True`` ignores the
+cache and any partial file. A server that refuses Range requests (200 instead of
+206, or 416) makes the partial file restart from zero.
 
 Checksums: an expected sha256 comes from a ``--checksums`` file (``SHA256SUMS``
 format; a ``SHA256SUMS`` in the folder of a ``--from`` archive, or the one above, is
@@ -24,6 +29,7 @@ Where no hash is known the computed one is recorded in the manifest.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -41,8 +47,9 @@ from hqseg.data.manifest import (  # noqa: F401 (re-exported: callers import the
 )
 from hqseg.data.schema import Reject
 from hqseg.errors import ChecksumError, DatasetError, HqsegError
-from hqseg.utils.atomic import atomic_dir, write_json
+from hqseg.utils.atomic import write_json
 from hqseg.utils.checksums import read_checksums, sha256_file
+from hqseg.utils.outdir import output_dir
 
 SUMS_NAME = "SHA256SUMS"
 Log = Callable[[str], None]
@@ -128,8 +135,12 @@ def fetch(
     retries: int = 3,
     progress: bool = True,
     timeout: float = 60.0,
+    fresh: bool = False,
 ) -> tuple[Path, str]:
     """Download archive ``key`` to ``cache_dir/.incoming/`` (resuming a partial file).
+
+    ``fresh``: drop any partial file first. A server that will not resume (the range
+    refused) gets the file again from byte zero.
 
     Returns:
         ``(path, address)`` of the complete, not yet verified, file.
@@ -143,23 +154,29 @@ def fetch(
     incoming = Path(cache_dir) / ".incoming" / Path(key).parent
     incoming.mkdir(parents=True, exist_ok=True)
     out = incoming / archive_file_name(key)
+    if fresh:
+        _drop_partials(out)
     candidates = archive_urls(archive, mirrors)
     errors = []
     for kind, address in candidates:
-        try:
-            gdown.download(
-                url=address if kind == "url" else None,
-                id=address if kind == "gdrive" else None,
-                output=str(out),
-                quiet=not progress,
-                resume=True,
-                retries=retries,
-                use_cookies=False,
-                timeout=timeout,
-            )
-            return out, address
-        except Exception as exc:  # network libraries raise many types; all mean "try next"
-            errors.append(f"{address}: {type(exc).__name__}: {exc}")
+        for attempt in range(2):
+            try:
+                gdown.download(
+                    url=address if kind == "url" else None,
+                    id=address if kind == "gdrive" else None,
+                    output=str(out),
+                    quiet=not progress,
+                    resume=True,
+                    retries=retries,
+                    use_cookies=False,
+                    timeout=timeout,
+                )
+                return out, address
+            except Exception as exc:  # network libraries raise many types; all mean "try next"
+                if attempt == 0 and _range_refused(exc) and _drop_partials(out):
+                    continue  # the server cannot resume: start again from byte zero
+                errors.append(f"{address}: {type(exc).__name__}: {exc}")
+                break
     if not candidates:
         errors.append("no URL known; use --from PATH or --mirror URL")
     raise HqsegError(
@@ -167,6 +184,20 @@ def fetch(
         + "\n  ".join(errors)
         + f"\npartial data (if any) is kept in {incoming} and resumed on the next run"
     )
+
+
+def _drop_partials(out: Path) -> int:
+    """Delete gdown's partial files of ``out``; return how many there were."""
+    partials = list(out.parent.glob(f"{out.name}*.part"))
+    for p in partials:
+        p.unlink(missing_ok=True)
+    return len(partials)
+
+
+def _range_refused(exc: Exception) -> bool:
+    """True if ``exc`` says the server would not resume (no Range support, or 416)."""
+    text = str(exc).lower()
+    return "byte range" in text or "416" in text or "range not satisfiable" in text
 
 
 def obtain(
@@ -181,8 +212,13 @@ def obtain(
     retries: int,
     progress: bool,
     log: Log,
+    force: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
-    """A verified local copy of archive ``key`` (user's file, cached file or fresh download)."""
+    """A verified local copy of archive ``key`` (user's file, cached file or fresh download).
+
+    A fresh download stays in ``.incoming/`` (``record["promote_to"]`` says where it
+    goes): :func:`promote` moves it into the cache once it has also extracted.
+    """
     name = archive_file_name(key)
     record: dict[str, Any] = {"name": key}
     if from_path is not None:
@@ -191,18 +227,45 @@ def obtain(
         sums = sums or _sums_near(path, log)
         return path, record | verify(path, key, source=source, sums=sums, strict=strict, log=log)
     cached = Path(cache_dir) / key
+    if cached.is_file() and force:
+        log(f"--force: fetching {name} again (ignoring the cached copy)")
+        cached.unlink()
     if cached.is_file():
         log(f"using cached {cached}")
-        info = verify(cached, key, source=source, sums=sums, strict=strict, log=log)
-        return cached, record | {"file": str(cached), "from": "cache"} | info
+        try:
+            info = verify(cached, key, source=source, sums=sums, strict=strict, log=log)
+        except ChecksumError as exc:
+            cached.unlink(missing_ok=True)
+            log(f"cached {cached} failed verification ({exc}); deleted, fetching again")
+        else:
+            return cached, record | {"file": str(cached), "from": "cache"} | info
     log(f"downloading {name}")
-    part, address = fetch(key, cache_dir, mirrors=mirrors, retries=retries, progress=progress)
+    part, address = fetch(
+        key, cache_dir, mirrors=mirrors, retries=retries, progress=progress, fresh=force
+    )
     info = verify(
         part, key, source=source, sums=sums, strict=strict, delete_on_mismatch=True, log=log
     )
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(part, cached)
-    return cached, record | {"file": str(cached), "from": address} | info
+    return part, record | {"file": str(cached), "from": address, "promote_to": str(cached)} | info
+
+
+def promote(path: Path, record: dict[str, Any]) -> None:
+    """Move a fresh download that verified and extracted into the cache (once)."""
+    target = record.pop("promote_to", None)
+    if target is None:
+        return
+    if record.get("verified") is False:  # accepted with --no-verify: used once, never cached
+        Path(path).unlink(missing_ok=True)
+        return
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(path, target)
+
+
+def discard(path: Path, record: dict[str, Any]) -> None:
+    """Delete a downloaded or cached archive that failed extraction (never a user's file)."""
+    record.pop("promote_to", None)
+    if record.get("from") != "user":
+        Path(path).unlink(missing_ok=True)
 
 
 def find_archive(from_path: Path, key: str, source: str) -> Path:
@@ -286,7 +349,9 @@ def download_source(
 
     adapter = get_source(name)
     records, rejects = [], []
-    with atomic_dir(dest) as tmp:
+    # A folder with a download manifest is an earlier `hqseg download` output.
+    legacy = ("*",) if old is not None else ()
+    with output_dir(dest, "download", legacy=legacy, marker=".hqseg/output.json") as tmp:
         if from_path is not None and from_path.is_dir() and _is_layout(adapter, from_path, uses):
             log(f"ingesting the already-extracted folder {from_path}")
             rejects += [
@@ -305,8 +370,18 @@ def download_source(
                     retries=retries,
                     progress=progress,
                     log=log,
+                    force=force,
                 )
-                for r in safe_extract(path, tmp, members=use.members, progress=progress):
+                try:
+                    extracted = safe_extract(path, tmp, members=use.members, progress=progress)
+                except DatasetError as exc:
+                    discard(path, record)
+                    raise DatasetError(
+                        f"{exc}"
+                        + ("" if record["from"] == "user" else " (downloaded file deleted)")
+                    ) from exc
+                promote(path, record)
+                for r in extracted:
                     rejects.append(Reject(r.path, r.reason, r.detail, name))
                 records.append(record | {"members": list(use.members)})
         layout = adapter.detect_layout(tmp)
@@ -318,6 +393,7 @@ def download_source(
             "hqseg_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "from_path": str(from_path) if from_path is not None else None,
+            "sample": from_path is not None and is_sample_folder(from_path),
             "archives": records,
             "rejects": [r.__dict__ for r in rejects],
         }
@@ -326,6 +402,21 @@ def download_source(
         log(f"rejected {r.path}: {r.reason} ({r.detail})")
     log(f"{name}: extracted to {dest} ({layout} layout, {len(rejects)} member(s) rejected)")
     return manifest
+
+
+def is_sample_folder(path: Path) -> bool:
+    """True if ``path`` (a folder, or an archive in it or one level below) is the output
+    of ``hqseg sample``: its ``manifest.json`` holds the sample's known truth."""
+    path = Path(path)
+    start = path if path.is_dir() else path.parent
+    for folder in (start, start.parent, start.parent.parent):
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            continue
+        if isinstance(manifest, dict) and {"adapter_pairs", "seed"} <= manifest.keys():
+            return True
+    return False
 
 
 def _sums_near(path: Path, log: Log) -> dict[str, str]:

@@ -5,30 +5,47 @@ Rules, applied member by member (the rest of the archive is still extracted):
     * symbolic or hard links: rejected when their target leaves the destination
       (``link-outside``); links inside it are written as copies of their target;
     * devices, FIFOs and other special members: rejected (``special-file``);
+    * a member whose data cannot be read back (corrupt compressed stream, CRC
+      mismatch, truncated data): rejected (``corrupt-member``), nothing of it kept;
+    * a name that is not valid UTF-8 (``bad-name``), too long for the file system
+      (``name-too-long``), not representable on it (``bad-name``), or that clashes
+      with another member (a file where a folder is needed, ``path-conflict``);
+    * a name that appears more than once: the **last** copy is kept (as ``tar x``
+      and ``unzip -o`` do) and each earlier copy is listed (``duplicate-name``);
     * junk (``__MACOSX/``, ``.DS_Store``, ``._*``, ``Thumbs.db``) is skipped silently;
     * an archive whose only content is another zip (``X.zip.zip``) is unwrapped.
 
+Only whole-archive failures raise (not an archive, an HTML page, a truncated or
+unreadable index): one :class:`DatasetError` naming the file and the cause. A full
+or read-only disk is not a member problem and raises too.
+
 Nothing is ever written outside ``dest``. Atomicity is the caller's job: extract into
-a folder from :func:`hqseg.utils.atomic.atomic_dir`.
+a folder from :func:`hqseg.utils.outdir.output_dir`, so a failed archive leaves no
+half-extracted folder.
 """
 
 from __future__ import annotations
 
+import errno
 import posixpath
 import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tqdm import tqdm
-
 from hqseg.data.schema import Reject
 from hqseg.errors import DatasetError
+from hqseg.utils.progress import progress_bar
 
 _JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db"})
+# Errors reading one member's data: the member is corrupt, the archive index is fine.
+_MEMBER_DATA_ERRORS = (zlib.error, zipfile.BadZipFile, tarfile.TarError, EOFError)
+# Disk-level errors stop the whole extraction (they are not the member's fault).
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
 
 
 @dataclass
@@ -37,6 +54,7 @@ class _Member:
     kind: str  # "file" | "dir" | "symlink" | "hardlink" | "special"
     link: str = ""
     size: int = 0
+    info: object = None  # the ZipInfo / TarInfo (names can repeat)
 
 
 def is_archive(path: Path) -> bool:
@@ -75,43 +93,49 @@ class _Reader:
             elif tarfile.is_tarfile(path):
                 self._zip, self._tar = None, tarfile.open(path)  # noqa: SIM115 - closed by close()
             else:
-                raise DatasetError(f"{path}: not a zip or tar archive (corrupt or truncated?)")
-        except (zipfile.BadZipFile, tarfile.TarError, OSError) as exc:
-            raise DatasetError(f"{path}: cannot open archive: {exc}") from exc
+                raise DatasetError(f"{path}: {_not_archive_cause(path)}")
+        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError) as exc:
+            raise DatasetError(
+                f"{path}: cannot open archive (corrupt or truncated index): {exc}"
+            ) from exc
 
     def members(self) -> Iterator[_Member]:
         if self._zip is not None:
             for info in self._zip.infolist():
                 mode = info.external_attr >> 16
                 if stat.S_ISLNK(mode):
-                    link = self._zip.read(info).decode("utf-8", "replace")
-                    yield _Member(info.filename, "symlink", link)
+                    try:
+                        link = self._zip.read(info).decode("utf-8", "replace")
+                    except _MEMBER_DATA_ERRORS:
+                        link = ""  # unreadable target: rejected as a dangling link
+                    yield _Member(info.filename, "symlink", link, info=info)
                 elif info.is_dir():
-                    yield _Member(info.filename, "dir")
+                    yield _Member(info.filename, "dir", info=info)
                 else:
-                    yield _Member(info.filename, "file", size=info.file_size)
+                    yield _Member(info.filename, "file", size=info.file_size, info=info)
         else:
             assert self._tar is not None
             for info in self._tar.getmembers():
                 if info.issym():
-                    yield _Member(info.name, "symlink", info.linkname)
+                    yield _Member(info.name, "symlink", info.linkname, info=info)
                 elif info.islnk():
-                    yield _Member(info.name, "hardlink", info.linkname)
+                    yield _Member(info.name, "hardlink", info.linkname, info=info)
                 elif info.isdir():
-                    yield _Member(info.name, "dir")
+                    yield _Member(info.name, "dir", info=info)
                 elif info.isfile():
-                    yield _Member(info.name, "file", size=info.size)
+                    yield _Member(info.name, "file", size=info.size, info=info)
                 else:
-                    yield _Member(info.name, "special")
+                    yield _Member(info.name, "special", info=info)
 
     def copy_to(self, member: _Member, target: Path) -> None:
+        """Write the member's data to ``target`` (the exact member, even if its name repeats)."""
         if self._zip is not None:
-            src = self._zip.open(member.name)
+            src = self._zip.open(member.info)
         else:
             assert self._tar is not None
-            src = self._tar.extractfile(member.name)
+            src = self._tar.extractfile(member.info)
             if src is None:
-                raise DatasetError(f"{self.path}: member {member.name} has no data")
+                raise tarfile.ExtractError(f"member {member.name} has no data")
         with src, open(target, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
 
@@ -132,7 +156,7 @@ def safe_extract(
         archive: a zip or tar(.gz/.bz2/.xz) file.
         dest: destination folder (created if needed).
         members: if given, only members under these prefixes (``"ecssd/"``) are extracted.
-        progress: show a tqdm bar over the members.
+        progress: a bar over the members on a terminal, log lines elsewhere.
 
     Raises:
         DatasetError: the archive cannot be read (corrupt, truncated), naming it.
@@ -145,26 +169,57 @@ def safe_extract(
     written: list[str] = []
     reader = _Reader(archive)
     try:
-        listing = list(reader.members())
-        bar = tqdm(listing, desc=f"extract {archive.name}", unit="file", disable=not progress)
-        for m in bar:
-            where = f"{archive.name}:{m.name}"
+        try:
+            listing = list(reader.members())
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
+            raise DatasetError(f"{archive}: archive index is corrupt or truncated: {exc}") from exc
+        last = _last_copies(listing)
+        bar = progress_bar(listing, desc=f"extract {archive.name}", unit="file", bar=progress)
+        for i, m in enumerate(bar):
+            where = f"{archive.name}:{_printable(m.name)}"
+            bad = _bad_name(m.name)
+            if bad:
+                rejects.append(Reject(where, "bad-name", bad))
+                continue
             rel = safe_relpath(m.name)
             if rel is None:
                 rejects.append(Reject(where, "unsafe-path", "absolute path or '..' in name"))
                 continue
             if _is_junk(rel) or not _wanted(rel, members):
                 continue
-            target = dest / rel
-            if not target.resolve().is_relative_to(root) or _through_link(dest, rel):
-                rejects.append(Reject(where, "unsafe-path", "resolves outside the destination"))
-            elif m.kind == "dir":
-                target.mkdir(parents=True, exist_ok=True)
-            elif m.kind == "file":
-                target.parent.mkdir(parents=True, exist_ok=True)
-                reader.copy_to(m, target)
-                written.append(rel)
-            elif m.kind in ("symlink", "hardlink"):
+            if m.kind != "dir" and last.get(rel, i) != i:
+                rejects.append(
+                    Reject(
+                        where,
+                        "duplicate-name",
+                        "name repeats; the last copy is kept",
+                    )
+                )
+                continue
+            try:
+                target = dest / rel
+                if not target.resolve().is_relative_to(root) or _through_link(dest, rel):
+                    rejects.append(Reject(where, "unsafe-path", "resolves outside the destination"))
+                    continue
+                if m.kind == "dir":
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                if m.kind == "file":
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        reader.copy_to(m, target)
+                    except _MEMBER_DATA_ERRORS as exc:
+                        target.unlink(missing_ok=True)
+                        rejects.append(Reject(where, "corrupt-member", _describe(exc)))
+                        continue
+                    written.append(rel)
+                    continue
+            except OSError as exc:
+                if exc.errno in _DISK_ERRNOS:
+                    raise
+                rejects.append(_os_reject(where, exc))
+                continue
+            if m.kind in ("symlink", "hardlink"):
                 base = posixpath.dirname(rel) if m.kind == "symlink" else ""
                 resolved = safe_relpath(posixpath.join(base, m.link))
                 if m.link.startswith("/") or resolved is None:
@@ -172,9 +227,9 @@ def safe_extract(
                 else:
                     links.append((rel, resolved))
             else:
-                rejects.append(Reject(where, "special-file", f"{m.kind} member not extracted"))
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        raise DatasetError(f"{archive}: archive is corrupt or truncated: {exc}") from exc
+                rejects.append(
+                    Reject(where, "special-file", "device, FIFO or socket member not extracted")
+                )
     finally:
         reader.close()
     rejects += _materialise_links(archive.name, dest, links)
@@ -184,6 +239,66 @@ def safe_extract(
             rejects += safe_extract(inner, dest, members=members, progress=progress)
             inner.unlink()
     return rejects
+
+
+def _not_archive_cause(path: Path) -> str:
+    """Why ``path`` is not a readable archive, as precisely as its first bytes tell."""
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+        return (
+            "is an HTML/XML page, not an archive (the link probably needs a login or a "
+            "confirmation page; download it in a browser and pass it with --from)"
+        )
+    if head.startswith(b"pk"):
+        return "zip archive without a readable central directory (truncated download?)"
+    if not head:
+        return "empty file, not an archive"
+    return "not a zip or tar archive (corrupt or truncated?)"
+
+
+def _last_copies(listing: list[_Member]) -> dict[str, int]:
+    """``{relative path: index of its last member}`` for names that repeat."""
+    seen: dict[str, int] = {}
+    for i, m in enumerate(listing):
+        rel = safe_relpath(m.name) if not _bad_name(m.name) else None
+        if rel is not None and m.kind != "dir":
+            seen[rel] = i
+    return seen
+
+
+def _bad_name(name: str) -> str:
+    """Why ``name`` cannot be a file name here ("" when it can)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "name is not valid UTF-8"
+    if "\x00" in name:
+        return "name holds a NUL byte"
+    return ""
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, zlib.error):
+        return f"corrupt compressed data ({exc})"
+    if isinstance(exc, zipfile.BadZipFile) and "CRC" in str(exc):
+        return "CRC mismatch: the data read back is not what was stored"
+    if isinstance(exc, EOFError):
+        return "member data is truncated"
+    return f"member data unreadable ({exc})"
+
+
+def _os_reject(where: str, exc: OSError) -> Reject:
+    """The reject for an OS error that only this member's name causes."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return Reject(where, "name-too-long", "name too long for the file system")
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        return Reject(where, "path-conflict", f"clashes with another member ({exc.strerror})")
+    return Reject(where, "bad-name", f"name not representable on the file system ({exc.strerror})")
 
 
 def _through_link(dest: Path, rel: str) -> bool:

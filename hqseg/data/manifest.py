@@ -45,7 +45,7 @@ def load_manifest(source_dir: Path) -> dict[str, Any] | None:
         raise ManifestError(f"{path}: unreadable download manifest ({exc})") from exc
     try:
         manifest = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ManifestError(f"{path}: download manifest is not valid JSON ({exc})") from exc
     problem = _shape_problem(manifest)
     if problem:

@@ -36,12 +36,15 @@ from hqseg.data.rejects import count_by_reason, write_rejects
 from hqseg.data.schema import Pair, Reject
 from hqseg.data.shards import ShardWriter, record_schema
 from hqseg.errors import DatasetError
-from hqseg.utils.atomic import atomic_dir, write_json
+from hqseg.utils.atomic import write_json
+from hqseg.utils.outdir import output_dir
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
 HASHES_FILE = "hashes.parquet"
+# What a normalized source folder holds (outputs written before markers existed).
+NORMALIZED_FILES = ("*.parquet", "*.json", "*.csv")
 HASHES_SCHEMA = pa.schema(
     [("id", pa.string()), ("split", pa.string()), ("sha256", pa.string()),
      ("width", pa.int32()), ("height", pa.int32()), ("phash", pa.string())]
@@ -104,10 +107,13 @@ def normalize_source(
     size_mismatch: str = "reject",
     workers: int | None = None,
     progress: bool = True,
+    adapter=None,
 ) -> dict:
     """Normalise ``raw_dir/<source>`` into ``out_dir/<source>``; return the summary.
 
     Args:
+        adapter: a custom source (:mod:`hqseg.data.custom`) to read instead of the
+            registered adapter of ``source``; ``raw_dir`` is then unused.
         size_mismatch: ``"reject"`` image/mask size mismatches, or ``"resize"`` the
             mask to the image (nearest neighbour) with a warning.
         workers: decoding processes (default: all cores; 1 = in this process).
@@ -115,21 +121,25 @@ def normalize_source(
     Raises:
         DatasetError: unknown source, raw folder missing, or no recognisable layout.
     """
-    from tqdm import tqdm
+    from hqseg.utils.progress import progress_bar
 
     if size_mismatch not in SIZE_MISMATCH_MODES:
         raise DatasetError(
             f"size_mismatch must be one of {SIZE_MISMATCH_MODES}, not {size_mismatch!r}"
         )
-    adapter = get_source(source)
-    root = (Path(raw_dir) / source).resolve()
-    if not root.is_dir():
-        raise DatasetError(
-            f"{root}: raw folder of {source} not found; run `hqseg download {source}`"
-        )
+    if adapter is None:
+        adapter = get_source(source)
+        root = (Path(raw_dir) / source).resolve()
+        if not root.is_dir():
+            raise DatasetError(
+                f"{root}: raw folder of {source} not found; run `hqseg download {source}`"
+            )
+        rejects = download_rejects(Path(raw_dir), source)
+    else:
+        root, rejects = Path(adapter.root).resolve(), []
     workers = default_workers() if workers is None else workers
-    rejects = download_rejects(Path(raw_dir), source)
     pairs = list(_unique_pairs(adapter.iter_pairs(root), source, rejects))
+    inputs = len(pairs) + len(rejects)  # = records + rejects once converted
     work = functools.partial(
         convert_pair,
         source,
@@ -140,15 +150,11 @@ def normalize_source(
     schema = record_schema()
     warnings: list[str] = []
     hashes: dict[str, list] = {name: [] for name in HASH_COLUMNS}
-    with atomic_dir(Path(out_dir) / source) as tmp:
+    with output_dir(Path(out_dir) / source, "normalize", legacy=NORMALIZED_FILES) as tmp:
         writers: dict[str, ShardWriter] = {}
         results = bounded_map(work, pairs, workers=workers, chunksize=8, initializer=worker_init)
-        bar = tqdm(
-            results,
-            total=len(pairs),
-            desc=f"normalize {source}",
-            unit="pair",
-            disable=not progress or None,
+        bar = progress_bar(
+            results, total=len(pairs), desc=f"normalize {source}", unit="pair", bar=progress
         )
         for outcome in bar:
             if isinstance(outcome, Converted):
@@ -172,6 +178,7 @@ def normalize_source(
         write_rejects(tmp / REJECTS_FILE, [_relative(r, root, source) for r in rejects])
         summary = {
             "source": source,
+            "inputs": inputs,
             "pairs_found": len(pairs),
             "records": sum(splits.values()),
             "splits": splits,
@@ -194,5 +201,5 @@ def read_summary(folder: str | os.PathLike) -> dict | None:
         return None
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"{path}: unreadable normalisation summary: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise DatasetError(f"{path}: unreadable normalisation summary: {exc!r}") from exc

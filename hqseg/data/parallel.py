@@ -51,7 +51,9 @@ def bounded_map(
     inflight = inflight or 2 * workers
     iterator = iter(items)
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ctx.Pool(workers, initializer=initializer) as pool:
+    from hqseg.utils.procs import WorkerInit  # workers end when this process is killed
+
+    with ctx.Pool(workers, initializer=WorkerInit(initializer)) as pool:
         pending: deque = deque()
 
         def submit() -> bool:

@@ -11,7 +11,7 @@ deduplication. :data:`HQ_EVAL` names the four HQ evaluation sets of the paper.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hqseg.errors import DatasetError
 
@@ -48,12 +48,18 @@ class Preset:
     name: str
     description: str
     train: tuple[tuple[str, str], ...]
+    eval_only: tuple[str, ...] = _EVAL_ONLY
 
     @property
     def sources(self) -> tuple[str, ...]:
         names = dict.fromkeys(source for source, _ in self.train)
-        names.update(dict.fromkeys(_EVAL_ONLY))
+        names.update(dict.fromkeys(self.eval_only))
         return tuple(names)
+
+    def with_train(self, extra: list[tuple[str, str]]) -> Preset:
+        """This preset with ``extra`` (source, split) pairs appended to ``train`` (last
+        in priority: deduplication keeps the preset's records first)."""
+        return replace(self, train=self.train + tuple(extra)) if extra else self
 
     def is_train(self, source: str, split: str) -> bool:
         """True if ``source/split`` is part of the training composition."""
@@ -75,6 +81,7 @@ PRESETS: dict[str, Preset] = {
         "as the HQ-SAM paper states it: DUT-OMRON instead of DUTS",
         _COMMON_TRAIN + (("dut_omron", "train"),),
     ),
+    "none": Preset("none", "only the sources added with --add (custom data)", (), ()),
 }
 
 

@@ -1,8 +1,13 @@
 """Upload a build folder to the Hugging Face Hub as a dataset repo.
 
-The token comes from ``HF_TOKEN`` (or ``HUGGING_FACE_HUB_TOKEN``) or a previous
-``huggingface-cli login``; huggingface_hub resolves it. Only the files a build
-writes are uploaded (:func:`publish_plan`), never temporary or hidden files.
+The token comes from ``HF_TOKEN`` or a previous ``hf auth login``;
+huggingface_hub resolves it. Only the files a build writes are uploaded
+(:func:`publish_plan`), in one commit, never temporary or hidden files. Before
+anything is sent, :func:`check_card` validates the card, and a build made from
+the embedded sample is refused unless ``allow_sample``.
+
+The Hub address is huggingface_hub's (``HF_ENDPOINT``, read when it is first
+imported); tests point it at a loopback stand-in that records the calls.
 """
 
 from __future__ import annotations
@@ -10,10 +15,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hqseg.data.card import parse_front_matter
+from hqseg.data.card import LICENSE_FILE, parse_front_matter
 from hqseg.errors import HqsegError
 
-TOP_FILES = ("README.md", "rejects.csv", "duplicates.csv", "stats.json")
+TOP_FILES = ("README.md", LICENSE_FILE, "rejects.csv", "duplicates.csv", "stats.json")
 
 
 class PublishError(HqsegError):
@@ -33,13 +38,47 @@ def publish_plan(folder: str | os.PathLike) -> list[tuple[str, int]]:
     import yaml
 
     try:
-        parse_front_matter(card.read_text())
+        meta = parse_front_matter(card.read_text())
     except (ValueError, yaml.YAMLError) as exc:
         problem = " ".join(str(exc).split())  # YAML errors span several lines
         raise PublishError(f"{card}: the card has no valid YAML front matter: {problem}") from exc
     files = [folder / name for name in TOP_FILES if (folder / name).is_file()]
     files += sorted((folder / "data").rglob("*.parquet"))
-    return [(f.relative_to(folder).as_posix(), f.stat().st_size) for f in files]
+    plan = [(f.relative_to(folder).as_posix(), f.stat().st_size) for f in files]
+    check_card(meta, {path for path, _ in plan}, card)
+    return plan
+
+
+def is_sample_build(folder: str | os.PathLike) -> bool:
+    """True if the build's card says it was made from the embedded sample."""
+    try:
+        return bool(parse_front_matter((Path(folder) / "README.md").read_text()).get("sample"))
+    except (OSError, ValueError):
+        return False
+
+
+def check_card(meta: dict, files: set[str], card: Path) -> None:
+    """Raise :class:`PublishError` unless the card's metadata follows the Hub conventions
+    this project promises and every data file its configs name is uploaded."""
+    if not isinstance(meta, dict):
+        raise PublishError(f"{card}: the front matter is not a mapping")
+    needed = ("license", "license_name", "license_link", "task_categories", "configs")
+    missing = [k for k in needed if not meta.get(k)]
+    if missing:
+        raise PublishError(
+            f"{card}: card metadata lacks {', '.join(missing)}; rebuild with `hqseg build`"
+        )
+    if meta["license_link"] not in files:
+        raise PublishError(f"{card}: license_link {meta['license_link']} is not in the folder")
+    for config in meta["configs"]:
+        for entry in config.get("data_files", []):
+            paths = entry.get("path", [])
+            for path in [paths] if isinstance(paths, str) else paths:
+                if path not in files:
+                    raise PublishError(
+                        f"{card}: config {config.get('config_name')!r} names {path}, "
+                        "which is not in the folder; rebuild with `hqseg build`"
+                    )
 
 
 def check_repo_id(repo_id: str) -> None:
@@ -61,34 +100,44 @@ def publish(
     *,
     private: bool = False,
     token: str | None = None,
+    allow_sample: bool = False,
     message: str = "Upload HQSeg-44K built by hqseg",
 ) -> str:
     """Create (if needed) the dataset repo ``repo_id`` and upload the build; returns its URL.
 
-    Raises:
-        PublishError: no token, network failure, or the Hub refused, with the reason.
-    """
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
+    The upload is one commit of exactly :func:`publish_plan`'s files.
 
+    Raises:
+        PublishError: a sample build without ``allow_sample``, an invalid card, no
+            token, network failure, or the Hub refused, with the reason.
+    """
+    from huggingface_hub import CommitOperationAdd, HfApi, get_token
+    from huggingface_hub.errors import HfHubHTTPError
+
+    folder = Path(folder)
     plan = publish_plan(folder)
     check_repo_id(repo_id)
+    if is_sample_build(folder) and not allow_sample:
+        raise PublishError(
+            f"{folder} was built from the embedded sample (the card says sample: true), "
+            "not from the real sources; it is not HQSeg-44K. Pass --allow-sample to "
+            "upload it anyway (e.g. to a test repo)"
+        )
+    token = token or get_token()
+    if not token:
+        raise PublishError("no Hugging Face token: run `hf auth login` (or set HF_TOKEN)")
     api = HfApi(token=token)
     try:
-        if not (token or api.token):
-            raise LocalTokenNotFoundError("no token")
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        info = api.upload_folder(
+        info = api.create_commit(
             repo_id=repo_id,
             repo_type="dataset",
-            folder_path=str(folder),
-            allow_patterns=[path for path, _ in plan],
+            operations=[
+                CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(folder / path))
+                for path, _ in plan
+            ],
             commit_message=message,
         )
-    except LocalTokenNotFoundError:
-        raise PublishError(
-            "no Hugging Face token: set HF_TOKEN or run `huggingface-cli login`"
-        ) from None
     except HfHubHTTPError as exc:
         raise PublishError(f"the Hub refused the upload to {repo_id}: {exc}") from exc
     except Exception as exc:  # transport errors of the HTTP client (no network, DNS, TLS)

@@ -36,11 +36,28 @@ DEFAULT_GROUP_ROWS = 100
 DEFAULT_GROUP_BYTES = 64 * 1024**2
 
 
+#: ``hqseg.data.schema.features()`` as (name, dtype or "Image"). ``datasets`` takes
+#: seconds to import, so the schema and its Hub metadata are written out from this (a
+#: test checks they equal ``features().arrow_schema`` byte for byte).
+RECORD_FIELDS = (
+    ("id", "string"), ("source", "string"), ("split", "string"), ("image", "Image"),
+    ("mask", "Image"), ("width", "int32"), ("height", "int32"), ("category", "string"),
+    ("sha256", "string"),
+)  # fmt: skip
+
+
 def record_schema() -> pa.Schema:
     """Arrow schema of a record (``hqseg.data.schema.features()``), with HF metadata."""
-    from hqseg.data.schema import features
+    import json
 
-    return features().arrow_schema
+    image = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    fields = [(n, image if t == "Image" else pa.type_for_alias(t)) for n, t in RECORD_FIELDS]
+    hf = {
+        n: {"_type": "Image"} if t == "Image" else {"dtype": t, "_type": "Value"}
+        for n, t in RECORD_FIELDS
+    }
+    meta = json.dumps({"info": {"features": hf}})
+    return pa.schema(fields, metadata={"huggingface": meta})
 
 
 def shard_name(split: str, index: int, total: int) -> str:

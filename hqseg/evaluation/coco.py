@@ -1,8 +1,8 @@
 """COCO with box prompts: detector boxes (or GT boxes as an oracle) -> SAM / HQ-SAM masks.
 
 Each image is encoded once and all its boxes are decoded together, for both
-models: plain SAM (``"sam"``: mask token 0, multimask off) and HQ-SAM (``"sum"``:
-SAM + HQ logits, multimask off; FACTS §2). Masks become COCO results
+models: plain SAM (``"sam"``: SAM's own decoder, no HQ token, mask token 0, multimask
+off) and HQ-SAM (``"sum"``: SAM + HQ logits, multimask off; FACTS §2). Masks become COCO results
 (RLE, score = detection score) scored with mask AP and boundary AP.
 Under torchrun, images are sharded by rank and results gathered on rank 0.
 """
@@ -26,7 +26,11 @@ from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.hq import encode_rle
 from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
+from hqseg.metrics.units import stats_to_percent, with_unit
 from hqseg.utils.atomic import write_json
+from hqseg.utils.outdir import check_replaceable, output_dir
+
+COCO_FILES = ("metrics.json", "results_*.json")
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +113,7 @@ def score_results(coco, results: list[dict]) -> dict[str, dict[str, float]]:
     from hqseg.metrics.coco_eval import evaluate_coco
 
     stats = evaluate_coco(coco, results, iou_types=("segm", "boundary"))
-    return {iou_type: percent(values) for iou_type, values in stats.items()}
+    return {iou_type: stats_to_percent(values) for iou_type, values in stats.items()}
 
 
 def subset_gt(coco, image_ids) -> dict:
@@ -146,13 +150,15 @@ def evaluate_coco_models(
         limit: only the first ``limit`` images (sorted ids) that have prompts; the
             scores then cover those images only.
 
-    Writes (rank 0): ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
-    RLE masks) and ``metrics.json`` ``{model: {"segm": {...}, "boundary": {...}},
-    "setup": {...}}`` (AP values as percentages).
+    Writes (rank 0, as one unit by :func:`hqseg.utils.outdir.output_dir`):
+    ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
+    RLE masks) and ``metrics.json`` ``{"unit": "percent", model: {"segm": {...},
+    "boundary": {...}}, "setup": {...}}`` (AP/AR values in percent, -1 = undefined).
 
     Returns:
         The metrics on rank 0, None on other ranks.
     """
+    check_replaceable(out_dir, "eval coco", COCO_FILES)  # before the work, not after it
     coco = load_gt(gt_json)
     if detections is None:
         prompts = oracle_prompts(coco)
@@ -184,7 +190,6 @@ def evaluate_coco_models(
     metrics: dict[str, Any] = {}
     scored_gt = coco if limit is None else subset_gt(coco, image_ids)
     for model, entries in merged.items():
-        write_json(out_dir / f"results_{model}.json", entries, indent=None)
         metrics[model] = score_results(scored_gt, entries)
     metrics["setup"] = {
         "prompts": "gt_boxes" if detections is None else "detections",
@@ -192,10 +197,9 @@ def evaluate_coco_models(
         "top_k": top_k,
         "world_size": world,
     }
-    write_json(out_dir / "metrics.json", metrics)
+    metrics = with_unit(metrics)
+    with output_dir(out_dir, "eval coco", legacy=COCO_FILES, manifest=True) as tmp:
+        for model, entries in merged.items():
+            write_json(tmp / f"results_{model}.json", entries, indent=None)
+        write_json(tmp / "metrics.json", metrics)
     return metrics
-
-
-def percent(stats: dict[str, float]) -> dict[str, float]:
-    """COCOeval stats in [0, 1] (or -1) -> percentages (-1 kept)."""
-    return {k: (float(v) * 100 if v >= 0 else -1.0) for k, v in stats.items()}

@@ -80,6 +80,8 @@ def _read_json(path: Path, error: type[HqsegError]) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{path}: malformed JSON ({exc})") from exc
+    except RecursionError:
+        raise error(f"{path}: malformed JSON (nested too deeply)") from None
 
 
 def _entry_problem(det: Any, coco) -> str | None:

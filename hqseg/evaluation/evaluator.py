@@ -42,13 +42,14 @@ def inference_on_dataset(
         inputs: iterable of input dicts (one image each).
         evaluator: reset before the loop.
         total: length for the progress bar when ``inputs`` has no ``len``.
-        progress: show a tqdm bar (also silenced by ``TQDM_DISABLE=1``).
+        progress: a bar on a terminal; otherwise (and when False) a log line every
+            30 s (see :mod:`hqseg.utils.progress`).
     """
-    from tqdm.auto import tqdm
+    from hqseg.utils.progress import progress_bar
 
     evaluator.reset()
     if total is None and hasattr(inputs, "__len__"):
         total = len(inputs)  # type: ignore[arg-type]
-    for item in tqdm(inputs, total=total, desc=desc, disable=not progress, unit="img"):
+    for item in progress_bar(inputs, total=total, desc=desc, bar=progress, unit="img"):
         evaluator.process([item], [runner(item)])
     return evaluator.evaluate()

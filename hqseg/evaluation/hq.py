@@ -1,14 +1,12 @@
-"""HQ benchmarks (DIS-VD, COIFT, HRSOD, ThinObject-5K test) with GT-box prompts (FACTS §4).
+"""HQ benchmarks (DIS-VD, COIFT, HRSOD, ThinObject-5K test) with GT-box prompts.
 
-Per image: prompt with the tight box of GT > 128, take the requested mask types
-(``"hq"``: HQ-token only; ``"sam"``: plain SAM baseline), upsample the 256² logits
-bilinearly to the GT size (``resize_mode="square"``, the authors' protocol: straight
-from 256² since the input was a 1024² resize; ``"longest_side"``: padding removed
-first, as SAM's postprocess does), threshold at > 0, and score mask IoU and boundary IoU against
-GT > 128. Benchmark scores are means over images.
+Each image goes through an evaluation protocol (:mod:`.protocol`; default ``"square"``,
+the HQ-SAM authors' evaluation step by step, FACTS §4b) for the requested mask types
+(``"hq"``: HQ-token only, labelled ``hq_sam``; ``"sam"``: plain SAM's own decoder on the
+same encoding, labelled ``sam``). Benchmark scores are means over images.
 
-Units: per-image ``iou``/``biou`` are fractions in [0, 1]; summaries (``mIoU``,
-``mBIoU``) are percentages, like the paper's tables.
+Units (:mod:`.units`): the per-image table holds ``iou_pct`` / ``biou_pct`` and the
+summaries ``mIoU`` / ``mBIoU``, all in percent.
 """
 
 from __future__ import annotations
@@ -18,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from hqseg.evaluation.boxes import binarize_gt, mask_to_box
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
-from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter, as_predictor
-from hqseg.metrics import boundary_iou, mask_iou
+from hqseg.evaluation.predict import MODEL_NAMES, as_predictor
+from hqseg.evaluation.protocol import DEFAULT_PROTOCOL, PROTOCOLS, HQProtocol, get_protocol
+from hqseg.metrics.units import pct_column, to_percent
 
 BENCHMARKS: dict[str, str] = {
     "dis_vd": "DIS-VD",
@@ -31,54 +29,55 @@ BENCHMARKS: dict[str, str] = {
 }
 """Split name in the build's ``hq_eval`` config -> display name."""
 
-PER_IMAGE_COLUMNS = ("id", "benchmark", "model", "iou", "biou", "height", "width")
+IOU, BIOU = pct_column("iou"), pct_column("biou")
+PER_IMAGE_COLUMNS = ("id", "benchmark", "model", IOU, BIOU, "height", "width")
+"""Per-image table columns; ``iou_pct`` and ``biou_pct`` are percent."""
 
 
 def hq_inputs(records: Iterable[dict], benchmark: str | None = None) -> Iterator[dict]:
     """Decode records into evaluation inputs.
 
     Yields:
-        ``{"id", "benchmark", "image": (H, W, 3) uint8, "gt": (H, W) bool,
-        "box": (4,) XYXY or None, "skip": reason or None}``.
+        ``{"id", "benchmark", "image": (H, W, 3) uint8 RGB, "mask": (H, W) uint8 grey}``
+        (a mask stored with colour channels keeps channel 0, as the authors' loader).
     """
-    from hqseg.data.records import decode_image, decode_mask
+    from hqseg.data.records import decode_image
 
     for rec in records:
-        bench = benchmark or rec.get("split") or "unknown"
-        image = decode_image(rec["image"])
-        gt = binarize_gt(decode_mask(rec["mask"]))
-        skip = None
-        if gt.shape != image.shape[:2]:
-            skip = f"mask size {gt.shape[::-1]} differs from image size {image.shape[1::-1]}"
-        box = mask_to_box(gt)
-        if box is None:
-            skip = "empty ground-truth mask (no pixel > 128)"
         yield {
             "id": rec["id"],
-            "benchmark": bench,
-            "image": image,
-            "gt": gt,
-            "box": box,
-            "skip": skip,
+            "benchmark": benchmark or rec.get("split") or "unknown",
+            "image": decode_image(rec["image"]),
+            "mask": decode_gt(rec["mask"]),
         }
 
 
-class HQRunner:
-    """Runner for :func:`inference_on_dataset`: one GT box per image, several mask types."""
+def decode_gt(value: Any) -> np.ndarray:
+    """A record's mask -> ``(H, W)`` uint8: channel 0 of an RGB(A) or palette mask (as the
+    authors' skimage loader), the grey levels of any other mode (``decode_mask``)."""
+    from hqseg.data.records import _to_pil, decode_mask
 
-    def __init__(self, prompter: BoxPrompter, mask_types: Sequence[str]) -> None:
-        self.prompter = prompter
+    img = _to_pil(value)
+    if img.mode in ("P", "PA"):  # a palette is read as its colours, like skimage does
+        img = img.convert("RGBA")
+    if img.mode in ("RGB", "RGBA"):
+        return np.asarray(img)[:, :, 0]
+    return decode_mask(img)
+
+
+class HQRunner:
+    """Runner for :func:`inference_on_dataset`: one image through the protocol."""
+
+    def __init__(self, protocol: HQProtocol, mask_types: Sequence[str]) -> None:
+        self.protocol = protocol
         self.mask_types = tuple(mask_types)
 
     def __call__(self, item: dict) -> dict:
-        if item.get("skip"):
-            return {}
-        out = self.prompter(item["image"], item["box"][None], self.mask_types)
-        return {mt: res["masks"][0] for mt, res in out.items()}
+        return self.protocol.evaluate(item["image"], item["mask"], self.mask_types)
 
 
 class HQBenchmarkEvaluator(DatasetEvaluator):
-    """Per-image mask IoU and boundary IoU for each mask type; optional RLE of predictions.
+    """Per-image mask IoU and boundary IoU (percent) for each mask type; optional RLEs.
 
     Args:
         keep_masks: also keep each prediction as a COCO RLE (for the report's gallery).
@@ -95,27 +94,29 @@ class HQBenchmarkEvaluator(DatasetEvaluator):
 
     def process(self, inputs: list[dict], outputs: list[dict]) -> None:
         for item, out in zip(inputs, outputs, strict=True):
-            h, w = item["gt"].shape
-            if item.get("skip"):
+            h, w = out["gt"].shape
+            if out["skip"]:
                 self.skipped.append(
-                    {"id": item["id"], "benchmark": item["benchmark"], "reason": item["skip"]}
+                    {"id": item["id"], "benchmark": item["benchmark"], "reason": out["skip"]}
                 )
                 continue
-            for mask_type, pred in out.items():
+            for mask_type, (iou, biou) in out["scores"].items():
                 model = MODEL_NAMES[mask_type]
                 self.rows.append(
                     {
                         "id": item["id"],
                         "benchmark": item["benchmark"],
                         "model": model,
-                        "iou": mask_iou(item["gt"], pred),
-                        "biou": boundary_iou(item["gt"], pred),
+                        IOU: to_percent(iou),
+                        BIOU: to_percent(biou),
                         "height": h,
                         "width": w,
                     }
                 )
                 if self.keep_masks:
-                    self.masks.setdefault(model, {})[item["id"]] = encode_rle(pred)
+                    self.masks.setdefault(model, {})[item["id"]] = encode_rle(
+                        out["pred"][mask_type]
+                    )
 
     def evaluate(self):
         """Returns ``(per_image DataFrame, summary dict)``; see :func:`summarize`."""
@@ -126,7 +127,8 @@ class HQBenchmarkEvaluator(DatasetEvaluator):
 
 
 def summarize(table) -> dict[str, Any]:
-    """Per-image table -> ``{benchmark: {model: {"mIoU", "mBIoU", "n"}}}`` (percent).
+    """Per-image table (percent columns) -> ``{benchmark: {model: {"mIoU", "mBIoU", "n"}}}``
+    (percent).
 
     When more than one benchmark is present, a ``"mean"`` entry averages the
     benchmark means (the paper's HQ-4 number when all four are there).
@@ -134,8 +136,8 @@ def summarize(table) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for (bench, model), grp in table.groupby(["benchmark", "model"], sort=True):
         summary.setdefault(bench, {})[model] = {
-            "mIoU": float(grp["iou"].mean() * 100),
-            "mBIoU": float(grp["biou"].mean() * 100),
+            "mIoU": float(grp[IOU].mean()),
+            "mBIoU": float(grp[BIOU].mean()),
             "n": int(len(grp)),
         }
     benches = [b for b in summary if b != "mean"]
@@ -161,6 +163,30 @@ def encode_rle(mask: np.ndarray) -> dict:
     return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
+def resolve_protocol(
+    predictor_or_model: Any, protocol: str | None = None, *, bf16: bool = False
+) -> HQProtocol:
+    """The protocol object for a run.
+
+    A model is wrapped in an ``HQSamPredictor`` (``bf16``: bfloat16 autocast). ``protocol``
+    None means the predictor's own ``resize_mode`` (``"square"`` unless it was built
+    otherwise) or, for a model, :data:`~.protocol.DEFAULT_PROTOCOL`.
+
+    Raises:
+        ValueError: unknown protocol, or one that contradicts the predictor's resize_mode.
+    """
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    own = getattr(predictor_or_model, "resize_mode", None)
+    if protocol is not None and own is not None and own != protocol:
+        raise ValueError(
+            f"protocol {protocol!r} contradicts the predictor's resize_mode {own!r}; "
+            "build the predictor with the protocol's resize_mode or pass the model"
+        )
+    name = protocol or own or DEFAULT_PROTOCOL
+    return get_protocol(name, as_predictor(predictor_or_model, bf16=bf16, resize_mode=name))
+
+
 def run_hq_split(
     predictor_or_model: Any,
     dataset: Iterable[dict],
@@ -170,23 +196,24 @@ def run_hq_split(
     bf16: bool = False,
     progress: bool = True,
     keep_masks: bool = False,
-    resize_mode: str = "square",
+    protocol: str | None = None,
 ) -> HQBenchmarkEvaluator:
     """Run the inference loop over one HQ split; return the filled evaluator.
 
     The evaluator holds ``rows`` (per image and mask type), ``skipped`` (images not
     scored, with the reason) and, with ``keep_masks``, ``masks`` (RLE per model and id).
-    A model in training mode is switched to eval mode for the run and back afterwards.
-    A model is wrapped with ``resize_mode`` (default ``"square"``, the authors' protocol).
+    The model runs in eval mode; each module's train/eval mode is restored afterwards.
+    ``protocol``: see :func:`resolve_protocol` (default: the authors' ``"square"``).
     """
-    predictor = as_predictor(predictor_or_model, bf16=bf16, resize_mode=resize_mode)
-    model = getattr(predictor, "model", None)
-    was_training = bool(getattr(model, "training", False))
-    if was_training:
-        model.eval()
+    target = getattr(predictor_or_model, "model", predictor_or_model)
+    # Each module's train/eval mode, restored afterwards (wrapping a model sets eval mode).
+    modes = [(m, m.training) for m in target.modules()] if hasattr(target, "modules") else []
+    proto = resolve_protocol(predictor_or_model, protocol, bf16=bf16)
     evaluator = HQBenchmarkEvaluator(keep_masks=keep_masks)
     try:
-        runner = HQRunner(BoxPrompter(predictor), mask_types)
+        if hasattr(target, "eval"):
+            target.eval()
+        runner = HQRunner(proto, mask_types)
         total = len(dataset) if hasattr(dataset, "__len__") else None
         inference_on_dataset(
             runner,
@@ -197,8 +224,8 @@ def run_hq_split(
             desc=f"eval {benchmark or 'hq'}",
         )
     finally:
-        if was_training:
-            model.train()
+        for module, training in modes:
+            module.training = training
     return evaluator
 
 
@@ -210,24 +237,25 @@ def evaluate_hq_split(
     benchmark: str | None = None,
     bf16: bool = False,
     progress: bool = True,
-    resize_mode: str = "square",
+    protocol: str | None = None,
 ):
     """Score one HQ split; the function training validation and ``hqseg eval hq`` share.
 
     Args:
-        predictor_or_model: an ``HQSamPredictor`` or an HQ-SAM model (wrapped on the fly).
+        predictor_or_model: an ``HQSamPredictor`` (or any object with the model interface
+            of :mod:`.protocol`) or an HQ-SAM model (wrapped on the fly).
         dataset: a ``datasets.Dataset`` or a list of records (``id``, ``image``, ``mask``,
             ``split``).
-        mask_type: ``"hq"``, ``"sam"`` or a sequence of them (see :mod:`.predict`).
+        mask_type: ``"hq"``, ``"sam"`` or a sequence of them.
         benchmark: name for the rows; defaults to each record's ``split``.
         bf16: bfloat16 autocast when a model (not a predictor) is passed.
-        resize_mode: how a passed model is wrapped: ``"square"`` (default; the authors'
-            protocol, as ``hqseg eval hq`` uses) or ``"longest_side"``.
+        protocol: ``"square"`` (the authors' evaluation; the default) or
+            ``"longest_side"`` (SAM's geometry); None = the predictor's resize_mode.
 
     Returns:
         ``(per_image, summary)``: the per-image DataFrame (columns
-        :data:`PER_IMAGE_COLUMNS`; rows of model ``"hq_sam"`` and/or ``"sam"``) and
-        :func:`summarize`'s dict, e.g. ``summary["dis_vd"]["hq_sam"]["mIoU"]``.
+        :data:`PER_IMAGE_COLUMNS`, percent; rows of model ``"hq_sam"`` and/or ``"sam"``)
+        and :func:`summarize`'s dict, e.g. ``summary["dis_vd"]["hq_sam"]["mIoU"]``.
     """
     mask_types = (mask_type,) if isinstance(mask_type, str) else tuple(mask_type)
     evaluator = run_hq_split(
@@ -237,6 +265,6 @@ def evaluate_hq_split(
         benchmark=benchmark,
         bf16=bf16,
         progress=progress,
-        resize_mode=resize_mode,
+        protocol=protocol,
     )
     return evaluator.evaluate()

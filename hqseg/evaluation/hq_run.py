@@ -1,9 +1,10 @@
 """``hqseg eval hq``: every HQ benchmark of a build folder, written as tables and JSON.
 
-Outputs (in ``out_dir``, each written atomically):
-    ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`);
-    ``metrics.json``   ``{benchmark: {model: {mIoU, mBIoU, n}}, "mean": ...}`` (percent),
-                       the file DVC tracks as metrics;
+Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.output_dir`):
+    ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`;
+                       ``iou_pct``, ``biou_pct`` in percent);
+    ``metrics.json``   ``{"unit": "percent", "protocol": name, benchmark: {model: {mIoU,
+                       mBIoU, n}}, "mean": ...}``, the file DVC tracks as metrics;
     ``masks.json``     predicted masks as RLE, ``{model: {id: rle}}``, for the report gallery;
     ``skipped.csv``    images not scored and why (header only when none).
 """
@@ -16,8 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.errors import DatasetError
-from hqseg.evaluation.hq import BENCHMARKS, run_hq_split, summarize
+from hqseg.evaluation.hq import BENCHMARKS, resolve_protocol, run_hq_split, summarize
+from hqseg.metrics.units import with_unit
 from hqseg.utils.atomic import atomic_file, write_json
+from hqseg.utils.outdir import check_replaceable, output_dir
+
+HQ_FILES = ("metrics.json", "per_image.csv", "masks.json", "skipped.csv")
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,7 @@ def evaluate_hq_benchmarks(
     mask_types: Sequence[str] = ("hq", "sam"),
     limit: int | None = None,
     progress: bool = True,
+    protocol: str | None = None,
 ) -> dict[str, Any]:
     """Score each HQ split of ``data_dir`` and write the outputs listed above.
 
@@ -70,40 +76,62 @@ def evaluate_hq_benchmarks(
         splits: split names (keys of :data:`~.hq.BENCHMARKS`); None = all present.
         mask_types: ``"hq"`` (HQ-SAM, HQ token only) and/or ``"sam"`` (baseline).
         limit: score only the first ``limit`` images of each split (smoke runs).
+        protocol: ``"square"`` (the authors') or ``"longest_side"``; None = the
+            predictor's resize_mode (see :func:`~.hq.resolve_protocol`).
 
     Returns:
         The summary written to ``metrics.json``.
     """
-    import pandas as pd
-
     out_dir = Path(out_dir)
-    tables, skipped, masks = [], [], {}
+    check_replaceable(out_dir, "eval hq", HQ_FILES)  # before the work, not after it
+    proto = resolve_protocol(predictor, protocol)
+    evaluators = []
     for split, dataset in load_benchmarks(data_dir, splits).items():
         if limit is not None:
             dataset = dataset.select(range(min(limit, len(dataset))))
-        ev = run_hq_split(
-            predictor,
-            dataset,
-            mask_types=mask_types,
-            benchmark=split,
-            progress=progress,
-            keep_masks=True,
+        evaluators.append(
+            run_hq_split(
+                proto.model,
+                dataset,
+                protocol=proto.name,
+                mask_types=mask_types,
+                benchmark=split,
+                progress=progress,
+                keep_masks=True,
+            )
         )
+    return write_hq_outputs(out_dir, evaluators, protocol=proto.name)
+
+
+def write_hq_outputs(out_dir: str | Path, evaluators: Sequence[Any], *, protocol: str):
+    """Gather filled :class:`~.hq.HQBenchmarkEvaluator` s (one per benchmark) and write
+    the four outputs listed above as one unit; return the summary (``metrics.json``).
+
+    Shared by the build's HQ benchmarks and custom ``--benchmark`` sets, so both write
+    the same files, units and marker.
+    """
+    import pandas as pd
+
+    tables, skipped, masks = [], [], {}
+    for ev in evaluators:
         table, _ = ev.evaluate()
         tables.append(table)
         skipped.extend(ev.skipped)
         for model, by_id in ev.masks.items():
             masks.setdefault(model, {}).update(by_id)
     per_image = pd.concat(tables, ignore_index=True)
-    summary = summarize(per_image)
-    with atomic_file(out_dir / "per_image.csv", "w") as fh:
-        per_image.to_csv(fh, index=False, lineterminator="\n")
-    with atomic_file(out_dir / "skipped.csv", "w") as fh:
-        pd.DataFrame(skipped, columns=["id", "benchmark", "reason"]).to_csv(
-            fh, index=False, lineterminator="\n"
-        )
-    write_json(out_dir / "masks.json", masks, indent=None)
-    write_json(out_dir / "metrics.json", summary)
+    summary = with_unit({"protocol": protocol, **summarize(per_image)})
+    # One unit: the four files replace the previous run's together, and the marker
+    # records their hashes so readers can refuse a mix of runs.
+    with output_dir(out_dir, "eval hq", legacy=HQ_FILES, manifest=True) as tmp:
+        with atomic_file(tmp / "per_image.csv", "w") as fh:
+            per_image.to_csv(fh, index=False, lineterminator="\n")
+        with atomic_file(tmp / "skipped.csv", "w") as fh:
+            pd.DataFrame(skipped, columns=["id", "benchmark", "reason"]).to_csv(
+                fh, index=False, lineterminator="\n"
+            )
+        write_json(tmp / "masks.json", masks, indent=None)
+        write_json(tmp / "metrics.json", summary)
     for row in skipped:
         log.warning("skipped %s (%s): %s", row["id"], row["benchmark"], row["reason"])
     return summary

@@ -1,53 +1,62 @@
-"""HQ-SAM on top of segment_anything.
+"""HQ-SAM and Light HQ-SAM on top of segment_anything.
 
+* :mod:`~hqseg.modeling.model_types` -- every model type and its line (torch-free);
 * :class:`HQMaskDecoder` -- segment_anything's ``MaskDecoder`` plus the HQ output token
   and global-local fusion;
-* :class:`HQSam` -- segment_anything's ``Sam`` with ``encode`` / ``decode`` and an
-  early-feature hook on the ViT;
-* :data:`hq_sam_model_registry` / :func:`build_hq_sam` -- builders for ``vit_b``,
-  ``vit_l``, ``vit_h`` and ``tiny``, loading official HQ-SAM or plain SAM checkpoints;
+* :class:`HQSam` -- segment_anything's ``Sam`` with ``encode`` / ``decode`` and the early
+  image feature (ViT or TinyViT encoder);
+* :data:`hq_sam_model_registry` / :func:`build_hq_sam` -- builders by model type
+  (``vit_b/l/h``, ``vit_tiny`` = Light HQ-SAM, test configurations), loading official HQ
+  checkpoints or plain base ones (SAM, MobileSAM); :func:`register_line` plugs in others;
 * :class:`HQSamPredictor` -- set an image once, predict for many prompts / boxes;
-* checkpoint export to the official layout and to transformers' ``SamHQModel`` names.
+* export to the official layout, to transformers' ``SamHQModel`` names and to ONNX.
+
+Attributes are imported lazily, so ``import hqseg.modeling.model_types`` stays torch-free.
 """
 
-from hqseg.modeling.build import build_hq_sam, build_plain_sam, hq_sam_model_registry
-from hqseg.modeling.checkpoint import (
-    LoadReport,
-    apply_state_dict,
-    export_checkpoint,
-    hq_state_dict,
-    load_checkpoint,
-    load_hq_weights,
-    read_state_dict,
-    save_official_checkpoint,
-)
-from hqseg.modeling.configs import ENCODER_CONFIGS, MODEL_TYPES
-from hqseg.modeling.hq_mask_decoder import HQMaskDecoder, select_masks
-from hqseg.modeling.hq_sam import HQSam
-from hqseg.modeling.predictor import HQSamPredictor
-from hqseg.modeling.transformers_keys import (
-    from_transformers_state_dict,
-    to_transformers_state_dict,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ENCODER_CONFIGS",
-    "MODEL_TYPES",
-    "HQMaskDecoder",
-    "HQSam",
-    "HQSamPredictor",
-    "LoadReport",
-    "apply_state_dict",
-    "build_hq_sam",
-    "build_plain_sam",
-    "export_checkpoint",
-    "from_transformers_state_dict",
-    "hq_sam_model_registry",
-    "hq_state_dict",
-    "load_checkpoint",
-    "load_hq_weights",
-    "read_state_dict",
-    "save_official_checkpoint",
-    "select_masks",
-    "to_transformers_state_dict",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "build_model": "build",
+    "build_plain_sam": "build",
+    "register_line": "build",
+    "LoadReport": "checkpoint",
+    "apply_state_dict": "checkpoint",
+    "hq_state_dict": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "load_hq_weights": "checkpoint",
+    "read_state_dict": "checkpoint",
+    "save_official_checkpoint": "checkpoint",
+    "ENCODER_CONFIGS": "configs",
+    "TINYVIT_CONFIGS": "configs",
+    "export_checkpoint": "export",
+    "HQMaskDecoder": "hq_mask_decoder",
+    "select_masks": "hq_mask_decoder",
+    "HQSam": "hq_sam",
+    "MODEL_TYPES": "model_types",
+    "MODEL_TYPE_NAMES": "model_types",
+    "resolve_model_type": "model_types",
+    "export_onnx": "onnx_export",
+    "HQSamPredictor": "predictor",
+    "build_hq_sam": "registry",
+    "hq_sam_model_registry": "registry",
+    "from_transformers_state_dict": "transformers_keys",
+    "to_transformers_state_dict": "transformers_keys",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -1,8 +1,13 @@
-"""Builders of HQ-SAM models by model type, in the style of ``sam_model_registry``."""
+"""Architecture builders by model type, dispatched by line (random weights, no file I/O).
+
+Reading checkpoints is :mod:`hqseg.modeling.checkpoint`'s job and building + loading is
+:mod:`hqseg.modeling.registry`'s; this module knows nothing of file formats. Another line
+(e.g. HQ-SAM 2) plugs in with :func:`register_line`.
+"""
 
 from __future__ import annotations
 
-import os
+import warnings
 from collections.abc import Callable
 from functools import partial
 
@@ -18,13 +23,23 @@ from segment_anything.modeling import (
 from hqseg.modeling.configs import (
     ENCODER_CONFIGS,
     IMAGE_SIZE,
-    MODEL_TYPES,
     PATCH_SIZE,
     PROMPT_EMBED_DIM,
+    TINYVIT_CONFIGS,
 )
 from hqseg.modeling.hq_mask_decoder import HQMaskDecoder
 from hqseg.modeling.hq_sam import HQSam
-from hqseg.modeling.sam2_hq.configs import SAM2_MODEL_TYPES
+from hqseg.modeling.model_types import MODEL_TYPES, resolve_model_type
+
+LineBuilder = Callable[..., torch.nn.Module]
+"""``builder(model_type, *, hq: bool) -> nn.Module``: random-weight model of one line."""
+
+_LINE_BUILDERS: dict[str, LineBuilder] = {}
+
+
+def register_line(line: str, builder: LineBuilder) -> None:
+    """Register the architecture builder of ``line`` (see :data:`LineBuilder`)."""
+    _LINE_BUILDERS[line] = builder
 
 
 def _decoder_transformer() -> TwoWayTransformer:
@@ -43,95 +58,107 @@ def build_hq_mask_decoder(*, vit_dim: int) -> HQMaskDecoder:
     )
 
 
-def build_plain_sam(model_type: str) -> Sam:
-    """A genuine segment_anything ``Sam`` (random weights, SAM's own key names) with the
-    image encoder of ``model_type``: the plain-SAM baseline for benchmarks and tests."""
-    return _build_model(model_type, hq=False)
-
-
-def _build_model(model_type: str, *, hq: bool = True) -> HQSam | Sam:
-    cfg = ENCODER_CONFIGS[model_type]
+def _prompt_encoder() -> PromptEncoder:
     grid = IMAGE_SIZE // PATCH_SIZE
-    if hq:
-        model_cls, decoder = HQSam, build_hq_mask_decoder(vit_dim=cfg.embed_dim)
-    else:
-        decoder = MaskDecoder(transformer_dim=PROMPT_EMBED_DIM, transformer=_decoder_transformer())
-        model_cls = Sam
-    return model_cls(
-        image_encoder=ImageEncoderViT(
-            depth=cfg.depth,
-            embed_dim=cfg.embed_dim,
-            img_size=IMAGE_SIZE,
-            mlp_ratio=4,
-            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-            num_heads=cfg.num_heads,
-            patch_size=PATCH_SIZE,
-            qkv_bias=True,
-            use_rel_pos=True,
-            global_attn_indexes=cfg.global_attn_indexes,
-            window_size=cfg.window_size,
-            out_chans=PROMPT_EMBED_DIM,
-        ),
-        prompt_encoder=PromptEncoder(
-            embed_dim=PROMPT_EMBED_DIM,
-            image_embedding_size=(grid, grid),
-            input_image_size=(IMAGE_SIZE, IMAGE_SIZE),
-            mask_in_chans=16,
-        ),
-        mask_decoder=decoder,
+    return PromptEncoder(
+        embed_dim=PROMPT_EMBED_DIM,
+        image_embedding_size=(grid, grid),
+        input_image_size=(IMAGE_SIZE, IMAGE_SIZE),
+        mask_in_chans=16,
     )
 
 
-def build_hq_sam(
-    model_type: str,
-    *,
-    checkpoint: str | os.PathLike | None = None,
-    freeze_sam: bool = True,
-) -> HQSam:
-    """Build an HQ-SAM model in eval mode.
+def _vit_encoder(model_type: str) -> tuple[ImageEncoderViT, int]:
+    cfg = ENCODER_CONFIGS[model_type]
+    encoder = ImageEncoderViT(
+        depth=cfg.depth,
+        embed_dim=cfg.embed_dim,
+        img_size=IMAGE_SIZE,
+        mlp_ratio=4,
+        norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+        num_heads=cfg.num_heads,
+        patch_size=PATCH_SIZE,
+        qkv_bias=True,
+        use_rel_pos=True,
+        global_attn_indexes=cfg.global_attn_indexes,
+        window_size=cfg.window_size,
+        out_chans=PROMPT_EMBED_DIM,
+    )
+    return encoder, cfg.vit_dim
 
-    Arguments:
-      model_type: one of ``vit_b``, ``vit_l``, ``vit_h``, ``tiny``, or an HQ-SAM 2 type
-        (``sam2.1_hiera_*``, ``test_hiera``: built by
-        :func:`hqseg.modeling.sam2_hq.build_hq_sam2`, SAM 2 checkpoint layout).
-      checkpoint: an official ``sam_hq_vit_*.pth`` (loaded strictly) or a plain SAM
-        checkpoint (HQ parameters stay freshly initialised). ``model.load_report`` says
-        which (see :class:`hqseg.modeling.checkpoint.LoadReport`).
-      freeze_sam: leave only the HQ parameters trainable.
+
+def _tinyvit_encoder(model_type: str) -> tuple[torch.nn.Module, int]:
+    """The authors' TinyViT (``segment_anything_hq``; its keys are the checkpoints')."""
+    with warnings.catch_warnings():  # timm's deprecation / registry-overwrite notices
+        warnings.simplefilter("ignore")
+        from segment_anything_hq.modeling.tiny_vit_sam import TinyViT
+
+    cfg = TINYVIT_CONFIGS[model_type]
+    encoder = TinyViT(
+        img_size=IMAGE_SIZE,
+        in_chans=3,
+        num_classes=1000,
+        embed_dims=list(cfg.embed_dims),
+        depths=list(cfg.depths),
+        num_heads=list(cfg.num_heads),
+        window_sizes=list(cfg.window_sizes),
+        mlp_ratio=4.0,
+        drop_rate=0.0,
+        drop_path_rate=0.0,
+        use_checkpoint=False,
+        mbconv_expand_ratio=4.0,
+        local_conv_size=3,
+        layer_lr_decay=0.8,
+    )
+    return encoder, cfg.vit_dim
+
+
+def _sam_like(encoder: torch.nn.Module, vit_dim: int, *, hq: bool) -> HQSam | Sam:
+    if hq:
+        decoder = build_hq_mask_decoder(vit_dim=vit_dim)
+        return HQSam(image_encoder=encoder, prompt_encoder=_prompt_encoder(), mask_decoder=decoder)
+    decoder = MaskDecoder(transformer_dim=PROMPT_EMBED_DIM, transformer=_decoder_transformer())
+    return Sam(
+        image_encoder=encoder,
+        prompt_encoder=_prompt_encoder(),
+        mask_decoder=decoder,
+        pixel_mean=[123.675, 116.28, 103.53],
+        pixel_std=[58.395, 57.12, 57.375],
+    )
+
+
+register_line("vit", lambda model_type, *, hq: _sam_like(*_vit_encoder(model_type), hq=hq))
+register_line("tinyvit", lambda model_type, *, hq: _sam_like(*_tinyvit_encoder(model_type), hq=hq))
+
+
+def _sam2_line(model_type: str, *, hq: bool) -> torch.nn.Module:
+    """HQ-SAM 2 / plain SAM 2.1 on Meta's ``sam2`` (imported only when asked for)."""
+    from hqseg.modeling.sam2_hq.build import build_sam2_architecture
+
+    return build_sam2_architecture(model_type, hq=hq)
+
+
+register_line("sam2", _sam2_line)
+
+
+def build_model(model_type: str, *, hq: bool = True) -> torch.nn.Module:
+    """A random-weight model of ``model_type`` (aliases accepted), in train mode.
+
+    ``hq=False`` gives the plain base model with the same encoder (SAM / MobileSAM: a
+    genuine segment_anything ``Sam`` with its own key names).
 
     Raises:
-      CheckpointError: unreadable, foreign, partial or wrong-model-type checkpoint.
-      ValueError: unknown model type.
+      ValueError: unknown model type, or a line whose builder is not installed.
     """
-    from hqseg.modeling.checkpoint import (
-        LoadReport,
-        apply_state_dict,
-        check_model_type,
-        read_state_dict,
-    )
-
-    if model_type in SAM2_MODEL_TYPES:  # HQ-SAM 2 (SAM 2.1), imported only when asked for
-        from hqseg.modeling.sam2_hq.build import build_hq_sam2
-
-        return build_hq_sam2(model_type, checkpoint=checkpoint, freeze_sam=freeze_sam)
-    if model_type not in ENCODER_CONFIGS:
-        known = ", ".join((*MODEL_TYPES, *SAM2_MODEL_TYPES))
-        raise ValueError(f"unknown model type {model_type!r}; known: {known}")
-    state_dict = None
-    if checkpoint is not None:
-        # Read and check before building, so a wrong file fails fast and cheaply.
-        state_dict = read_state_dict(checkpoint)
-        check_model_type(state_dict, model_type, path=str(checkpoint))
-    model = _build_model(model_type)
-    if state_dict is None:
-        model.load_report = LoadReport(kind="none", hq_initialised_fresh=True)
-    else:
-        model.load_report = apply_state_dict(model, state_dict, path=str(checkpoint))
-    model.freeze_sam(freeze_sam)
-    return model.eval()
+    model_type = resolve_model_type(model_type)
+    line = MODEL_TYPES[model_type].line
+    builder = _LINE_BUILDERS.get(line)
+    if builder is None:
+        raise ValueError(f"model type {model_type!r} (line {line}) is not available here")
+    return builder(model_type, hq=hq)
 
 
-hq_sam_model_registry: dict[str, Callable[..., HQSam]] = {
-    name: partial(build_hq_sam, name) for name in (*MODEL_TYPES, *SAM2_MODEL_TYPES)
-}
-hq_sam_model_registry["default"] = hq_sam_model_registry["vit_h"]
+def build_plain_sam(model_type: str) -> Sam:
+    """The plain base model (SAM's own decoder, random weights) with the image encoder of
+    ``model_type``: the baseline for benchmarks and tests."""
+    return build_model(model_type, hq=False)

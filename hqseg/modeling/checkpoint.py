@@ -1,7 +1,10 @@
 """Checkpoint I/O: reading SAM / HQ-SAM checkpoints safely, and writing the official layout.
 
-The official ``sam_hq_vit_*.pth`` layout is a flat state dict: SAM's keys plus the 25
-HQ keys under ``mask_decoder.``. A plain SAM checkpoint has SAM's keys only. Files are
+The official ``sam_hq_vit_*.pth`` layout (``vit_b/l/h`` and ``vit_tiny``) is a flat state
+dict: the base model's keys plus the 25 HQ keys under ``mask_decoder.``. A plain SAM or
+MobileSAM checkpoint has the base keys only. This module and its siblings
+:mod:`~hqseg.modeling.transformers_keys`, :mod:`~hqseg.modeling.onnx_export` and
+:mod:`~hqseg.modeling.export` hold every file format; the builder knows none. Files are
 read with ``torch.load(weights_only=True)``; every problem becomes a
 :class:`~hqseg.errors.CheckpointError` naming the file and the problem.
 """
@@ -9,6 +12,7 @@ read with ``torch.load(weights_only=True)``; every problem becomes a
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +21,7 @@ import torch
 from torch import nn
 
 from hqseg.errors import CheckpointError
-from hqseg.modeling.configs import ENCODER_CONFIGS
+from hqseg.modeling.configs import ENCODER_CONFIGS, TINYVIT_CONFIGS
 from hqseg.modeling.hq_mask_decoder import HQ_MODULE_NAMES
 from hqseg.utils.atomic import atomic_file
 
@@ -69,13 +73,17 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a hostile or broken file can fail anywhere in unpickling
         text = str(exc)
+        found = re.search(r"GLOBAL ([\w.]+)|Unsupported class ([\w.]+)", text)
+        if found:  # torch's own text suggests loading unsafely: never repeat it, only the name
+            raise CheckpointError(
+                f"{path}: refused to load: it holds code or Python objects that are not "
+                f"tensors (it references {next(g for g in found.groups() if g)}); a "
+                "checkpoint must hold tensors only. Get the weights from a trusted source"
+            ) from exc
         detail = text.split("WeightsUnpickler error:")[-1].strip().splitlines()
         detail = detail[0] if detail and detail[0] else type(exc).__name__
-        if "Unsupported global" in text:
-            raise CheckpointError(
-                f"{path}: refused to load: it holds Python objects other than tensors, "
-                f"which weights_only=True does not unpickle ({detail})"
-            ) from exc
+        if "weights_only" in detail or "Weights only" in detail:
+            detail = "unpickling failed"
         raise CheckpointError(
             f"{path}: not a readable torch checkpoint (truncated, corrupt or not a torch "
             f"file): {type(exc).__name__}: {detail}"
@@ -112,16 +120,64 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return obj
 
 
+def _vit_signature(state_dict: dict[str, torch.Tensor]) -> tuple[int, int] | None:
+    """(width, depth) of a segment_anything ViT encoder, or None if there is none."""
+    patch = state_dict.get("image_encoder.patch_embed.proj.weight")
+    if patch is None:
+        return None
+    blocks = {int(k.split(".")[2]) for k in state_dict if k.startswith("image_encoder.blocks.")}
+    return int(patch.shape[0]), len(blocks)
+
+
+def _tinyvit_signature(state_dict: dict[str, torch.Tensor]) -> tuple[tuple, tuple] | None:
+    """(embed_dims, depths) of a TinyViT encoder, or None if it is not one.
+
+    The stage widths come from the patch-merging convolutions between stages.
+    """
+    layer = "image_encoder.layers.{}."
+    merges = [state_dict.get(layer.format(i) + "downsample.conv1.c.weight") for i in range(3)]
+    if any(m is None for m in merges):
+        return None
+    dims = (int(merges[0].shape[1]), *(int(m.shape[0]) for m in merges))
+    depths = tuple(
+        len({k.split(".")[4] for k in state_dict if k.startswith(layer.format(i) + "blocks.")})
+        for i in range(4)
+    )
+    return dims, depths
+
+
+def describe_encoder(state_dict: dict[str, torch.Tensor]) -> str:
+    """A short description of the image encoder in ``state_dict`` (for error messages)."""
+    vit = _vit_signature(state_dict)
+    if vit is not None:
+        return f"ViT of width {vit[0]} and depth {vit[1]}"
+    tiny = _tinyvit_signature(state_dict)
+    if tiny is not None:
+        return f"TinyViT with stage widths {list(tiny[0])} and depths {list(tiny[1])}"
+    return "unknown image encoder"
+
+
 def infer_model_type(state_dict: dict[str, torch.Tensor], *, path: str = "checkpoint") -> str:
     """The model type whose image encoder matches ``state_dict``'s shapes.
 
-    Raises CheckpointError for foreign state dicts (naming what they look like).
+    Knows the ``vit`` and ``tinyvit`` lines; other lines add theirs with
+    :func:`register_type_inference`. Raises CheckpointError for foreign state dicts
+    (naming what they look like).
     """
     keys = list(state_dict)
+    for infer in _INFERENCES:
+        found = infer(state_dict)
+        if found is not None:
+            return found
     if any(k.startswith("vision_encoder.") for k in keys):
         raise CheckpointError(
             f"{path}: this is a transformers SamModel/SamHQModel state dict; convert it "
             "with hqseg.modeling.from_transformers_state_dict first"
+        )
+    if any(k.startswith("sam_mask_decoder.") for k in keys):
+        raise CheckpointError(
+            f"{path}: this is a SAM 2 checkpoint; use a sam2.1_hiera_* model type "
+            "(the HQ-SAM 2 line is not installed here)"
         )
     if not any(k.startswith(SAM_PREFIXES) for k in keys):
         if "hf_token.weight" in state_dict or "iou_token.weight" in state_dict:
@@ -133,29 +189,38 @@ def infer_model_type(state_dict: dict[str, torch.Tensor], *, path: str = "checkp
             f"{path}: foreign state dict: none of the SAM keys ({', '.join(SAM_PREFIXES)}*) "
             f"found; it starts with {_short(keys)}"
         )
-    if any(k.startswith("image_encoder.layers.") for k in keys):
-        raise CheckpointError(
-            f"{path}: this checkpoint has a TinyViT encoder (sam_hq_vit_tiny / MobileSAM), "
-            f"which hqseg does not support; supported: {', '.join(ENCODER_CONFIGS)}"
-        )
-    patch = state_dict.get("image_encoder.patch_embed.proj.weight")
-    if patch is None:
+    vit, tiny = _vit_signature(state_dict), _tinyvit_signature(state_dict)
+    if vit is None and tiny is None:
         if keys and all(k.startswith(HQ_PREFIXES) for k in keys):
             raise CheckpointError(
                 f"{path}: holds only the HQ parameters (e.g. a run's hq_only.pth); pass "
                 "the run's sam_hq_<type>.pth, or merge it with `hqseg export SAM_CHECKPOINT "
                 "--hq-weights` first"
             )
-        raise CheckpointError(f"{path}: image_encoder.patch_embed.proj.weight is missing")
-    blocks = {int(k.split(".")[2]) for k in keys if k.startswith("image_encoder.blocks.")}
-    width, depth = patch.shape[0], len(blocks)
+        raise CheckpointError(
+            f"{path}: no image encoder found (neither image_encoder.patch_embed.proj.weight "
+            "of a ViT nor the image_encoder.layers.* of a TinyViT)"
+        )
     for name, cfg in ENCODER_CONFIGS.items():
-        if (cfg.embed_dim, cfg.depth) == (width, depth):
+        if vit == (cfg.embed_dim, cfg.depth):
             return name
+    for name, tcfg in TINYVIT_CONFIGS.items():
+        if tiny == (tcfg.embed_dims, tcfg.depths):
+            return name
+    known = [f"{n}: ViT {c.embed_dim}x{c.depth}" for n, c in ENCODER_CONFIGS.items()]
+    known += [f"{n}: TinyViT {list(c.embed_dims)}" for n, c in TINYVIT_CONFIGS.items()]
     raise CheckpointError(
-        f"{path}: image encoder of width {width} and depth {depth} matches no known model type "
-        f"({', '.join(f'{n}: {c.embed_dim}x{c.depth}' for n, c in ENCODER_CONFIGS.items())})"
+        f"{path}: {describe_encoder(state_dict)} matches no known model type ({', '.join(known)})"
     )
+
+
+_INFERENCES: list = []
+
+
+def register_type_inference(infer) -> None:
+    """Add ``infer(state_dict) -> model type | None`` for another line's checkpoints
+    (tried before the built-in ``vit`` / ``tinyvit`` rules)."""
+    _INFERENCES.append(infer)
 
 
 def check_model_type(
@@ -164,9 +229,8 @@ def check_model_type(
     """Raise CheckpointError unless ``state_dict`` is a checkpoint of ``model_type``."""
     found_type = infer_model_type(state_dict, path=path)
     if found_type != model_type:
-        width = state_dict["image_encoder.patch_embed.proj.weight"].shape[0]
         raise CheckpointError(
-            f"{path}: checkpoint is {found_type} (image encoder width {width}) "
+            f"{path}: checkpoint is {found_type} ({describe_encoder(state_dict)}) "
             f"but model type {model_type} was requested"
         )
 
@@ -272,40 +336,3 @@ def load_hq_weights(model: nn.Module, path: str | os.PathLike) -> None:
     if wrong:
         raise CheckpointError(f"{path}: shape mismatch: {_short(wrong)}")
     model.load_state_dict(sd, strict=False)
-
-
-def export_checkpoint(
-    checkpoint: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    model_type: str | None = None,
-    fmt: Literal["official", "transformers"] = "official",
-    hq_weights: str | os.PathLike | None = None,
-) -> LoadReport:
-    """Convert a checkpoint to the official ``sam_hq_vit_*.pth`` layout or to
-    transformers' ``SamHQModel`` key names (a flat state dict either way, written
-    atomically).
-
-    Arguments:
-      checkpoint: an HQ-SAM checkpoint, or a SAM checkpoint plus ``hq_weights``.
-      model_type: checked against the checkpoint; inferred from it when ``None``.
-      hq_weights: a file with the 25 HQ entries (e.g. from training) put over
-        ``checkpoint``'s weights.
-
-    Returns the :class:`LoadReport` of reading ``checkpoint``.
-    """
-    from hqseg.modeling.build import build_hq_sam
-    from hqseg.modeling.transformers_keys import to_transformers_state_dict
-
-    if fmt not in ("official", "transformers"):
-        raise ValueError(f"format must be 'official' or 'transformers', got {fmt!r}")
-    if model_type is None:
-        model_type = infer_model_type(read_state_dict(checkpoint), path=str(checkpoint))
-    model = build_hq_sam(model_type, checkpoint=checkpoint)
-    report = model.load_report
-    if hq_weights is not None:
-        load_hq_weights(model, hq_weights)
-        report.hq_initialised_fresh = False
-    sd = official_state_dict(model)
-    save_state_dict(to_transformers_state_dict(sd) if fmt == "transformers" else sd, out)
-    return report

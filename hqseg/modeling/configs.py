@@ -1,7 +1,8 @@
-"""Image-encoder configurations of the supported model types.
+"""Image-encoder configurations of the model types of the ``vit`` and ``tinyvit`` lines.
 
 Every configuration takes a 1024x1024 input and gives a 64x64x256 embedding, so the
-prompt encoder and mask decoder always have SAM's real shapes; only the ViT differs.
+prompt encoder and mask decoder always have SAM's real shapes; only the encoder differs.
+The early feature fed to the HQ decoder is ``[B, 64, 64, C]`` with ``C = vit_dim``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,32 @@ class EncoderConfig:
         """Index of the first global-attention block, whose output is the early feature."""
         return self.global_attn_indexes[0]
 
+    @property
+    def vit_dim(self) -> int:
+        """Channels of the early feature."""
+        return self.embed_dim
+
+
+@dataclass(frozen=True)
+class TinyViTConfig:
+    """A MobileSAM ``TinyViT`` configuration (4 stages; stage 0 is convolutional).
+
+    The early feature is the output of stage ``layers[1]``, ``[B, 64*64, embed_dims[2]]``
+    viewed as ``[B, 64, 64, embed_dims[2]]``. MobileSAM's patch merging keeps the 64x64
+    grid in the last stage only when ``embed_dims[3]`` is 320, 448 or 576, so small test
+    configurations keep 320 there.
+    """
+
+    embed_dims: tuple[int, int, int, int]
+    depths: tuple[int, int, int, int]
+    num_heads: tuple[int, int, int, int]
+    window_sizes: tuple[int, int, int, int] = (7, 7, 14, 7)
+
+    @property
+    def vit_dim(self) -> int:
+        """Channels of the early feature (the output width of stage 1)."""
+        return self.embed_dims[2]
+
 
 ENCODER_CONFIGS: dict[str, EncoderConfig] = {
     "vit_b": EncoderConfig(
@@ -45,7 +72,16 @@ ENCODER_CONFIGS: dict[str, EncoderConfig] = {
     ),
     # Small ViT for tests and the embedded pipeline; not an official model. One global
     # block only: each global block costs ~0.2 s on 2 CPU cores at the 64x64 grid.
-    "tiny": EncoderConfig(embed_dim=64, depth=4, num_heads=2, global_attn_indexes=(1,)),
+    "test_vit": EncoderConfig(embed_dim=64, depth=4, num_heads=2, global_attn_indexes=(1,)),
 }
 
-MODEL_TYPES = tuple(ENCODER_CONFIGS)
+TINYVIT_CONFIGS: dict[str, TinyViTConfig] = {
+    # Light HQ-SAM / MobileSAM (FACTS 2b).
+    "vit_tiny": TinyViTConfig(
+        embed_dims=(64, 128, 160, 320), depths=(2, 2, 6, 2), num_heads=(2, 4, 5, 10)
+    ),
+    # Small TinyViT for tests; not an official model.
+    "test_tinyvit": TinyViTConfig(
+        embed_dims=(16, 32, 48, 320), depths=(1, 1, 1, 1), num_heads=(1, 2, 2, 4)
+    ),
+}

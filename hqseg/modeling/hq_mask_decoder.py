@@ -155,6 +155,30 @@ class HQMaskDecoder(MaskDecoder):
         iou_pred = self.iou_prediction_head(iou_token_out)
         return torch.cat([masks_sam, masks_hq], dim=1), iou_pred
 
+    def predict_sam_masks(
+        self,
+        image_embeddings: torch.Tensor,
+        image_pe: torch.Tensor,
+        sparse_prompt_embeddings: torch.Tensor,
+        dense_prompt_embeddings: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Plain SAM's decoder on the same (frozen) SAM weights: the SAM baseline.
+
+        segment_anything's own ``MaskDecoder.predict_masks``: the token sequence holds no
+        HQ token, so the result does not depend on any HQ parameter.
+
+        Arguments: ``image_embeddings`` ``[1, D, 64, 64]`` (shared by all B prompt sets),
+        ``image_pe`` ``[1, D, 64, 64]``, sparse ``[B, N, D]``, dense ``[B, D, 64, 64]``.
+
+        Returns:
+          masks ``[B, 4, 256, 256]`` (SAM tokens 0..3) and iou_predictions ``[B, 4]``.
+        """
+        if image_embeddings.shape[0] != 1:
+            raise ValueError("predict_sam_masks takes one image embedding ([1, D, 64, 64])")
+        return MaskDecoder.predict_masks(
+            self, image_embeddings, image_pe, sparse_prompt_embeddings, dense_prompt_embeddings
+        )
+
     def forward(
         self,
         image_embeddings: torch.Tensor,
@@ -208,8 +232,9 @@ def select_masks(
       multimask_output: pick SAM's mask as the best of tokens 1..3 by predicted IoU;
         otherwise SAM's mask is token 0.
       mask_type: ``"sum"`` = SAM logits + HQ logits (``hq_token_only=False``),
-        ``"hq"`` = HQ logits alone (``hq_token_only=True``), ``"sam"`` = SAM's own
-        mask (the plain-SAM baseline from the same forward pass).
+        ``"hq"`` = HQ logits alone (``hq_token_only=True``), ``"sam"`` = SAM's mask token
+        as read inside the HQ decoder (NOT the SAM baseline: the HQ token shares the
+        attention; the baseline is :meth:`HQMaskDecoder.predict_sam_masks`).
 
     Returns:
       masks ``[B, 1, H, W]`` and iou_predictions ``[B, 1]`` (the chosen SAM token's IoU,
@@ -231,3 +256,16 @@ def select_masks(
     if mask_type == "sum":
         return sam + hq, iou
     raise ValueError(f"mask_type must be 'sum', 'hq' or 'sam', got {mask_type!r}")
+
+
+def select_sam_mask(
+    masks: torch.Tensor, iou_predictions: torch.Tensor, *, multimask_output: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """SAM's single-mask choice on plain SAM's ``[B, 4, H, W]`` logits and ``[B, 4]`` IoUs:
+    token 0, or with ``multimask_output`` the best of tokens 1..3 by predicted IoU.
+    Returns ``[B, 1, H, W]`` and ``[B, 1]``."""
+    if not multimask_output:
+        return masks[:, 0:1], iou_predictions[:, 0:1]
+    iou, idx = iou_predictions[:, 1:4].max(dim=1)
+    rows = torch.arange(masks.shape[0], device=masks.device)
+    return masks[rows, idx + 1].unsqueeze(1), iou.unsqueeze(1)

@@ -1,4 +1,8 @@
-"""HQ-SAM: segment_anything's ``Sam`` with the HQ mask decoder and an early-feature hook."""
+"""HQ-SAM: segment_anything's ``Sam`` with the HQ mask decoder and the early image feature.
+
+Two image encoders are supported: segment_anything's ``ImageEncoderViT`` (line ``vit``)
+and MobileSAM's ``TinyViT`` as the authors ship it (line ``tinyvit``, Light HQ-SAM).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,25 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from segment_anything.modeling import ImageEncoderViT, PromptEncoder, Sam
+from segment_anything.modeling import PromptEncoder, Sam
 from torch import nn
 
-from hqseg.modeling.hq_mask_decoder import HQ_MODULE_NAMES, HQMaskDecoder, MaskType, select_masks
+from hqseg.modeling.hq_mask_decoder import (
+    HQ_MODULE_NAMES,
+    HQMaskDecoder,
+    MaskType,
+    select_masks,
+    select_sam_mask,
+)
 
 
 class HQSam(Sam):
     """SAM with HQ-SAM's decoder.
 
-    The early ViT feature (output of the first global-attention block, ``[B, 64, 64, C]``
-    channels-last) is captured with a forward hook on that block of segment_anything's
-    ``ImageEncoderViT`` during :meth:`encode`; the encoder itself is unchanged.
+    The early feature ``[B, 64, 64, C]`` (channels-last) is, for a ViT, the output of the
+    first global-attention block, captured with a forward hook during :meth:`encode` (the
+    encoder is segment_anything's, unchanged); for a TinyViT, the output of stage
+    ``layers[1]``, which the authors' ``TinyViT.forward`` returns beside the embedding.
 
     Coordinates are in the 1024-input frame (after ``ResizeLongestSide``): points
     ``(x, y)``, boxes XYXY.
@@ -26,7 +37,7 @@ class HQSam(Sam):
     def __init__(
         self,
         *,
-        image_encoder: ImageEncoderViT,
+        image_encoder: nn.Module,
         prompt_encoder: PromptEncoder,
         mask_decoder: HQMaskDecoder,
         pixel_mean: tuple[float, float, float] = (123.675, 116.28, 103.53),
@@ -39,11 +50,25 @@ class HQSam(Sam):
             pixel_mean=list(pixel_mean),
             pixel_std=list(pixel_std),
         )
-        global_blocks = [i for i, blk in enumerate(image_encoder.blocks) if blk.window_size == 0]
-        if not global_blocks:
-            raise ValueError("the image encoder has no global-attention block")
-        self.early_block_index = global_blocks[0]
+        self.early_block_index: int | None = None  # ViT only; TinyViT returns the feature
+        if hasattr(image_encoder, "blocks"):
+            global_blocks = [
+                i for i, blk in enumerate(image_encoder.blocks) if blk.window_size == 0
+            ]
+            if not global_blocks:
+                raise ValueError("the image encoder has no global-attention block")
+            self.early_block_index = global_blocks[0]
         self.load_report: Any = None
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """``nn.Module.load_state_dict``, then refresh TinyViT's attention-bias cache.
+
+        TinyViT caches its attention biases when switched to eval mode (FACTS 2b), so
+        weights loaded into an eval-mode model would otherwise use stale biases.
+        """
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self.image_encoder.train(self.image_encoder.training)
+        return result
 
     # ------------------------------------------------------------------ parameters
     def hq_parameter_names(self) -> list[str]:
@@ -73,6 +98,9 @@ class HQSam(Sam):
           image_embeddings ``[B, 256, 64, 64]`` and interm_embeddings ``[B, 64, 64, C]``
           (the early ViT feature, channels-last).
         """
+        if self.early_block_index is None:
+            image_embeddings, interm = self.image_encoder(images)
+            return image_embeddings, interm[0]
         captured: list[torch.Tensor] = []
         block = self.image_encoder.blocks[self.early_block_index]
         handle = block.register_forward_hook(lambda _m, _i, out: captured.append(out))
@@ -107,11 +135,21 @@ class HQSam(Sam):
           mask_inputs: ``[B, 1, 256, 256]`` logits from an earlier prediction.
           multimask_output: choose SAM's mask as the best of tokens 1..3 by predicted IoU.
           hq_token_only: return the HQ logits alone instead of SAM + HQ.
-          mask_type: overrides ``hq_token_only``: ``"sum"``, ``"hq"`` or ``"sam"``.
+          mask_type: overrides ``hq_token_only``: ``"sum"``, ``"hq"`` or ``"sam"`` (plain
+            SAM's own decoder, see :meth:`decode_sam`).
 
         Returns:
           low_res_logits ``[B, 1, 256, 256]`` and iou_predictions ``[B, 1]``.
         """
+        if mask_type == "sam":
+            masks, iou = self.decode_sam(
+                image_embeddings,
+                point_coords=point_coords,
+                point_labels=point_labels,
+                boxes=boxes,
+                mask_inputs=mask_inputs,
+            )
+            return select_sam_mask(masks, iou, multimask_output=multimask_output)
         masks, iou = self.decode_all(
             image_embeddings,
             interm_embeddings,
@@ -123,6 +161,33 @@ class HQSam(Sam):
         if mask_type is None:
             mask_type = "hq" if hq_token_only else "sum"
         return select_masks(masks, iou, multimask_output=multimask_output, mask_type=mask_type)
+
+    def _prompts(self, point_coords, point_labels, boxes, mask_inputs):
+        if (point_coords is None) != (point_labels is None):
+            raise ValueError("point_coords and point_labels must be given together")
+        points = None if point_coords is None else (point_coords, point_labels)
+        return self.prompt_encoder(points=points, boxes=boxes, masks=mask_inputs)
+
+    def decode_sam(
+        self,
+        image_embeddings: torch.Tensor,
+        interm_embeddings: torch.Tensor | None = None,
+        *,
+        point_coords: torch.Tensor | None = None,
+        point_labels: torch.Tensor | None = None,
+        boxes: torch.Tensor | None = None,
+        mask_inputs: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Plain SAM (no HQ token, no HQ parameter) on ``[1, 256, 64, 64]`` embeddings:
+        SAM's four mask logits ``[B, 4, 256, 256]`` and iou_predictions ``[B, 4]``.
+
+        ``interm_embeddings`` is accepted for the common model interface and unused: SAM's
+        own decoder never sees the early ViT feature (HQ-SAM 2's baseline does use its
+        high-resolution features)."""
+        sparse, dense = self._prompts(point_coords, point_labels, boxes, mask_inputs)
+        return self.mask_decoder.predict_sam_masks(
+            image_embeddings, self.prompt_encoder.get_dense_pe(), sparse, dense
+        )
 
     def decode_all(
         self,
@@ -136,10 +201,7 @@ class HQSam(Sam):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Like :meth:`decode` but return every token's logits ``[B, 5, 256, 256]``
         (SAM tokens 0..3, HQ token 4) and SAM's iou_predictions ``[B, 4]``."""
-        if (point_coords is None) != (point_labels is None):
-            raise ValueError("point_coords and point_labels must be given together")
-        points = None if point_coords is None else (point_coords, point_labels)
-        sparse, dense = self.prompt_encoder(points=points, boxes=boxes, masks=mask_inputs)
+        sparse, dense = self._prompts(point_coords, point_labels, boxes, mask_inputs)
         return self.mask_decoder.predict_all_masks(
             image_embeddings,
             self.prompt_encoder.get_dense_pe(),

@@ -5,20 +5,29 @@ for many objects per image, and logits or masks at the original image size. Boxe
 XYXY and points (x, y), both in original image pixels. Every output mask is one per
 prompt (HQ-SAM returns a single mask even with ``multimask_output``: then SAM's part is
 its best multimask token by predicted IoU).
+
+It also implements the model interface of :mod:`hqseg.evaluation.protocol`
+(``image_size``, ``pixel_mean``, ``pixel_std``, :meth:`HQSamPredictor.encode_image`,
+:meth:`HQSamPredictor.decode_boxes`), through which the evaluation protocols run it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from segment_anything.utils.transforms import ResizeLongestSide
 
-from hqseg.modeling.hq_mask_decoder import MaskType, select_masks
+from hqseg.modeling.hq_mask_decoder import MaskType, select_masks, select_sam_mask
 from hqseg.modeling.hq_sam import HQSam
+from hqseg.modeling.input_frames import RESIZE_MODES, as_rgb, square_image, upsample
+
+MASK_TYPES: tuple[str, ...] = ("hq", "sam", "sum")
+"""``"hq"``: HQ token alone; ``"sum"``: SAM + HQ logits (HQ-SAM's COCO output);
+``"sam"``: plain SAM's own decoder (no HQ token), the SAM baseline."""
 
 
 class HQSamPredictor:
@@ -29,15 +38,16 @@ class HQSamPredictor:
       device: where to run; default: where the model is.
       dtype: ``torch.bfloat16`` runs encoder and decoder under bf16 autocast; outputs
         are always float32. ``None`` or ``torch.float32``: full precision.
-      resize_mode: ``"longest_side"`` (SAM's ``ResizeLongestSide`` + padding; masks back
-        through ``postprocess_masks``) or ``"square"`` (the HQ-SAM authors' evaluation:
-        the image is resized bilinearly to 1024x1024 ignoring the aspect ratio, and the
-        256x256 logits are upsampled bilinearly straight to the original size).
+      resize_mode: ``"square"`` (default; the HQ-SAM authors' evaluation geometry: the
+        image resized bilinearly to 1024x1024 ignoring the aspect ratio and truncated to
+        uint8, the 256x256 logits upsampled bilinearly straight to the original size) or
+        ``"longest_side"`` (SAM's ``ResizeLongestSide`` + padding; masks back through
+        ``postprocess_masks``). See :mod:`hqseg.modeling.input_frames`.
 
     ``mask_type`` in :meth:`predict` / :meth:`predict_boxes` chooses the output: ``"hq"``
     (HQ token alone, as the HQ benchmarks use), ``"sum"`` (SAM + HQ logits, as COCO uses)
-    or ``"sam"`` (SAM's own mask: the plain-SAM baseline from the same encoding). When it
-    is ``None``, ``hq_token_only`` picks ``"hq"`` or ``"sum"``.
+    or ``"sam"`` (plain SAM's own decoder, no HQ token: the SAM baseline from the same
+    encoding). When it is ``None``, ``hq_token_only`` picks ``"hq"`` or ``"sum"``.
     """
 
     def __init__(
@@ -46,9 +56,9 @@ class HQSamPredictor:
         *,
         device: str | torch.device | None = None,
         dtype: torch.dtype | None = None,
-        resize_mode: Literal["longest_side", "square"] = "longest_side",
+        resize_mode: Literal["square", "longest_side"] = "square",
     ) -> None:
-        if resize_mode not in ("longest_side", "square"):
+        if resize_mode not in RESIZE_MODES:
             raise ValueError(f"resize_mode must be longest_side or square, got {resize_mode!r}")
         self.resize_mode = resize_mode
         self.model = model.eval()
@@ -63,6 +73,67 @@ class HQSamPredictor:
     @property
     def device(self) -> torch.device:
         return self.model.device
+
+    @property
+    def image_size(self) -> int:
+        """Side S of the square model input (1024)."""
+        return int(self.model.image_encoder.img_size)
+
+    @property
+    def pixel_mean(self) -> torch.Tensor:
+        """``[3, 1, 1]`` float32 normalisation mean (SAM's, in 0..255 units)."""
+        return self.model.pixel_mean
+
+    @property
+    def pixel_std(self) -> torch.Tensor:
+        """``[3, 1, 1]`` float32 normalisation std."""
+        return self.model.pixel_std
+
+    def encode_image(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[1, 3, S, S]`` normalised float32 -> opaque features for :meth:`decode_boxes`
+        (here the image embedding ``[1, 256, 64, 64]`` and early ViT feature)."""
+        with torch.inference_mode(), self._autocast():
+            return self.model.encode(images.to(self.device))
+
+    def decode_boxes(
+        self,
+        features: Any,
+        boxes: torch.Tensor,
+        mask_types: Sequence[str],
+        *,
+        multimask_output: bool = False,
+    ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Decode ``[N, 4]`` XYXY boxes (model input frame) for several mask types.
+
+        ``"hq"`` and ``"sum"`` come from ONE HQ-decoder pass; ``"sam"`` from one pass of
+        plain SAM's decoder (no HQ token). Returns ``{mask_type: (low-res logits
+        [N, 1, 256, 256] float32, scores [N] float32)}``.
+        """
+        unknown = [t for t in mask_types if t not in MASK_TYPES]
+        if unknown:
+            raise ValueError(f"unknown mask type(s) {unknown}; known: {MASK_TYPES}")
+        emb, interm = features
+        boxes = boxes.to(self.device, torch.float32)
+        out: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        with torch.inference_mode():
+            hq_types = [t for t in mask_types if t != "sam"]
+            if hq_types:
+                with self._autocast():
+                    all_masks, all_iou = self.model.decode_all(emb, interm, boxes=boxes)
+                all_masks, all_iou = all_masks.float(), all_iou.float()
+                for t in hq_types:
+                    low, iou = select_masks(
+                        all_masks, all_iou, multimask_output=multimask_output, mask_type=t
+                    )
+                    out[t] = (low, iou[:, 0])
+            if "sam" in mask_types:
+                with self._autocast():
+                    sam_masks, sam_iou = self.model.decode_sam(emb, interm, boxes=boxes)
+                low, iou = select_sam_mask(
+                    sam_masks.float(), sam_iou.float(), multimask_output=multimask_output
+                )
+                out["sam"] = (low, iou[:, 0])
+        return {t: out[t] for t in mask_types}
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype == torch.bfloat16:
@@ -88,22 +159,24 @@ class HQSamPredictor:
             raise ValueError(f"image_format must be RGB or BGR, got {image_format!r}")
         if image_format == "BGR":
             image = image[..., ::-1]
-        if self.resize_mode == "square":
-            size = self.model.image_encoder.img_size
-            # np.array copies: decoded dataset images are read-only views
-            tensor = torch.from_numpy(np.array(image)).to(self.device)
-            tensor = tensor.permute(2, 0, 1)[None].float()
-            tensor = F.interpolate(tensor, (size, size), mode="bilinear", align_corners=False)[0]
-        else:
-            resized = self.transform.apply_image(np.ascontiguousarray(image))
-            tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()
+        tensor = self.input_image(image)
         self.reset_image()
-        with torch.inference_mode(), self._autocast():
-            emb, interm = self.model.encode(self.model.preprocess(tensor.float())[None])
+        emb, interm = self.encode_image(self.model.preprocess(tensor.float())[None])
         # Kept in the compute dtype; the decoder's autocast handles bf16 inputs.
         self.features, self.interm_features = emb, interm
         self.original_size = (int(image.shape[0]), int(image.shape[1]))
         self.input_size = (int(tensor.shape[1]), int(tensor.shape[2]))
+
+    def input_image(self, image: np.ndarray) -> torch.Tensor:
+        """``(H, W, 3)`` uint8 RGB -> ``[3, h, w]`` uint8 model input on the device, before
+        normalisation and padding (``resize_mode`` decides the geometry)."""
+        image = as_rgb(image)
+        if self.resize_mode == "square":
+            tensor = square_image(image, self.image_size)
+        else:
+            tensor = torch.from_numpy(self.transform.apply_image(np.ascontiguousarray(image)))
+            tensor = tensor.permute(2, 0, 1).contiguous()
+        return tensor.to(self.device)
 
     def apply_coords(self, coords: np.ndarray) -> np.ndarray:
         """``[..., 2]`` (x, y) original pixels -> the 1024-input frame."""
@@ -120,13 +193,8 @@ class HQSamPredictor:
     def to_original_size(self, low_res: torch.Tensor) -> torch.Tensor:
         """``[B, 1, 256, 256]`` logits -> ``[B, 1, H, W]`` at the original size (bilinear)."""
         if self.resize_mode == "square":
-            return F.interpolate(low_res, self.original_size, mode="bilinear", align_corners=False)
+            return upsample(low_res, self.original_size)
         return self.model.postprocess_masks(low_res, self.input_size, self.original_size)
-
-    # Former private names, kept for callers that used them.
-    _apply_coords = apply_coords
-    _apply_boxes = apply_boxes
-    _to_original_size = to_original_size
 
     def _clamp_low_res(self, low_res: torch.Tensor) -> torch.Tensor:
         """The returned low-res logits, clamped where the model's own predictor clamps
@@ -261,78 +329,64 @@ class HQSamPredictor:
           masks ``[N, H, W]`` bool (or float32 logits), scores ``[N]`` float32 and
           low-res logits ``[N, 1, 256, 256]`` float32.
         """
-        self._require_image()
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        h, w = self.original_size
-        if len(boxes) == 0:
-            dtype = np.float32 if return_logits else bool
-            empty = np.zeros((0, h, w), dtype)
-            return empty, np.zeros(0, np.float32), np.zeros((0, 1, 256, 256), np.float32)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        input_boxes = self.apply_boxes(boxes)
-        outs = []
-        for start in range(0, len(boxes), batch_size):
-            chunk = torch.as_tensor(
-                input_boxes[start : start + batch_size], dtype=torch.float, device=self.device
-            )
-            outs.append(
-                self.predict_torch(
-                    boxes=chunk,
-                    multimask_output=multimask_output,
-                    hq_token_only=hq_token_only,
-                    mask_type=mask_type,
-                    return_logits=return_logits,
-                )
-            )
-        masks, scores, low_res = (torch.cat(p).cpu().numpy() for p in zip(*outs, strict=True))
-        return masks, scores, low_res
+        if mask_type is None:
+            mask_type = "hq" if hq_token_only else "sum"
+        return self.predict_boxes_multi(
+            boxes,
+            mask_types=(mask_type,),
+            multimask_output=multimask_output,
+            return_logits=return_logits,
+            batch_size=batch_size,
+        )[mask_type]
 
     def predict_boxes_multi(
         self,
         boxes: np.ndarray,
         *,
-        mask_types: tuple[MaskType, ...] = ("sam", "hq", "sum"),
+        mask_types: Sequence[MaskType] = ("sam", "hq", "sum"),
         multimask_output: bool = False,
         return_logits: bool = False,
         batch_size: int = 64,
     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """:meth:`predict_boxes` for several mask types from ONE decoder pass per batch
-        (e.g. plain SAM and HQ-SAM from the same encoding and the same transformer run).
+        """:meth:`predict_boxes` for several mask types of the current image at once.
 
-        Returns ``{mask_type: (masks [N, H, W], scores [N], low_res [N, 1, 256, 256])}``,
-        equal to ``predict_boxes(boxes, mask_type=t, ...)`` for each ``t``.
+        HQ types share one decoder pass per batch; ``"sam"`` is plain SAM's decoder (see
+        :meth:`decode_boxes`). Returns ``{mask_type: (masks [N, H, W] bool or float32
+        logits, scores [N] float32, low_res [N, 1, 256, 256] float32)}``, equal to
+        ``predict_boxes(boxes, mask_type=t, ...)`` for each ``t``.
         """
         self._require_image()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        if len(boxes) == 0 or batch_size < 1:
+        if len(boxes) == 0:
+            h, w = self.original_size
+            dtype = np.float32 if return_logits else bool
             return {
-                t: self.predict_boxes(
-                    boxes, mask_type=t, batch_size=batch_size, return_logits=return_logits
+                t: (
+                    np.zeros((0, h, w), dtype),
+                    np.zeros(0, np.float32),
+                    np.zeros((0, 1, 256, 256), np.float32),
                 )
                 for t in mask_types
             }
         input_boxes = self.apply_boxes(boxes)
         parts: dict[str, list] = {t: [] for t in mask_types}
         for start in range(0, len(boxes), batch_size):
-            chunk = torch.as_tensor(
-                input_boxes[start : start + batch_size], dtype=torch.float, device=self.device
+            chunk = torch.as_tensor(input_boxes[start : start + batch_size], dtype=torch.float)
+            decoded = self.decode_boxes(
+                (self.features, self.interm_features),
+                chunk,
+                mask_types,
+                multimask_output=multimask_output,
             )
-            with torch.inference_mode(), self._autocast():
-                all_masks, all_iou = self.model.decode_all(
-                    self.features, self.interm_features, boxes=chunk
-                )
             with torch.inference_mode():
-                all_masks, all_iou = all_masks.float(), all_iou.float()
-                for t in mask_types:
-                    low, iou = select_masks(
-                        all_masks, all_iou, multimask_output=multimask_output, mask_type=t
-                    )
+                for t, (low, iou) in decoded.items():
                     masks = self.to_original_size(low)[:, 0]
                     if not return_logits:
                         masks = masks > self.model.mask_threshold
                     low = self._clamp_low_res(low)
-                    parts[t].append((masks.cpu(), iou[:, 0].cpu(), low.cpu()))
+                    parts[t].append((masks.cpu(), iou.cpu(), low.cpu()))
         return {
             t: tuple(torch.cat(p).numpy() for p in zip(*v, strict=True)) for t, v in parts.items()
         }

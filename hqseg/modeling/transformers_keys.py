@@ -134,11 +134,11 @@ def from_transformers_state_dict(
     with :func:`~hqseg.modeling.checkpoint.apply_state_dict`). Keys that have no
     counterpart raise CheckpointError naming them.
     """
-    from hqseg.modeling.build import build_hq_sam
+    from hqseg.modeling.build import build_model
 
     model_type = model_type or _infer_hf_model_type(hf_state_dict)
     with torch.device("meta"):
-        reference = build_hq_sam(model_type).state_dict()
+        reference = build_model(model_type).state_dict()
     inverse = {to_transformers_key(k): k for k in reference}
     out, unknown = {}, []
     for key, value in hf_state_dict.items():

@@ -22,18 +22,21 @@ from hqseg.report.paper import load_paper, paper_rows
 from hqseg.report.plots import benchmark_bars, iou_scatter
 from hqseg.report.results import Results, load_base, load_results
 from hqseg.report.stats import pair_tables, paired_summary
-from hqseg.utils.atomic import atomic_dir
+from hqseg.utils.outdir import output_dir
 
 NAMES = {**BENCHMARKS, "mean": "mean (HQ-4 when all four)", "all": "all images"}
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
+# What a report folder holds (outputs written before markers existed).
+REPORT_FILES = ("report.md", "report.html", "paired_iou.csv", "plots", "gallery")
 
 
 def _hq_section(res: Results) -> list[str]:
     out = [
         "## HQ benchmarks",
         "",
-        "GT-box prompts; HQ-SAM = HQ-token output, SAM = its own mask token from the same "
-        "encoding; logits upsampled to the GT size, > 0; GT > 128. Means over images (%).",
+        f"Protocol `{res.hq_protocol or 'square'}`. GT-box prompts; HQ-SAM = HQ-token output, "
+        "SAM = its own decoder (no HQ token) on the same encoding; logits upsampled to the "
+        "GT size, > 0; GT > 128. Means over images, in percent.",
         "",
     ]
     rows = []
@@ -57,12 +60,12 @@ def _hq_section(res: Results) -> list[str]:
             [
                 "benchmark",
                 "images",
-                "SAM mIoU",
-                "SAM mBIoU",
-                "HQ-SAM mIoU",
-                "HQ-SAM mBIoU",
-                "Δ mIoU",
-                "Δ mBIoU",
+                "SAM mIoU (%)",
+                "SAM mBIoU (%)",
+                "HQ-SAM mIoU (%)",
+                "HQ-SAM mBIoU (%)",
+                "Δ mIoU (points)",
+                "Δ mBIoU (points)",
             ],
             rows,
         ),
@@ -85,7 +88,8 @@ def _coco_section(coco: dict[str, Any], base: Results | None) -> list[str]:
         "## COCO with box prompts",
         "",
         f"Prompts: {setup.get('prompts', '?')}, {setup.get('images', '?')} images, "
-        f"top {setup.get('top_k', '?')} boxes per image. HQ-SAM = SAM + HQ logits.",
+        f"top {setup.get('top_k', '?')} boxes per image. SAM = its own decoder; HQ-SAM = "
+        "SAM + HQ logits. AP values in percent.",
         "",
     ]
     rows = []
@@ -99,7 +103,8 @@ def _coco_section(coco: dict[str, Any], base: Results | None) -> list[str]:
                 + [m["segm"].get(k) for k in COCO_STATS]
                 + [m["boundary"].get(k) for k in ("AP", "AP50", "AP75")]
             )
-    out += [md.table(["model", *COCO_STATS, "AP_B", "AP_B50", "AP_B75"], rows), ""]
+    headers = [f"{h} (%)" for h in (*COCO_STATS, "AP_B", "AP_B50", "AP_B75")]
+    out += [md.table(["model", *headers], rows), ""]
     return out
 
 
@@ -131,7 +136,7 @@ def _paper_section(paper: dict[str, Any], res: Results) -> list[str]:
     rows = [
         [
             r["source"],
-            "SAM" if r["model"] == "sam" else "HQ-SAM",
+            r["name"],
             r["mIoU"],
             r["mBIoU"],
             r["AP"],
@@ -147,7 +152,17 @@ def _paper_section(paper: dict[str, Any], res: Results) -> list[str]:
         "images, tiny random-weight model) are **NOT comparable**; they only show that the "
         "pipeline runs.",
         "",
-        md.table(["source", "model", "HQ-4 mIoU", "HQ-4 mBIoU", "COCO AP", "COCO AP_B"], rows),
+        md.table(
+            [
+                "source",
+                "model",
+                "HQ-4 mIoU (%)",
+                "HQ-4 mBIoU (%)",
+                "COCO AP (%)",
+                "COCO AP_B (%)",
+            ],
+            rows,
+        ),
         "",
     ]
 
@@ -182,7 +197,7 @@ def write_report(
         "",
     ]
     paired, summary = _paired(res.model_table("sam"), res.model_table("hq_sam"), seed)
-    with atomic_dir(out_dir) as tmp:
+    with output_dir(out_dir, "report", legacy=REPORT_FILES) as tmp:
         if res.hq:
             lines += _hq_section(res)
         if summary is not None:
@@ -197,7 +212,7 @@ def write_report(
             ]
             wide = {
                 f"{m}_{s}": f"{m}_{model}"
-                for m in ("iou", "biou")
+                for m in ("iou_pct", "biou_pct")
                 for s, model in (("a", "sam"), ("b", "hq_sam"))
             }
             paired.rename(columns=wide).to_csv(
@@ -245,7 +260,7 @@ def _plots(res: Results, paired, tmp: Path) -> list[str]:
         else None
     )
     scatter = iou_scatter(paired, tmp / "plots" / "iou_scatter.png", NAMES)
-    scatter_b = iou_scatter(paired, tmp / "plots" / "biou_scatter.png", NAMES, metric="biou")
+    scatter_b = iou_scatter(paired, tmp / "plots" / "biou_scatter.png", NAMES, metric="biou_pct")
     for title, p in (
         ("Per-benchmark means", bars),
         ("Per-image IoU", scatter),
@@ -290,7 +305,7 @@ def _gallery(
     for c in cases:
         out += [
             f"**{c['kind']}** `{c['id']}` ({NAMES.get(c['benchmark'], c['benchmark'])}), "
-            f"IoU Δ {c['iou_diff'] * 100:+.2f} points",
+            f"IoU Δ {c['iou_pct_diff']:+.2f} points",
             "",
             f"![{c['id']}](gallery/{c['path']})",
             "",

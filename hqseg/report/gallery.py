@@ -3,10 +3,15 @@
 a/b are SAM/HQ-SAM of one run, or HQ-SAM of the base run / of this run. Images and GT
 masks come from the build folder (``--data``); predictions from the ``hq/masks.json``
 RLEs that ``hqseg eval hq`` writes.
+
+File names are stable from run to run (a README can embed one): they derive from
+the case's kind, benchmark and image id only (:func:`case_file_name`), never from
+its rank or from chance.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from pathlib import Path
@@ -22,14 +27,28 @@ log = logging.getLogger(__name__)
 OVERLAY = {"gt": (46, 204, 113), "sam": (243, 156, 18), "hq_sam": (209, 73, 91)}
 
 
+def case_file_name(kind: str, benchmark: str, image_id: str, prefix: str = "") -> str:
+    """``{prefix}{kind}_{benchmark}_{id}.png``, link-safe and the same in every run.
+
+    Ids carry '/', '#' and spaces (DIS5K names): runs of other characters become '_'
+    and, when anything but the ``source/`` slash was replaced, 6 hex digits of the
+    id's sha1 keep two such ids apart.
+    """
+    clean = lambda s: re.sub(r"[^A-Za-z0-9_.-]+", "_", s)  # noqa: E731
+    name = f"{prefix}{kind}_{clean(benchmark)}_{clean(image_id)}"
+    if clean(image_id.replace("/", "_", 1)) != image_id.replace("/", "_", 1):
+        name += "_" + hashlib.sha1(image_id.encode("utf-8")).hexdigest()[:6]
+    return name + ".png"
+
+
 def select_cases(paired: pd.DataFrame, k: int = 3) -> list[tuple[str, pd.Series]]:
     """The ``k`` largest IoU gains (``win``) and the ``k`` largest losses (``loss``) of b over a.
 
     Only strictly positive gains and strictly negative losses are taken.
     """
-    order = paired.sort_values(["iou_diff", "benchmark", "id"], ascending=[False, True, True])
-    wins = [("win", r) for _, r in order.head(k).iterrows() if r.iou_diff > 0]
-    losses = [("loss", r) for _, r in order.iloc[::-1].head(k).iterrows() if r.iou_diff < 0]
+    order = paired.sort_values(["iou_pct_diff", "benchmark", "id"], ascending=[False, True, True])
+    wins = [("win", r) for _, r in order.head(k).iterrows() if r.iou_pct_diff > 0]
+    losses = [("loss", r) for _, r in order.iloc[::-1].head(k).iterrows() if r.iou_pct_diff < 0]
     return wins + losses
 
 
@@ -94,7 +113,23 @@ def render_case(image, gt, a, b, title: str, path: Path, labels=("SAM", "HQ-SAM"
     for ax in axes.flat:
         ax.set_axis_off()
     fig.suptitle(title, fontsize=9)
+    fig.legend(handles=_legend_handles(plt, labels), loc="lower center", ncol=4, fontsize=7)
     return save_figure(fig, path)
+
+
+def _legend_handles(plt, labels) -> list:
+    """One entry per mark drawn by :func:`render_case`, in the colours it uses."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    rgb = {k: tuple(c / 255 for c in v) for k, v in OVERLAY.items()}
+    return [
+        Patch(facecolor=rgb["gt"], alpha=0.45, label="GT mask (first panel)"),
+        Line2D([], [], color=rgb["gt"], lw=1, label="GT outline"),
+        Patch(facecolor=rgb["sam"], alpha=0.45, label=f"{labels[0]} mask"),
+        Patch(facecolor=rgb["hq_sam"], alpha=0.45, label=f"{labels[1]} mask"),
+        Patch(fill=False, edgecolor="cyan", label="close-up region"),
+    ]
 
 
 def _decode_rle(rle: dict) -> np.ndarray:
@@ -157,12 +192,10 @@ def build_gallery(
             log.warning("gallery: %s has no image or predicted mask; left out", row.id)
             continue
         image, gt = decode_image(rec["image"]), binarize_gt(decode_mask(rec["mask"]))
-        # Ids carry '/', '#' and spaces (DIS5K names): keep file names link-safe.
-        safe_id = re.sub(r"[^A-Za-z0-9_.-]+", "_", row.id)
-        name = f"{prefix}{kind}_{len(out):02d}_{safe_id}.png"
+        name = case_file_name(kind, row.benchmark, row.id, prefix)
         title = (
-            f"{row.id} ({row.benchmark}): IoU {labels[0]} {row.iou_a:.3f} -> {labels[1]} "
-            f"{row.iou_b:.3f}, BIoU {row.biou_a:.3f} -> {row.biou_b:.3f}"
+            f"{row.id} ({row.benchmark}): IoU {labels[0]} {row.iou_pct_a:.2f}% -> {labels[1]} "
+            f"{row.iou_pct_b:.2f}%, BIoU {row.biou_pct_a:.2f}% -> {row.biou_pct_b:.2f}%"
         )
         render_case(
             image, gt, _decode_rle(rle_a), _decode_rle(rle_b), title, out_dir / name, labels
@@ -172,7 +205,7 @@ def build_gallery(
                 "kind": kind,
                 "id": row.id,
                 "benchmark": row.benchmark,
-                "iou_diff": float(row.iou_diff),
+                "iou_pct_diff": float(row.iou_pct_diff),
                 "path": name,
             }
         )

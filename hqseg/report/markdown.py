@@ -36,7 +36,7 @@ def paired_table(summary: pd.DataFrame, names: dict[str, str], a: str, b: str) -
     rows = []
     for r in summary.itertuples():
         ci = f"[{fmt(r.ci_low, signed=True)}, {fmt(r.ci_high, signed=True)}]"
-        metric = {"iou": "IoU", "biou": "Boundary IoU"}.get(r.metric, r.metric)
+        metric = {"iou_pct": "IoU", "biou_pct": "Boundary IoU"}.get(r.metric, r.metric)
         rows.append(
             [
                 names.get(r.benchmark, r.benchmark),
@@ -52,8 +52,8 @@ def paired_table(summary: pd.DataFrame, names: dict[str, str], a: str, b: str) -
             "benchmark",
             "metric",
             "images",
-            f"mean Δ ({b} − {a}, points)",
-            "95% CI",
+            f"mean Δ ({b} − {a}, % points)",
+            "95% CI (% points)",
             f"{b} wins / losses / ties",
         ],
         rows,

@@ -51,7 +51,7 @@ def benchmark_bars(hq: dict[str, Any], path: Path, names: dict[str, str]) -> Pat
                 color=COLOURS[model],
             )
         ax.set_xticks(x, [names.get(b, b) for b in benches], rotation=20)
-        ax.set_title(metric)
+        ax.set_title(f"{metric} (%)")
         ax.set_ylim(0, 100)
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("%")
@@ -64,11 +64,12 @@ def iou_scatter(
     path: Path,
     names: dict[str, str],
     *,
-    metric: str = "iou",
+    metric: str = "iou_pct",
     xlabel: str = "SAM",
     ylabel: str = "HQ-SAM",
 ) -> Path | None:
-    """Per-image ``metric`` of model a (x) against model b (y), one colour per benchmark."""
+    """Per-image ``metric`` (a percent column) of model a (x) against model b (y), one
+    colour per benchmark."""
     if paired is None or paired.empty:
         return None
     plt = pyplot()
@@ -77,11 +78,12 @@ def iou_scatter(
         ax.scatter(
             grp[f"{metric}_a"], grp[f"{metric}_b"], s=14, alpha=0.7, label=names.get(bench, bench)
         )
-    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel(f"{xlabel} {metric}")
-    ax.set_ylabel(f"{ylabel} {metric}")
-    ax.set_title(f"per-image {metric}: points above the line favour {ylabel}", fontsize=9)
+    name = {"iou_pct": "IoU", "biou_pct": "boundary IoU"}.get(metric, metric)
+    ax.plot([0, 100], [0, 100], color="black", lw=0.8, ls="--")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel(f"{xlabel} {name} (%)")
+    ax.set_ylabel(f"{ylabel} {name} (%)")
+    ax.set_title(f"per-image {name}: points above the line favour {ylabel}", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     return save_figure(fig, path)

@@ -3,7 +3,9 @@
 A results folder holds what ``hqseg eval hq`` / ``hqseg eval coco`` write:
 ``hq/per_image.csv``, ``hq/metrics.json``, ``hq/masks.json`` (optional, for the
 gallery), ``hq/skipped.csv`` and ``coco/metrics.json``. Every part is optional, but
-at least one of the two metrics files must be there.
+at least one of the two metrics files must be there. Each of ``hq/`` and ``coco/`` is
+one unit: when it carries the marker of :mod:`hqseg.utils.outdir`, its files must have
+the hashes recorded there (no mix of two runs), or loading stops with one line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 import pandas as pd
 
 from hqseg.errors import HqsegError
+from hqseg.metrics.units import per_image_in_percent, without_unit
+from hqseg.utils.outdir import MARKER, OutputDirError, check_unit
 
 FILES = (
     "hq/per_image.csv",
@@ -25,6 +29,8 @@ FILES = (
     "hq/skipped.csv",
     "hq/masks.json",
     "coco/metrics.json",
+    f"hq/{MARKER}",
+    f"coco/{MARKER}",
 )
 
 
@@ -36,12 +42,17 @@ class ResultsError(HqsegError):
 class Results:
     """One run's evaluation results.
 
+    Every score is in percent (see :mod:`hqseg.metrics.units`).
+
     Attributes:
         label: where they came from (folder or ``git:REV``).
-        per_image: per-image table (columns id, benchmark, model, iou, biou, height,
-            width) or None.
-        hq: ``hq/metrics.json`` content, or {}.
-        coco: ``coco/metrics.json`` content, or {}.
+        per_image: per-image table (columns id, benchmark, model, iou_pct, biou_pct,
+            height, width) or None. A table written before the percent columns (``iou``,
+            ``biou`` as fractions) is converted on reading.
+        hq: ``hq/metrics.json`` benchmarks (``{benchmark: {model: {mIoU, mBIoU, n}}}``),
+            without its ``unit`` and ``protocol`` entries, or {}.
+        hq_protocol: the protocol named in ``hq/metrics.json``, or None.
+        coco: ``coco/metrics.json`` content without its ``unit`` entry, or {}.
         skipped: images the HQ evaluation could not score, or an empty table.
         masks: ``hq/masks.json`` content (``{model: {id: RLE}}``) when present, else None.
     """
@@ -50,6 +61,7 @@ class Results:
     per_image: pd.DataFrame | None = None
     hq: dict[str, Any] = field(default_factory=dict)
     coco: dict[str, Any] = field(default_factory=dict)
+    hq_protocol: str | None = None
     skipped: pd.DataFrame | None = None
     masks: dict[str, dict[str, dict]] | None = None
 
@@ -64,8 +76,10 @@ class Results:
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise ResultsError(f"{path}: cannot read metrics JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ResultsError(f"{path}: cannot read metrics JSON (nested too deeply)") from exc
 
 
 def load_results(folder: str | Path, *, label: str | None = None) -> Results:
@@ -77,20 +91,29 @@ def load_results(folder: str | Path, *, label: str | None = None) -> Results:
     """
     folder = Path(folder)
     res = Results(label=label or str(folder))
+    for part in ("hq", "coco"):  # files of one part must come from one run
+        if (folder / part).is_dir():
+            try:
+                check_unit(folder / part)
+            except OutputDirError as exc:
+                raise ResultsError(str(exc)) from exc
     if (folder / "hq" / "per_image.csv").is_file():
         try:
             res.per_image = pd.read_csv(folder / "hq" / "per_image.csv", dtype={"id": str})
         except (OSError, ValueError) as exc:
             raise ResultsError(f"{folder / 'hq' / 'per_image.csv'}: {exc}") from exc
-        missing = {"id", "benchmark", "model", "iou", "biou"} - set(res.per_image.columns)
+        res.per_image = per_image_in_percent(res.per_image)
+        missing = {"id", "benchmark", "model", "iou_pct", "biou_pct"} - set(res.per_image.columns)
         if missing:
             raise ResultsError(
                 f"{folder / 'hq' / 'per_image.csv'}: missing column(s) {sorted(missing)}"
             )
     if (folder / "hq" / "metrics.json").is_file():
-        res.hq = _read_json(folder / "hq" / "metrics.json")
+        hq = _read_json(folder / "hq" / "metrics.json")
+        res.hq_protocol = hq.get("protocol") if isinstance(hq.get("protocol"), str) else None
+        res.hq = {k: v for k, v in hq.items() if isinstance(v, dict)}
     if (folder / "coco" / "metrics.json").is_file():
-        res.coco = _read_json(folder / "coco" / "metrics.json")
+        res.coco = without_unit(_read_json(folder / "coco" / "metrics.json"))
     if (folder / "hq" / "skipped.csv").is_file():
         res.skipped = pd.read_csv(folder / "hq" / "skipped.csv", dtype=str)
     if (folder / "hq" / "masks.json").is_file():
@@ -123,7 +146,10 @@ def load_results_at_rev(rev: str, results_dir: str | Path, *, repo: str | Path =
             check=True,
         )
     except (OSError, subprocess.CalledProcessError) as exc:
-        raise ResultsError(f"--base {rev}: not a git revision of {repo.resolve()}") from exc
+        raise ResultsError(
+            f"--base {rev}: not a git revision or folder (no folder {rev}, and no such "
+            f"revision in {repo.resolve()})"
+        ) from exc
     try:
         prefix = Path(results_dir).resolve().relative_to(Path(top).resolve()).as_posix()
     except ValueError as exc:

@@ -1,13 +1,19 @@
 """Paired comparisons of per-image metrics: mean differences, bootstrap CIs, win/loss counts.
 
-Two per-image tables (columns ``id``, ``benchmark``, ``model``, ``iou``, ``biou``) are
-paired on (benchmark, id); differences are ``b - a`` (positive: ``b`` is better).
+Two per-image tables (columns ``id``, ``benchmark``, ``model``, ``iou_pct``,
+``biou_pct``, in percent) are paired on (benchmark, id); differences are ``b - a`` in
+percentage points (positive: ``b`` is better).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from hqseg.metrics.units import pct_column
+
+METRICS = (pct_column("iou"), pct_column("biou"))
+"""The paired per-image metrics, in percent."""
 
 N_RESAMPLES = 2000
 TIE_TOLERANCE = 1e-9
@@ -40,7 +46,7 @@ def win_loss_tie(diffs: np.ndarray, tol: float = TIE_TOLERANCE) -> tuple[int, in
     return wins, losses, int(d.size - wins - losses)
 
 
-def pair_tables(a: pd.DataFrame, b: pd.DataFrame, metrics=("iou", "biou")) -> pd.DataFrame:
+def pair_tables(a: pd.DataFrame, b: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
     """Inner-join two per-image tables (one model each) on (benchmark, id).
 
     Returns:
@@ -55,14 +61,14 @@ def pair_tables(a: pd.DataFrame, b: pd.DataFrame, metrics=("iou", "biou")) -> pd
 
 def paired_summary(
     paired: pd.DataFrame,
-    metrics=("iou", "biou"),
+    metrics=METRICS,
     *,
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Per benchmark (and ``all``) and metric: n, mean diff, 95% CI, wins, losses, ties.
 
-    Differences are in percentage points (x100) so they read like the mIoU tables.
+    Differences are in percentage points (the tables are in percent).
     """
     rows = []
     groups = [(bench, grp) for bench, grp in paired.groupby("benchmark", sort=True)]
@@ -70,7 +76,7 @@ def paired_summary(
         groups.append(("all", paired))
     for bench, grp in groups:
         for m in metrics:
-            d = grp[f"{m}_diff"].to_numpy() * 100
+            d = grp[f"{m}_diff"].to_numpy()
             lo, hi = bootstrap_ci(d, n_resamples=n_resamples, seed=seed)
             wins, losses, ties = win_loss_tie(d)
             rows.append(

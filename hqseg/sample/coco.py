@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from hqseg.utils.atomic import atomic_dir
+from hqseg.utils.outdir import output_dir
 
 CATEGORIES = [
     {"id": 1, "name": "disc", "supercategory": "shape"},
@@ -132,7 +132,7 @@ def write_coco_sample(out: str | Path, seed: int = 0) -> dict[str, Path]:
     out = Path(out)
     rng = np.random.default_rng(seed)
     images, anns = [], []
-    with atomic_dir(out) as tmp:
+    with output_dir(out, "eval coco-sample", legacy=("images", "annotations", "*.json")) as tmp:
         (tmp / "images").mkdir()
         (tmp / "annotations").mkdir()
         for i in range(1, N_IMAGES + 1):

@@ -2,7 +2,7 @@
 
 Modules, one job each:
     config          TrainConfig: every recipe setting, with params.yaml counterparts.
-    augment         horizontal flip + large-scale jitter on (image, mask).
+    augment         horizontal flip + large-scale jitter on (image, mask), uint8, crop first.
     prompts         GT box, random foreground points, noise-mask prompts.
     point_sampling  PointRend-style uncertain point selection and bilinear point sampling.
     losses          BCE + dice on sampled points.
@@ -10,8 +10,9 @@ Modules, one job each:
     model_api       the one place that talks to ``hqseg.modeling``.
     distributed     torchrun process-group setup and gradient all-reduce.
     checkpoint      atomic, weights_only-loadable training checkpoints.
+    history         logged metrics keyed by step, saved inside each checkpoint.
     validation      held-out mIoU / mBIoU exactly as the HQ benchmarks score them.
-    monitor         dvclive logging and the PNG training curve.
-    step            one micro-batch: encode (no grad), decode per prompt type, loss.
+    monitor         per-step metric files (dvclive layout) and the PNG training curve.
+    step            one micro-batch, image by image: encode (no grad), decode, loss, backward.
     loop            ``train(config)``: ties it together.
 """

@@ -7,7 +7,9 @@ Layout under the run folder::
 
 A checkpoint holds the HQ parameters (never the frozen SAM weights), the optimiser
 and scheduler states, the position (epoch, micro-batches done in that epoch,
-optimiser steps), RNG states as tensors/plain types, and the run's settings.
+optimiser steps), RNG states as tensors/plain types, the run's settings and its
+metric history (rows keyed by step, see :mod:`hqseg.training.history`), so the
+history and the weights it describes are always written together.
 
 RNG states are rank 0's. Nothing in a training step draws from the global RNGs
 (sample randomness comes from (seed, epoch, index), loss points from
@@ -83,9 +85,20 @@ def save_checkpoint(
     scheduler: Any,
     position: Position,
     config: dict[str, Any],
+    history: dict[int, dict[str, float]] | None = None,
     keep_step_file: bool = True,
 ) -> Path:
-    """Write ``checkpoints/last.pt`` (and a step file) atomically; return last.pt's path."""
+    """Write ``checkpoints/last.pt`` (and a step file) atomically; return last.pt's path.
+
+    Raises:
+        CheckpointError: an HQ parameter holds NaN or inf (a diverged run must not
+            replace the last finite checkpoint).
+    """
+    bad = [name for name, value in hq_state.items() if not torch.isfinite(value).all()]
+    if bad:
+        raise CheckpointError(
+            f"refusing to checkpoint step {position.step}: non-finite values in {bad[:3]}"
+        )
     payload = {
         "format": FORMAT,
         "hq": hq_state,
@@ -98,6 +111,7 @@ def save_checkpoint(
         },
         "rng": rng_state(),
         "config": config,
+        "history": history or {},
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)

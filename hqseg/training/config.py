@@ -7,6 +7,7 @@ option of the same name (underscores become dashes).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ class TrainConfig:
     val_limit: int = _opt(0, "Validate on the first N images of each split (0 = all).")
     validate: bool = _opt(True, "Score held-out mIoU/mBIoU before training and at every epoch end.")
     # model
-    model_type: str = _opt("vit_l", "Model type: vit_b, vit_l, vit_h or tiny (tests, demos).")
+    model_type: str = _opt(
+        "vit_l", "Model type (hqseg.modeling.model_types; test_* = small test configurations)."
+    )
     checkpoint: str | None = _opt(
         None, "SAM (sam_vit_*.pth) or HQ-SAM checkpoint to start from; unset = random init."
     )
@@ -77,15 +80,27 @@ class TrainConfig:
     device: str = _opt("auto", "auto (GPU of this rank if CUDA exists), cpu, cuda or cuda:N.")
     amp: str = _opt("none", "Mixed precision: none or bf16 (autocast).")
     compile: bool = _opt(False, "torch.compile the image encoder and mask decoder.")
-    num_workers: int = _opt(0, "DataLoader worker processes per rank.")
+    num_workers: int = _opt(
+        -1, "DataLoader worker processes per rank (-1 = auto: 0 on CPU, up to 4 per GPU)."
+    )
     checkpoint_every: int = _opt(0, "Checkpoint every N optimiser steps (0 = at epoch ends only).")
     log_every: int = _opt(1, "Log metrics every N optimiser steps.")
 
     def __post_init__(self) -> None:
         self.validate_values()
+        from hqseg.modeling.model_types import resolve_model_type  # torch-free
+
+        try:  # the deprecated `tiny` becomes `test_vit` (with a warning)
+            self.model_type = resolve_model_type(self.model_type)
+        except ValueError as exc:
+            raise ConfigError(f"invalid training setting: {exc}") from exc
 
     def validate_values(self) -> None:
         """Raise :class:`ConfigError` naming the first bad setting."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"invalid training setting: {f.name} must be finite, got {value}")
         checks = [
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.max_steps >= 0, "max_steps must be >= 0"),
@@ -104,7 +119,7 @@ class TrainConfig:
             (0 <= self.importance_ratio <= 1, "importance_ratio must be in [0, 1]"),
             (self.amp in ("none", "bf16"), "amp must be 'none' or 'bf16'"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
-            (self.num_workers >= 0, "num_workers must be >= 0"),
+            (self.num_workers >= -1, "num_workers must be >= 0 (or -1 = auto)"),
             (self.limit_train_samples >= 0, "limit_train_samples must be >= 0"),
             (self.val_limit >= 0, "val_limit must be >= 0"),
             (self.log_every >= 1, "log_every must be >= 1"),
@@ -126,8 +141,11 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
+            from hqseg.utils.suggest import unknown_names
+
             raise ConfigError(
-                f"{source}: unknown training setting(s) {unknown}; known: {sorted(names)}"
+                f"{source}: unknown training setting(s) {unknown_names(unknown, names)}; "
+                f"known: {sorted(names)}"
             )
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         for name, value in values.items():

@@ -28,7 +28,8 @@ class HQTrainDataset(Dataset):
     """Augmented samples with one prompt each, indexed by ``(epoch, index)`` pairs.
 
     Each item is a dict:
-        image [3, 1024, 1024] uint8 raw pixels; target [1, 1024, 1024] float in [0, 1];
+        image [3, 1024, 1024] uint8 raw pixels; target [1, 1024, 1024] uint8 grey mask
+        (the loss divides by 255);
         kind (prompt type index); box [4] XYXY; points [N, 2] (x, y); point_labels [N];
         mask_prompt [1, 256, 256]; index.
     """
@@ -66,7 +67,7 @@ class HQTrainDataset(Dataset):
             flip_prob=cfg.flip_prob,
         )
         prompt = sample_prompt(
-            aug.mask,
+            aug.mask.float() / 255.0,
             rng,
             types=tuple(cfg.prompt_types),
             num_points=cfg.prompt_points,
@@ -79,7 +80,7 @@ class HQTrainDataset(Dataset):
             "box": prompt.box,
             "points": prompt.points,
             "point_labels": prompt.point_labels,
-            "mask_prompt": prompt.mask,
+            "mask_prompt": prompt.mask.to(torch.uint8),  # {0, 255}
             "index": torch.tensor(int(index)),
         }
 

@@ -1,9 +1,16 @@
 """``train(config)``: the training loop, single process or under torchrun.
 
 Order of work per optimiser step: ``grad_accum`` micro-batches (encode without
-gradients, decode HQ logits, point-sampled loss, backward), gradient average
-across ranks, Adam step, logging; checkpoints every ``checkpoint_every`` steps and
-at each epoch end; StepLR steps at epoch ends; validation at each epoch end.
+gradients, decode HQ logits, point-sampled loss, backward, one image at a time),
+gradient average across ranks, a finiteness check, Adam step, logging;
+checkpoints every ``checkpoint_every`` steps and at each epoch end; StepLR steps
+and validation at epoch ends, both *before* that epoch's checkpoint, so the
+checkpoint holds the validation row (a kill during validation replays it).
+
+Every logged row lives in the run's :class:`History`, which is saved inside each
+checkpoint; the metric files, the curve and summary.json are derived from it, and
+the final export is idempotent: rerunning ``--resume auto`` after a kill at any
+point ends with the outputs of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -20,21 +27,31 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from hqseg.errors import CheckpointError
+from hqseg.errors import CheckpointError, HqsegError
 from hqseg.training import checkpoint as ckpt
 from hqseg.training import distributed as dist_utils
 from hqseg.training import model_api
 from hqseg.training.config import ConfigError, TrainConfig
 from hqseg.training.data import HQTrainDataset, ResumableSampler, open_train_records
+from hqseg.training.history import History, finite_or_null
 from hqseg.training.monitor import Monitor, NullMonitor, plot_curves
-from hqseg.training.step import batch_loss, loss_generator
+from hqseg.training.step import backward_micro_batch, loss_generator
 from hqseg.training.validation import open_val_splits, validate
 from hqseg.utils.atomic import atomic_file, write_json
 
 KILL_ENV = "HQSEG_TRAIN_KILL_AFTER_STEP"
 """Fault injection for tests: SIGKILL every rank right after the checkpoint of this step."""
+KILL_AT_ENV = "HQSEG_TRAIN_KILL_AT"
+"""Fault injection for tests: SIGKILL rank 0 at ``validation`` (inside the first validation
+after training started) or ``export`` (between the two export files)."""
 DUMP_ENV = "HQSEG_TRAIN_DUMP_RANK_WEIGHTS"
 """Test aid: every rank writes its final HQ weights to ``<out>/rank<r>_hq.pth``."""
+PROGRESS_EVERY_STEPS = 10
+"""Without a terminal, a progress line every this many steps (and at least every 30 s)."""
+
+
+class TrainingDivergedError(HqsegError):
+    """The loss, a gradient or a weight became NaN or infinite."""
 
 
 @dataclass
@@ -54,13 +71,42 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def set_thread_count() -> int:
+    """Intra-op threads: ``OMP_NUM_THREADS`` if set (torchrun sets 1 per rank), else the
+    cores this process may use divided by the ranks on this node (no oversubscription)."""
+    if not os.environ.get("OMP_NUM_THREADS"):
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        torch.set_num_threads(max(1, cores // local))
+    return torch.get_num_threads()
+
+
+def default_workers(num_workers: int, device: torch.device) -> int:
+    """``num_workers`` (-1 = auto: none on CPU, where workers would take cores from the
+    step itself, up to 4 per GPU: the loader does ~1.5 samples/s per core and vit_l
+    trains ~4 images/s per GPU)."""
+    if num_workers >= 0:
+        return num_workers
+    if device.type != "cuda":
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(1, min(4, cores // local - 1))
+
+
 def train(config: TrainConfig, *, resume: str | None = None, progress: bool = True) -> TrainResult:
     """Train the HQ parameters of ``config.model_type`` as the recipe says; see module doc.
 
     Args:
         resume: a training checkpoint path, ``"auto"`` (the run's last.pt if any) or None.
-        progress: show a tqdm bar on rank 0.
+        progress: a bar on a terminal (rank 0); False: log lines only. Without a
+            terminal, lines are printed every 10 steps or 30 s either way.
+
+    Raises:
+        TrainingDivergedError: a non-finite loss, gradient or weight (the last
+            checkpoint, always finite, is kept).
     """
+    set_thread_count()
     device = dist_utils.pick_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
     info = dist_utils.init_distributed(device)
     try:
@@ -80,6 +126,7 @@ class _Trainer:
             self.val_splits = open_val_splits(config) if config.validate else {}
         seed_everything(config.seed)  # identical HQ init on every rank
         self.model = model_api.build_model(config.model_type, config.checkpoint).to(device)
+        self.model.image_encoder.eval()  # frozen: no dropout/BN updates, no autograd
         self.names_params = model_api.hq_named_parameters(self.model)
         self.params = [p for _, p in self.names_params]
         dist_utils.broadcast_parameters(self.params, info)
@@ -88,6 +135,10 @@ class _Trainer:
         self.scheduler = torch.optim.lr_scheduler.StepLR(
             self.optimizer, step_size=config.lr_drop_epoch, gamma=config.lr_gamma
         )
+        self.history = History()
+        self.last_checkpoint: Path | None = None
+        self.position = ckpt.Position()  # of the last checkpoint written or resumed
+        self.validated: set[int] = set()  # steps validated in this invocation (every rank)
         if config.compile:
             self.model.image_encoder.compile()
             self.model.mask_decoder.compile()
@@ -107,7 +158,9 @@ class _Trainer:
         model_api.load_hq_state(self.model, payload["hq"], source=str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
-        position = ckpt.position_of(payload)
+        self.history = History.from_state(payload.get("history"))
+        self.last_checkpoint = path
+        position = self.position = ckpt.position_of(payload)
         if self.info.is_main:
             ckpt.set_rng_state(payload["rng"])
             changed = {
@@ -124,12 +177,15 @@ class _Trainer:
 
     def _loader(self, sampler: ResumableSampler) -> DataLoader:
         dataset = HQTrainDataset(self.records, config=self.cfg)
+        workers = default_workers(self.cfg.num_workers, self.device)
         return DataLoader(
             dataset,
             batch_size=self.cfg.batch_size,
             sampler=sampler,
-            num_workers=self.cfg.num_workers,
+            num_workers=workers,
             pin_memory=self.device.type == "cuda",
+            persistent_workers=workers > 0,
+            prefetch_factor=2 if workers > 0 else None,
             drop_last=False,
         )
 
@@ -137,13 +193,11 @@ class _Trainer:
     def run(self, resume: str | None, progress: bool) -> TrainResult:
         cfg, info = self.cfg, self.info
         position = self._resume(resume)
-        monitor = (
-            Monitor(self.run_dir, resume_step=position.step if position.step or resume else None)
-            if info.is_main
-            else NullMonitor()
-        )
+        monitor = Monitor(self.run_dir) if info.is_main else NullMonitor()
+        monitor.sync(self.history)  # the files hold exactly the checkpointed rows
         result = TrainResult(self.run_dir, position.step)
-        result.val_before = self._validate_before(position, monitor)
+        if position.step == 0 and not self.history.has(0, "val/"):
+            self._validate(monitor, 0)
         sampler = ResumableSampler(
             self.records, num_replicas=info.world_size, rank=info.rank, seed=cfg.seed
         )
@@ -153,130 +207,182 @@ class _Trainer:
         total = cfg.epochs * steps_per_epoch
         if cfg.max_steps:
             total = min(total, cfg.max_steps)
-        bar = _progress_bar(total, position.step, enabled=progress and info.is_main)
-        step, last_val_step = position.step, None
+        bar = _progress(total, position.step, bar=progress, enabled=info.is_main)
+        step = position.step
         loader = self._loader(sampler)
-        for epoch in range(position.epoch, cfg.epochs):
-            if step >= total:
-                break
-            skip = position.batches_done if epoch == position.epoch else 0
-            sampler.set_epoch(epoch, skip=skip * cfg.batch_size)
-            micro, acc_loss, acc_n, t0 = skip, 0.0, 0, time.perf_counter()
-            self.model.mask_decoder.train()
-            for batch in loader:
-                gen = loss_generator(self.device, cfg.seed, info.rank, step, micro)
-                parts = batch_loss(self.model, batch, config=cfg, device=self.device, generator=gen)
-                (parts.total / cfg.grad_accum).backward()
-                acc_loss += float(parts.total.detach())
-                acc_n += 1
-                micro += 1
-                if micro % cfg.grad_accum and micro < batches_per_epoch:
-                    continue
-                dist_utils.average_gradients(self.params, info)
-                self.optimizer.step()
-                self.optimizer.zero_grad(set_to_none=True)
-                step += 1
-                loss = dist_utils.all_reduce_mean(acc_loss / acc_n, info, self.device)
-                elapsed = time.perf_counter() - t0
-                rate = acc_n * cfg.batch_size * info.world_size / max(elapsed, 1e-9)
-                result.losses.append((step, loss))
-                if step % cfg.log_every == 0 or step == total:
-                    monitor.log(
-                        step,
-                        {
-                            "train/loss": loss,
-                            "train/lr": self._lr(),
-                            "train/images_per_s": rate,
-                            "train/epoch": epoch,
-                        },
-                    )
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.2f}", epoch=epoch)
-                acc_loss, acc_n, t0 = 0.0, 0, time.perf_counter()
-                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                    self._save(ckpt.Position(epoch, micro, step))
+        try:
+            for epoch in range(position.epoch, cfg.epochs):
                 if step >= total:
                     break
-            else:  # epoch finished
-                self.scheduler.step()
-                self._save(ckpt.Position(epoch + 1, 0, step))
-                val = self._validate(monitor, step)
-                last_val_step = step
-                result.val_after = val or result.val_after
-                continue
-            self._save(ckpt.Position(epoch, micro, step))  # stopped by max_steps mid-epoch
-            break
-        bar.close()
-        if cfg.validate and last_val_step != step:
-            result.val_after = self._validate(monitor, step)
+                skip = position.batches_done if epoch == position.epoch else 0
+                sampler.set_epoch(epoch, skip=skip * cfg.batch_size)
+                micro, acc_loss, acc_n, t0 = skip, 0.0, 0, time.perf_counter()
+                self.model.mask_decoder.train()
+                for batch in loader:
+                    gen = loss_generator(self.device, cfg.seed, info.rank, step, micro)
+                    parts = backward_micro_batch(
+                        self.model,
+                        batch,
+                        config=cfg,
+                        device=self.device,
+                        generator=gen,
+                        scale=1.0 / cfg.grad_accum,
+                    )
+                    acc_loss += float(parts.total)
+                    acc_n += 1
+                    micro += 1
+                    del batch, parts
+                    if micro % cfg.grad_accum and micro < batches_per_epoch:
+                        continue
+                    dist_utils.average_gradients(self.params, info)
+                    loss = dist_utils.all_reduce_mean(acc_loss / acc_n, info, self.device)
+                    self._check_finite(step + 1, loss)
+                    self.optimizer.step()
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self._check_finite(step + 1, loss, after_update=True)
+                    step += 1
+                    elapsed = time.perf_counter() - t0
+                    rate = acc_n * cfg.batch_size * info.world_size / max(elapsed, 1e-9)
+                    result.losses.append((step, loss))
+                    if step % cfg.log_every == 0 or step == total:
+                        self._log(
+                            monitor,
+                            step,
+                            {
+                                "train/loss": loss,
+                                "train/lr": self._lr(),
+                                "train/images_per_s": rate,
+                                "train/epoch": epoch,
+                            },
+                        )
+                    bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.2f}", epoch=epoch)
+                    bar.update(1)
+                    acc_loss, acc_n, t0 = 0.0, 0, time.perf_counter()
+                    if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                        self._save(monitor, ckpt.Position(epoch, micro, step))
+                    if step >= total:
+                        break
+                else:  # epoch finished
+                    self.scheduler.step()
+                    self._validate(monitor, step)
+                    self._save(monitor, ckpt.Position(epoch + 1, 0, step))
+                    continue
+                self._validate(monitor, step)  # stopped by max_steps mid-epoch
+                self._save(monitor, ckpt.Position(epoch, micro, step))
+                break
+        finally:
+            bar.close()
+        if self.val_splits and not (step in self.validated or self.history.has(step, "val/")):
+            # resumed after the last training step, before its validation was saved
+            # (every rank decides alike: the resumed history is the same on all ranks)
+            self._validate(monitor, step)
+            self._save(monitor, self.position)
         result.steps = step
-        self._finish(monitor, result)
+        self._finish(result)
         return result
 
     # ------------------------------------------------------------------ helpers
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def _save(self, position: ckpt.Position) -> None:
+    def _log(self, monitor, step: int, values: dict[str, float]) -> None:
+        self.history.log(step, values)
+        monitor.log(step, values)
+
+    def _check_finite(self, step: int, loss: float, *, after_update: bool = False) -> None:
+        """Stop on NaN/inf, on every rank alike (loss and gradients are already averaged).
+
+        Before the update: the loss and the gradients; after it: the weights.
+        """
+        if after_update:
+            bad = [n for n, p in self.names_params if not torch.isfinite(p).all()]
+            problem = f"weights {bad[:3]} became non-finite in the update" if bad else ""
+        elif not math.isfinite(loss):
+            problem = f"the loss is {loss}"
+        else:
+            bad = [
+                n
+                for n, p in self.names_params
+                if p.grad is not None and not torch.isfinite(p.grad).all()
+            ]
+            problem = f"gradients of {bad[:3]} are non-finite" if bad else ""
+        if not problem:
+            return
+        kept = (
+            f"the last checkpoint (step {self.position.step}, finite) is kept: "
+            f"{self.last_checkpoint}"
+            if self.last_checkpoint
+            else "no checkpoint was written"
+        )
+        raise TrainingDivergedError(
+            f"training diverged at step {step}: {problem} (lr {self._lr():g}); {kept}; "
+            "lower --lr and start again"
+        )
+
+    def _save(self, monitor, position: ckpt.Position) -> None:
+        self.position = position
         if self.info.is_main:
-            ckpt.save_checkpoint(
+            self.last_checkpoint = ckpt.save_checkpoint(
                 self.run_dir,
                 hq_state=model_api.hq_state_dict(self.model),
                 optimizer=self.optimizer,
                 scheduler=self.scheduler,
                 position=position,
                 config=self.cfg.to_dict(),
+                history=self.history.state(),
             )
+            monitor.sync(self.history)
+        else:
+            self.last_checkpoint = self.run_dir / "checkpoints" / "last.pt"
         dist_utils.barrier(self.info)
         if os.environ.get(KILL_ENV) == str(position.step):
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def _validate(self, monitor, step: int) -> dict[str, float] | None:
+    def _validate(self, monitor, step: int) -> None:
+        """Score the held-out splits on rank 0 and log ``val/*`` at ``step``."""
         if not self.val_splits:
-            return None
-        values = None
+            return
         if self.info.is_main:
             values = validate(self.model, self.val_splits, bf16=self.cfg.amp == "bf16")
-            monitor.log(step, {"val/mIoU": values["mIoU"], "val/mBIoU": values["mBIoU"]})
+            if step > 0 and os.environ.get(KILL_AT_ENV) == "validation":
+                os.kill(os.getpid(), signal.SIGKILL)
+            self._log(monitor, step, {f"val/{k}": v for k, v in values.items()})
             self.model.mask_decoder.train()
+        self.validated.add(step)
         dist_utils.barrier(self.info)
-        return values
 
-    def _validate_before(self, position: ckpt.Position, monitor) -> dict[str, float] | None:
-        """Score the untrained HQ head once (step 0); a resumed run reads the saved score."""
-        import json
-
-        path = self.run_dir / "val_before.json"
-        if not self.val_splits:
-            return None
-        if position.step > 0:
-            return json.loads(path.read_text()) if path.is_file() else None
-        values = None
-        if self.info.is_main:
-            values = validate(self.model, self.val_splits, bf16=self.cfg.amp == "bf16")
-            write_json(path, values)
-            monitor.log(0, {"val/mIoU": values["mIoU"], "val/mBIoU": values["mBIoU"]})
-        dist_utils.barrier(self.info)
-        return values
-
-    def _finish(self, monitor, result: TrainResult) -> None:
+    def _finish(self, result: TrainResult) -> None:
+        """Exports and summary, all derived from the checkpointed state: idempotent."""
         if os.environ.get(DUMP_ENV):
             with atomic_file(self.run_dir / f"rank{self.info.rank}_hq.pth") as fh:
                 torch.save(model_api.hq_state_dict(self.model), fh)
+        history = self.history
+        result.val_before = history.at(0, "val/")
+        last_val = history.last_step("val/")
+        result.val_after = history.at(last_val, "val/") if last_val else None
         if not self.info.is_main:
             return
         with atomic_file(self.run_dir / "hq_only.pth") as fh:
             torch.save(model_api.hq_state_dict(self.model), fh)
+        if os.environ.get(KILL_AT_ENV) == "export":
+            os.kill(os.getpid(), signal.SIGKILL)
         model_api.export_official(self.model, self.run_dir / f"sam_hq_{self.cfg.model_type}.pth")
-        monitor.close()
-        plot_curves(self.run_dir, self.run_dir / "training_curves.png")
-        summary = {
-            "steps": result.steps,
-            "val_before": result.val_before,
-            "val_after": result.val_after,
-            "final_loss": result.losses[-1][1] if result.losses else None,
-        }
+        plot_curves(history, self.run_dir / "training_curves.png")
+        losses = history.series("train/loss")
+        summary, notes = finite_or_null(
+            {
+                "steps": result.steps,
+                "val_before": result.val_before,
+                "val_after": result.val_after,
+                "final_loss": losses[-1][1] if losses else None,
+            }
+        )
+        if notes:
+            summary["notes"] = notes
         write_json(self.run_dir / "summary.json", summary)
+        stale = self.run_dir / "val_before.json"  # written by earlier versions
+        if stale.is_file():
+            stale.unlink()
         if result.val_before and result.val_after:
             b, a = result.val_before, result.val_after
             print(
@@ -285,7 +391,16 @@ class _Trainer:
             )
 
 
-def _progress_bar(total: int, initial: int, *, enabled: bool):
-    from tqdm.auto import tqdm
+def _progress(total: int, initial: int, *, bar: bool, enabled: bool):
+    from hqseg.utils.progress import progress_bar
 
-    return tqdm(total=total, initial=initial, desc="train", unit="step", disable=not enabled)
+    return progress_bar(
+        total=total,
+        initial=initial,
+        desc="train",
+        unit="steps",
+        bar=bar,
+        enabled=enabled,
+        every_n=PROGRESS_EVERY_STEPS,
+        first=True,
+    )

@@ -45,6 +45,7 @@ def point_sampled_mask_loss(
     oversample_ratio: float = 3.0,
     importance_ratio: float = 0.75,
     generator: torch.Generator | None = None,
+    randoms: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> LossParts:
     """BCE + dice on uncertain points.
 
@@ -52,6 +53,8 @@ def point_sampled_mask_loss(
         logits: [B, 1, h, w] predicted mask logits (256² for HQ-SAM).
         targets: [B, 1, H, W] soft targets in [0, 1] (any resolution).
         generator: randomness for the point choice (reproducible runs).
+        randoms: pre-drawn point randomness (see :func:`point_randoms`), instead of
+            ``generator``.
     """
     points = uncertain_points(
         logits,
@@ -59,6 +62,7 @@ def point_sampled_mask_loss(
         oversample_ratio=oversample_ratio,
         importance_ratio=importance_ratio,
         generator=generator,
+        randoms=randoms,
     )
     with torch.no_grad():
         point_targets = point_sample(targets.float(), points)[:, 0]

@@ -1,20 +1,28 @@
-"""What users watch: dvclive metrics (for ``dvc plots``), a PNG loss curve, a summary JSON.
+"""What users watch: per-step metric files for ``dvc plots``, a PNG training curve.
 
 Only rank 0 creates a :class:`Monitor`; other ranks get :class:`NullMonitor`.
-Metrics go to ``<run>/dvclive``: ``plots/metrics/train/loss.tsv`` etc. per step,
-``val/mIoU`` and ``val/mBIoU`` at epoch ends, ``metrics.json`` with the latest.
+Files (the layout dvclive uses, so ``dvc plots`` and existing configs keep working)::
+
+    <run>/dvclive/plots/metrics/train/loss.tsv   "step<TAB>loss" rows, one per logged step
+    <run>/dvclive/plots/metrics/val/mIoU.tsv     ... one file per metric name
+    <run>/dvclive/metrics.json                   the newest value of every metric + "step"
+
+They are a view of the run's :class:`~hqseg.training.history.History`: rows are
+appended as steps are logged (so a running job can be watched) and every file is
+rewritten atomically from the history at each checkpoint and on resume, so the
+files always end up holding exactly the checkpointed rows, each step once. No
+timestamps are written: the same run gives byte-identical files.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
+import json
 from pathlib import Path
 
-from hqseg.utils.atomic import write_bytes, write_text
-
-log = logging.getLogger(__name__)
+from hqseg.training.history import History, finite_or_null
+from hqseg.utils.atomic import write_bytes, write_json, write_text
 
 
 class NullMonitor:
@@ -23,71 +31,61 @@ class NullMonitor:
     def log(self, step: int, values: dict[str, float]) -> None:
         pass
 
-    def close(self) -> None:
+    def sync(self, history: History) -> None:
         pass
 
 
 class Monitor(NullMonitor):
-    """dvclive logger writing into ``<run_dir>/dvclive``; on resume, history after
-    ``resume_step`` (written by the interrupted run after its last checkpoint) is dropped."""
+    """Metric files under ``<run_dir>/dvclive`` (see module doc)."""
 
-    def __init__(self, run_dir: str | Path, *, resume_step: int | None = None) -> None:
-        from dvclive import Live
-
+    def __init__(self, run_dir: str | Path) -> None:
         self.dir = Path(run_dir) / "dvclive"
-        if resume_step is not None:
-            truncate_history(self.dir, resume_step)
-        self.live = _live_class(Live)(
-            dir=str(self.dir), resume=resume_step is not None, save_dvc_exp=False, dvcyaml=None
-        )
+        self.metrics_dir = self.dir / "plots" / "metrics"
+
+    def _tsv(self, name: str) -> Path:
+        return self.metrics_dir / f"{name}.tsv"
 
     def log(self, step: int, values: dict[str, float]) -> None:
-        self.live.step = step
+        """Append one row per metric (a live view; :meth:`sync` makes it exact)."""
         for name, value in values.items():
-            self.live.log_metric(name, float(value))
-        self.live.make_summary()
+            path = self._tsv(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            new = not path.is_file()
+            with path.open("a") as fh:
+                if new:
+                    fh.write(f"step\t{name.split('/')[-1]}\n")
+                fh.write(f"{int(step)}\t{_num(value)}\n")
 
-    def close(self) -> None:
-        self.live.end()
+    def sync(self, history: History) -> None:
+        """Rewrite every metric file and metrics.json from ``history``; drop stale files."""
+        names = history.names()
+        for name in names:
+            leaf = name.split("/")[-1]
+            rows = "".join(f"{s}\t{_num(v)}\n" for s, v in history.series(name))
+            write_text(self._tsv(name), f"step\t{leaf}\n{rows}")
+        wanted = {self._tsv(n) for n in names}
+        if self.metrics_dir.is_dir():
+            for stale in self.metrics_dir.rglob("*.tsv"):
+                if stale not in wanted:
+                    stale.unlink()
+        latest: dict = {}
+        for name, value in history.latest().items():
+            node = latest
+            *parents, leaf = name.split("/")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        if history.rows:
+            latest["step"] = max(history.rows)
+        write_json(self.dir / "metrics.json", finite_or_null(latest)[0])
 
 
-def _live_class(live_cls: type) -> type:
-    """``dvclive.Live`` whose git/DVC integration degrades to a warning on git errors.
-
-    dvclive already turns DVC errors in its repo discovery into a warning, but not
-    scmrepo's ``SCMError`` (e.g. "Empty git repo" in a ``git init`` + ``dvc init``
-    folder with no commit yet), which would abort training. Metrics files are written
-    either way; only the experiment/git bookkeeping is skipped.
-    """
-    from scmrepo.exceptions import SCMError
-
-    class _Live(live_cls):
-        def _init_dvc(self) -> None:
-            try:
-                super()._init_dvc()
-            except SCMError as exc:
-                log.warning("dvclive: git integration off (%s); metrics are still logged", exc)
-                self._dvc_repo = None
-
-    return _Live
-
-
-def truncate_history(dvclive_dir: Path, last_step: int) -> None:
-    """Drop rows with step > ``last_step`` from every metrics TSV under ``dvclive_dir``."""
-    for tsv in (dvclive_dir / "plots" / "metrics").rglob("*.tsv"):
-        rows = list(csv.DictReader(io.StringIO(tsv.read_text()), delimiter="\t"))
-        if not rows or "step" not in rows[0]:
-            continue
-        kept = [r for r in rows if int(r["step"]) <= last_step]
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(kept)
-        write_text(tsv, out.getvalue())
+def _num(value: float) -> str:
+    return repr(float(value))
 
 
 def read_metric(run_dir: str | Path, name: str) -> list[tuple[int, float]]:
-    """(step, value) rows of one dvclive metric, e.g. ``"train/loss"``."""
+    """(step, value) rows of one metric file, e.g. ``"train/loss"``."""
     tsv = Path(run_dir) / "dvclive" / "plots" / "metrics" / f"{name}.tsv"
     if not tsv.is_file():
         return []
@@ -96,16 +94,21 @@ def read_metric(run_dir: str | Path, name: str) -> list[tuple[int, float]]:
     return [(int(r["step"]), float(r[key])) for r in rows]
 
 
-def plot_curves(run_dir: str | Path, path: str | Path) -> None:
-    """Save a PNG with the training loss per step and validation mIoU / mBIoU per epoch."""
+def read_metrics_json(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "dvclive" / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def plot_curves(history: History, path: str | Path) -> None:
+    """Save a PNG with the training loss per step and validation mIoU / mBIoU per step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    loss = read_metric(run_dir, "train/loss")
-    miou = read_metric(run_dir, "val/mIoU")
-    mbiou = read_metric(run_dir, "val/mBIoU")
+    loss = history.series("train/loss")
+    miou = history.series("val/mIoU")
+    mbiou = history.series("val/mBIoU")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
     if loss:
         ax1.plot(*zip(*loss, strict=True), lw=1)
@@ -118,6 +121,6 @@ def plot_curves(run_dir: str | Path, path: str | Path) -> None:
         ax2.legend(loc="lower right")
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)
     write_bytes(path, buffer.getvalue())

@@ -33,6 +33,31 @@ def uncertainty(logits: torch.Tensor) -> torch.Tensor:
     return -logits.abs()
 
 
+def point_randoms(
+    batch: int,
+    *,
+    num_points: int,
+    oversample_ratio: float,
+    importance_ratio: float,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The uniform draws :func:`uncertain_points` needs for a whole batch, in its order.
+
+    Returns (candidates ``[B, num_points * oversample_ratio, 2]``, extra
+    ``[B, num_points - importance_ratio * num_points, 2]``). Drawing them up front
+    lets a batch be processed one image at a time (``[i : i + 1]`` slices) with the
+    very points a whole-batch call would choose.
+    """
+    if num_points < 1 or oversample_ratio < 1 or not 0 <= importance_ratio <= 1:
+        raise ValueError("need num_points >= 1, oversample_ratio >= 1, 0 <= importance_ratio <= 1")
+    n_candidates = int(num_points * oversample_ratio)
+    n_random = num_points - int(importance_ratio * num_points)
+    candidates = torch.rand(batch, n_candidates, 2, device=device, generator=generator)
+    extra = torch.rand(batch, n_random, 2, device=device, generator=generator)
+    return candidates, extra
+
+
 def uncertain_points(
     logits: torch.Tensor,
     *,
@@ -41,6 +66,7 @@ def uncertain_points(
     importance_ratio: float,
     generator: torch.Generator | None = None,
     score: Callable[[torch.Tensor], torch.Tensor] = uncertainty,
+    randoms: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Choose training points: the most uncertain of an oversampled random set, plus random ones.
 
@@ -52,23 +78,27 @@ def uncertain_points(
     Args:
         logits: [B, 1, H, W] mask logits.
         generator: source of randomness (on the logits' device) for reproducible runs.
+        randoms: the draws of :func:`point_randoms` for these B maps (then
+            ``generator`` is not used).
 
     Returns:
         [B, num_points, 2] normalised (x, y) points, no gradient.
     """
-    if num_points < 1 or oversample_ratio < 1 or not 0 <= importance_ratio <= 1:
-        raise ValueError("need num_points >= 1, oversample_ratio >= 1, 0 <= importance_ratio <= 1")
-    b = logits.shape[0]
-    device = logits.device
-    n_candidates = int(num_points * oversample_ratio)
+    if randoms is None:
+        randoms = point_randoms(
+            logits.shape[0],
+            num_points=num_points,
+            oversample_ratio=oversample_ratio,
+            importance_ratio=importance_ratio,
+            generator=generator,
+            device=logits.device,
+        )
+    candidates, extra = randoms
+    n_important = int(importance_ratio * num_points)
     with torch.no_grad():
-        candidates = torch.rand(b, n_candidates, 2, device=device, generator=generator)
         scores = score(point_sample(logits.detach().float(), candidates))[:, 0]  # [B, Nc]
-        n_important = int(importance_ratio * num_points)
         top = scores.topk(n_important, dim=1).indices  # [B, n_important]
         chosen = torch.gather(candidates, 1, top.unsqueeze(-1).expand(-1, -1, 2))
-        n_random = num_points - n_important
-        if n_random > 0:
-            extra = torch.rand(b, n_random, 2, device=device, generator=generator)
+        if extra.shape[1] > 0:
             chosen = torch.cat([chosen, extra], dim=1)
     return chosen

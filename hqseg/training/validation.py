@@ -1,6 +1,7 @@
-"""Held-out validation during training, through the evaluation code itself.
+"""Held-out validation during training, through the evaluation protocol itself.
 
-It calls :func:`hqseg.evaluation.hq.evaluate_hq_split` (GT box prompt, HQ-token
+It calls :func:`hqseg.evaluation.hq.evaluate_hq_split` with the default protocol (the
+authors' HQ evaluation, :mod:`hqseg.evaluation.protocol`: GT box prompt, HQ-token
 output, logits upsampled to the GT size, >0 vs GT>128, per-image mean), the very
 function ``hqseg eval hq`` uses, so train-time and eval-time numbers agree.
 """

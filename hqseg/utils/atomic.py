@@ -2,19 +2,70 @@
 
 Every output that a later run may trust is written under a temporary name in the
 same folder and renamed into place only once complete, so an interrupted run
-leaves either the old output or none, never a half-written one.
+leaves either the old output or the new one, never a half-written one.
+
+Folders are written under a lock (``.NAME.lock`` beside them, removed afterwards):
+a second run into the same folder stops with one line instead of mixing outputs.
+Temp folders that an interrupted (killed) run left are removed by the next run (a
+kill can also leave the empty lock file; it is harmless and removed by the next
+run that writes the folder).
+A full, read-only or forbidden disk is one line naming the path
+(:class:`WriteError`), never a traceback.
+
+Test seam (fault injection): with ``HQSEG_FAULT_KILL_AT_RENAME=N`` in the
+environment, the process kills itself with SIGKILL just before its N-th rename
+through this module (``N+`` : just after it). Only tests/faults set it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from hqseg.errors import HqsegError
+
+_DISK_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG}
+)
+_renames = 0
+
+
+class WriteError(HqsegError):
+    """An output could not be written: disk full, read-only, or no permission."""
+
+
+class LockedError(HqsegError):
+    """Another run is writing the same output folder."""
+
+
+def disk_error(exc: OSError, path: str | os.PathLike) -> WriteError | None:
+    """The one-line error for a disk-level write failure, or None for other OSErrors."""
+    if exc.errno not in _DISK_ERRNOS:
+        return None
+    where = exc.filename or path
+    return WriteError(f"cannot write {where}: {exc.strerror or exc}")
+
+
+def _replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """``os.replace`` with the fault-injection seam described in the module docstring."""
+    global _renames
+    _renames += 1
+    spec = os.environ.get("HQSEG_FAULT_KILL_AT_RENAME", "")
+    at = int(spec.rstrip("+")) if spec.rstrip("+").isdigit() else 0
+    if at == _renames and not spec.endswith("+"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.replace(src, dst)
+    if at == _renames and spec.endswith("+"):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _umask() -> int:
@@ -30,18 +81,23 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     On any exception the temporary file is removed and ``path`` is left untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise (disk_error(exc, path) or exc) from exc
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get normal permissions
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        _replace(tmp, path)
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and disk_error(exc, path):
+            raise disk_error(exc, path) from exc
         raise
 
 
@@ -63,6 +119,57 @@ def write_json(path: str | os.PathLike, obj: Any, *, indent: int = 2) -> None:
 
 
 @contextlib.contextmanager
+def folder_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on output folder ``path`` (``.NAME.lock`` beside it).
+
+    Raises:
+        LockedError: another process holds it (no waiting: two runs into one
+            output are a mistake to report, not to queue).
+    """
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        except OSError as exc:
+            raise (disk_error(exc, lock) or exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockedError(
+                f"{path}: another hqseg run is writing this folder (lock {lock.name}); "
+                "wait for it to finish or choose another --out"
+            ) from None
+        try:  # the holder before us may have removed the file we opened: retry on the new one
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def _recover(path: Path) -> None:
+    """Clean up after runs that were killed while writing ``path`` (lock held).
+
+    A killed swap can leave the previous output under ``.NAME.old-PID`` with
+    ``path`` missing: it is put back. Temp folders ``.NAME.tmp-*`` are removed.
+    """
+    olds = sorted(path.parent.glob(f".{path.name}.old-*"))
+    if olds and not path.exists():
+        _replace(olds.pop(), path)
+    for stale in [*olds, *path.parent.glob(f".{path.name}.tmp-*")]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces ``path`` when the block succeeds.
 
@@ -72,18 +179,28 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     deleted and ``path`` keeps its previous content.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise (disk_error(exc, path.parent) or exc) from exc
+    with folder_lock(path):
+        _recover(path)
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        except OSError as exc:
+            raise (disk_error(exc, path) or exc) from exc
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700
+        try:
+            yield tmp
+            old = None
+            if path.exists():
+                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                _replace(path, old)
+            _replace(tmp, path)
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, OSError) and disk_error(exc, path):
+                raise disk_error(exc, path) from exc
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

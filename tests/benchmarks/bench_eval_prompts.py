@@ -1,7 +1,7 @@
 """Benchmark: box-prompted evaluation with one encoding per image and one decoder pass for
 SAM + HQ-SAM, against the naive loop (encode per box, decode once per mask type).
 
-    python tests/benchmarks/bench_eval_prompts.py [--boxes 4] [--model-type tiny]
+    python tests/benchmarks/bench_eval_prompts.py [--boxes 4] [--model-type test_vit]
 
 Prints the wall time of each and the speed-up ratio, measured in the same run.
 """
@@ -17,7 +17,7 @@ import numpy as np
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--boxes", type=int, default=4)
-    parser.add_argument("--model-type", default="tiny")
+    parser.add_argument("--model-type", default="test_vit")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
 

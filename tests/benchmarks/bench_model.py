@@ -1,15 +1,17 @@
 """Per-image time of HQ-SAM against plain SAM with the same image encoder.
 
 Both models share every SAM weight (random, seeded); plain SAM is segment_anything's
-own ``Sam`` with its ``MaskDecoder``. One "image" = encoder forward + decoder for
+own ``Sam`` with its ``MaskDecoder`` (for ``vit_tiny``: Light HQ-SAM against MobileSAM,
+same TinyViT). One "image" = encoder forward + decoder for
 ``--boxes`` box prompts, under ``torch.inference_mode()``. Runs alternate between the
 two models and the median is reported, so drifting machine load affects both alike.
 
     python tests/benchmarks/bench_model.py                       # vit_b on CPU, fp32
     python tests/benchmarks/bench_model.py --device cuda --dtype bf16 --repeats 20
+    python tests/benchmarks/bench_model.py --model-type vit_tiny    # Light HQ-SAM / MobileSAM
 
-Prints per-image times, the HQ/SAM ratio (goal for vit_b: overhead <= 3 %), and the
-decoder-only times and ratio.
+Prints the HQ parameter count, per-image times, the HQ/base ratio (goal for vit_b:
+overhead <= 3 %), and the decoder-only times and ratio.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import time
 import torch
 
 from hqseg.modeling import build_hq_sam, build_plain_sam
-from hqseg.modeling.configs import ENCODER_CONFIGS
+from hqseg.modeling.model_types import MODEL_TYPES
+
+CHOICES = sorted(n for n, m in MODEL_TYPES.items() if m.line in ("vit", "tinyvit"))
 
 
 def sync(device: torch.device) -> None:
@@ -32,7 +36,7 @@ def sync(device: torch.device) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-type", default="vit_b", choices=sorted(ENCODER_CONFIGS))
+    parser.add_argument("--model-type", default="vit_b", choices=CHOICES)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--boxes", type=int, default=4, help="box prompts per image")
@@ -62,7 +66,9 @@ def main() -> None:
         return contextlib.nullcontext()
 
     def run_sam(emb=None):
-        emb = sam.image_encoder(image) if emb is None else emb
+        if emb is None:
+            emb = sam.image_encoder(image)
+            emb = emb[0] if isinstance(emb, tuple) else emb  # the authors' TinyViT
         sparse, dense = sam.prompt_encoder(points=None, boxes=boxes, masks=None)
         sam.mask_decoder(emb, sam.prompt_encoder.get_dense_pe(), sparse, dense, False)
         return emb
@@ -97,6 +103,9 @@ def main() -> None:
         f"model {args.model_type}, device {device}, {args.dtype}, {args.boxes} boxes/image, "
         f"median of {args.repeats}, torch {torch.__version__}, threads {torch.get_num_threads()}"
     )
+    n_hq = sum(p.numel() for n, p in hq.named_parameters() if n in set(hq.hq_parameter_names()))
+    n_all = sum(p.numel() for p in hq.parameters())
+    print(f"HQ parameters {n_hq:,} of {n_all:,} ({100 * n_hq / n_all:.2f} %)")
     print(f"per image   SAM {med['sam'] * 1e3:9.1f} ms   HQ-SAM {med['hq'] * 1e3:9.1f} ms")
     ratio = med["hq"] / med["sam"]
     print(f"per-image ratio HQ-SAM / SAM = {ratio:.4f}  (overhead {100 * (ratio - 1):+.2f} %)")

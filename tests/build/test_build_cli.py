@@ -26,7 +26,7 @@ def test_normalize_build_and_publish_dry_run(tmp_path):
     res = runner.invoke(main, ["publish", "--dir", str(out), "--repo-id", "me/hq", "--dry-run"])
     assert res.exit_code == 0, res.output
     assert "README.md" in res.output and "data/ecssd/train-00000-of-00001.parquet" in res.output
-    assert "dry run: 5 files" in res.output
+    assert "dry run: 6 files" in res.output and "LICENSE.md" in res.output
 
 
 def test_user_errors_are_one_line(tmp_path, monkeypatch):
@@ -44,7 +44,7 @@ def test_user_errors_are_one_line(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     res = runner.invoke(main, ["publish", "--dir", str(tmp_path / "o"), "--repo-id", "me/hq"])
-    assert res.exit_code == 2 and "HF_TOKEN" in res.output, res.output
+    assert res.exit_code == 2 and "hf auth login" in res.output, res.output
 
 
 def test_help_explains_every_option():

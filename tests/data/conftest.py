@@ -54,12 +54,16 @@ class FileServer:
     """A loopback HTTP server for ``files`` (name -> bytes) with Range support.
 
     ``cut`` names files whose next full (non-Range) response is cut after half the
-    bytes, the connection closed mid-body. ``requests`` logs (path, Range header).
+    bytes, the connection closed mid-body. ``no_range`` names files served whole
+    (200) even to a Range request; ``refuse_range`` names files whose Range requests
+    get 416. ``requests`` logs (path, Range header).
     """
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
         self.cut: set[str] = set()
+        self.no_range: set[str] = set()
+        self.refuse_range: set[str] = set()
         self.requests: list[tuple[str, str | None]] = []
         server = self
 
@@ -75,6 +79,11 @@ class FileServer:
                 if data is None:
                     self.send_error(404)
                     return
+                if rng and name in server.refuse_range:
+                    self.send_error(416)
+                    return
+                if name in server.no_range:
+                    rng = None
                 start = int(rng.split("=")[1].split("-")[0]) if rng else 0
                 self.send_response(206 if rng else 200)
                 self.send_header("Content-Type", "application/zip")

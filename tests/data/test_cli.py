@@ -86,3 +86,39 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     assert result.exit_code == 2 and "images.zip" in result.output
     result = _run("download", "dut_omron", "--origin", "repack", "--from", str(tmp_path))
     assert result.exit_code == 2 and "not in the repack" in result.output
+
+
+def test_download_origin_takes_the_params_words(sample, tmp_path, monkeypatch):
+    folder, _ = sample
+    res = _run("download", "ecssd", "--origin", "local", "--raw-dir", str(tmp_path / "raw"))
+    assert res.exit_code == 2 and "--from" in res.output
+    monkeypatch.chdir(tmp_path)
+    res = _run("download", "ecssd", "--origin", "sample")  # no data/sample here
+    assert res.exit_code == 2 and "hqseg sample" in res.output
+    res = _run("download", "ecssd", "--origin", "sample", "--from", str(folder), "--quiet")
+    assert res.exit_code == 0, res.output
+    import json
+
+    manifest = json.loads((tmp_path / "data/raw/ecssd/.hqseg/download.json").read_text())
+    assert manifest["sample"] is True and manifest["origin"] == "original"
+
+
+def test_python_m_hqseg_cli_works():
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, "-m", "hqseg.cli", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0 and "download" in res.stdout
+
+
+def test_report_base_that_is_neither_revision_nor_folder(tmp_path):
+    (tmp_path / "eval" / "coco").mkdir(parents=True)
+    (tmp_path / "eval" / "coco" / "metrics.json").write_text('{"setup": {"images": 1}}')
+    res = CliRunner().invoke(
+        main,
+        ["report", "--results", str(tmp_path / "eval"), "--out", str(tmp_path / "r"),
+         "--base", "no-such-thing", "--paper", ""],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "not a git revision or folder" in res.output, res.output

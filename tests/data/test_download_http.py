@@ -204,3 +204,67 @@ def test_shared_repack_bundle_is_downloaded_once(sample, http_server, tmp_path):
         "DUTS-TE",
         "DUTS-TR",
     ]
+
+
+def _cut_once(sample, http_server, tmp_path):
+    """Leave a partial images.zip in .incoming (a cut transfer); return the sums."""
+    _serve_ecssd(sample, http_server)
+    http_server.files["images.zip"] = _padded(http_server.files["images.zip"])
+    sums = {n: hashlib.sha256(d).hexdigest() for n, d in http_server.files.items()}
+    http_server.cut.add("images.zip")
+    with pytest.raises(HqsegError):
+        _download(tmp_path, http_server, checksums=_sums_file(tmp_path, sums))
+    assert list((tmp_path / "cache" / ".incoming").glob("images.zip*.part"))
+    return sums
+
+
+@pytest.mark.parametrize("refusal", ["no_range", "refuse_range"])
+def test_server_refusing_range_restarts_from_zero(sample, http_server, tmp_path, refusal):
+    sums = _cut_once(sample, http_server, tmp_path)
+    getattr(http_server, refusal).add("images.zip")
+    manifest = _download(tmp_path, http_server, checksums=_sums_file(tmp_path, sums))
+    assert manifest["archives"][0]["verified"] is True
+    assert (tmp_path / "cache" / "images.zip").read_bytes() == http_server.files["images.zip"]
+    ranges = [r for n, r in http_server.requests if n == "images.zip"]
+    assert ranges[-2].startswith("bytes=") and ranges[-1] is None  # tried to resume, restarted
+    assert not list((tmp_path / "cache" / ".incoming").glob("*.part"))
+
+
+def test_file_failing_extraction_is_never_cached(sample, http_server, tmp_path):
+    _serve_ecssd(sample, http_server)
+    good = http_server.files["images.zip"]
+    http_server.files["images.zip"] = b"<!DOCTYPE html><html>sign in to continue</html>"
+    with pytest.raises(HqsegError, match="HTML") as err:
+        _download(tmp_path, http_server)  # no known hash: only extraction can tell
+    assert "deleted" in str(err.value)
+    assert not (tmp_path / "cache" / "images.zip").exists()
+    assert not list((tmp_path / "cache" / ".incoming").iterdir())
+    http_server.files["images.zip"] = good  # a good mirror now: fetched, not the bad copy
+    manifest = _download(tmp_path, http_server)
+    assert manifest["archives"][0]["from"].startswith("http://127.0.0.1")
+    assert (tmp_path / "cache" / "images.zip").read_bytes() == good
+
+
+def test_cached_file_failing_verification_is_refetched(sample, http_server, tmp_path):
+    sums = _serve_ecssd(sample, http_server)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "images.zip").write_bytes(b"poisoned")
+    manifest = _download(tmp_path, http_server, checksums=_sums_file(tmp_path, sums))
+    assert manifest["archives"][0]["verified"] is True
+    assert (tmp_path / "cache" / "images.zip").read_bytes() == http_server.files["images.zip"]
+
+
+def test_no_verify_mismatch_is_used_once_not_cached(sample, http_server, tmp_path):
+    sums = _serve_ecssd(sample, http_server)
+    wrong = dict(sums, **{"images.zip": "0" * 64})
+    _download(tmp_path, http_server, checksums=_sums_file(tmp_path, wrong), verify_checksums=False)
+    assert not (tmp_path / "cache" / "images.zip").exists()
+    assert (tmp_path / "cache" / "ground_truth_mask.zip").exists()
+
+
+def test_force_refetches_despite_the_cache(sample, http_server, tmp_path):
+    _serve_ecssd(sample, http_server)
+    _download(tmp_path, http_server)
+    before = len(http_server.requests)
+    _download(tmp_path, http_server, force=True)
+    assert [n for n, _ in http_server.requests[before:]] == ["images.zip", "ground_truth_mask.zip"]

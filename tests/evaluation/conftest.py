@@ -1,4 +1,4 @@
-"""Fixtures for evaluation tests."""
+"""Fixtures for evaluation tests (256x256 images: the fake predictor is exact there)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ def build_folder(tmp_path):
         tmp_path / "build",
         {
             "dis_vd": [
-                make_record("dis5k/a", "dis_vd", 40, 40, (5, 5, 14, 14)),
-                make_record("dis5k/b", "dis_vd", 30, 50, (10, 3, 29, 20)),
+                make_record("dis5k/a", "dis_vd", 256, 256, (5, 5, 14, 14)),
+                make_record("dis5k/b", "dis_vd", 256, 256, (10, 3, 29, 20)),
             ],
             "coift": [
-                make_record("coift/c", "coift", 40, 40, (5, 5, 14, 14)),
+                make_record("coift/c", "coift", 256, 256, (5, 5, 14, 14)),
                 make_record("coift/empty", "coift", 20, 20, (0, 0, 3, 3), grey=128),
             ],
         },

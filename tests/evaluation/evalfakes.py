@@ -10,32 +10,69 @@ from PIL import Image
 
 
 class FakePredictor:
-    """Deterministic stand-in for HQSamPredictor.
+    """Deterministic stand-in for HQSamPredictor, with both faces of the real one.
 
-    ``hq`` and ``sum`` fill the prompt box exactly; ``sam`` fills it minus its
-    right-most column. Logits are +4 inside, -4 outside, at the image's size.
+    * COCO path (``set_image`` + ``predict_boxes_multi``): ``hq`` and ``sum`` fill the
+      prompt box exactly; ``sam`` fills it minus its right-most column.
+    * Protocol path (the model interface of :mod:`hqseg.evaluation.protocol`): the same
+      shapes drawn on the 256x256 logit grid (box / 4), so on a 256x256 image the
+      prediction is exactly the box in original pixels.
+
+    Logits are +4 inside, -4 outside.
     """
 
+    image_size = 1024
+    resize_mode = "square"
+
     def __init__(self) -> None:
+        import torch
+
         self.encoded = 0
         self.calls: list[tuple[str, int]] = []
         self.size = None
+        self.pixel_mean = torch.zeros(3, 1, 1)
+        self.pixel_std = torch.ones(3, 1, 1)
 
+    @staticmethod
+    def _fill(h, w, boxes, mask_type):
+        logits = np.full((len(boxes), h, w), -4.0, np.float32)
+        for i, (x0, y0, x1, y1) in enumerate(np.round(boxes).astype(int)):
+            right = x1 if mask_type == "sam" else x1 + 1
+            logits[i, y0 : y1 + 1, x0:right] = 4.0
+        return logits
+
+    # -- model interface (protocol path)
+    def encode_image(self, images):
+        assert tuple(images.shape) == (1, 3, 1024, 1024)
+        self.encoded += 1
+        return "features"
+
+    def decode_boxes(self, features, boxes, mask_types, *, multimask_output=False):
+        import torch
+
+        assert features == "features" and not multimask_output
+        out = {}
+        for t in mask_types:
+            self.calls.append((t, len(boxes)))
+            low = self._fill(256, 256, np.floor(boxes.numpy() / 4), t)
+            out[t] = (torch.from_numpy(low)[:, None], torch.ones(len(boxes)))
+        return out
+
+    # -- predictor face (COCO path)
     def set_image(self, image: np.ndarray) -> None:
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
         self.size = image.shape[:2]
         self.encoded += 1
 
-    def predict_boxes(self, boxes, *, mask_type="sum", multimask_output=False, return_logits=False):
-        assert multimask_output is False and return_logits is True
+    def predict_boxes_multi(self, boxes, *, mask_types, batch_size=64, **_):
         h, w = self.size
         boxes = np.asarray(boxes)
-        self.calls.append((mask_type, len(boxes)))
-        logits = np.full((len(boxes), h, w), -4.0, np.float32)
-        for i, (x0, y0, x1, y1) in enumerate(np.round(boxes).astype(int)):
-            right = x1 if mask_type == "sam" else x1 + 1
-            logits[i, y0 : y1 + 1, x0:right] = 4.0
-        return logits, np.ones(len(boxes), np.float32), None
+        out = {}
+        for t in mask_types:
+            self.calls.append((t, len(boxes)))
+            logits = self._fill(h, w, boxes, t)
+            out[t] = (logits > 0, np.ones(len(boxes), np.float32), None)
+        return out
 
 
 def png_bytes(array: np.ndarray) -> bytes:

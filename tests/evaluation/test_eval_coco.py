@@ -77,7 +77,7 @@ def test_one_encoding_per_image_all_boxes_together(coco_sample, tmp_path, fake_p
     results = json.loads((tmp_path / "results_hq_sam.json").read_text())
     assert len(results) == len(dets)
     assert sorted(r["score"] for r in results) == sorted(d["score"] for d in dets)
-    assert set(metrics) == {"sam", "hq_sam", "setup"}
+    assert set(metrics) == {"unit", "sam", "hq_sam", "setup"} and metrics["unit"] == "percent"
     for model in ("sam", "hq_sam"):
         assert set(metrics[model]) == {"segm", "boundary"}
         assert 0 <= metrics[model]["segm"]["AP"] <= 100

@@ -31,7 +31,7 @@ def test_eval_coco_with_incomplete_annotations(tmp_path, annotation, message):
     res = CliRunner().invoke(
         main,
         ["eval", "coco", "--annotations", str(gt), "--images", str(tmp_path), "--oracle-boxes",
-         "--model-type", "tiny", "--device", "cpu", "--out", str(tmp_path / "o")],
+         "--model-type", "test_vit", "--device", "cpu", "--out", str(tmp_path / "o")],
     )  # fmt: skip
     assert res.exit_code == 2, res.output
     assert res.output.startswith(f"error: {gt}: ") and message in res.output

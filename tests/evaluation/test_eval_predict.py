@@ -1,4 +1,5 @@
-"""BoxPrompter's shared decoder pass gives exactly what the predictor gives per mask type."""
+"""BoxPrompter decodes through the predictor's public predict_boxes_multi: the same
+masks as predict_boxes per mask type, from one encoding."""
 
 from __future__ import annotations
 
@@ -9,15 +10,13 @@ from hqseg.evaluation.predict import BoxPrompter, load_predictor
 
 
 @pytest.mark.slow
-def test_shared_decode_matches_predict_boxes_per_type():
-    # Both resize modes go through the predictor's own box/upsampling helpers; one suffices.
-    predictor = load_predictor("tiny", device="cpu", resize_mode="longest_side")
+@pytest.mark.parametrize("resize_mode", ["square", "longest_side"])
+def test_prompter_matches_predict_boxes_per_type(resize_mode):
+    predictor = load_predictor("test_vit", device="cpu", resize_mode=resize_mode)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (70, 110, 3), dtype=np.uint8)
     boxes = np.array([[5, 6, 60, 50], [30, 10, 100, 69]], np.float32)
-    prompter = BoxPrompter(predictor)
-    assert prompter._shared
-    got = prompter(image, boxes, ("hq", "sam"))
+    got = BoxPrompter(predictor)(image, boxes, ("hq", "sam"))
     for mask_type in ("hq", "sam"):
         logits, scores, _ = predictor.predict_boxes(boxes, mask_type=mask_type, return_logits=True)
         assert got[mask_type]["masks"].shape == (2, 70, 110)

@@ -28,7 +28,7 @@ def test_eval_hq_tiny_model(build_folder, tmp_path):
             "--limit",
             "1",
             "--model-type",
-            "tiny",
+            "test_vit",
             "--device",
             "cpu",
             "--out",
@@ -39,7 +39,7 @@ def test_eval_hq_tiny_model(build_folder, tmp_path):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "per_image.csv")
     assert sorted(table.model) == ["hq_sam", "sam"]
-    assert table.iou.between(0, 1).all() and table.biou.between(0, 1).all()
+    assert table.iou_pct.between(0, 100).all() and table.biou_pct.between(0, 100).all()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dis_vd"]["hq_sam"]["n"] == 1
 
@@ -62,7 +62,7 @@ def test_eval_coco_tiny_model(tmp_path):
             "--limit",
             "1",
             "--model-type",
-            "tiny",
+            "test_vit",
             "--device",
             "cpu",
             "--out",

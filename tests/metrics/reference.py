@@ -81,8 +81,11 @@ class ReferenceBoundaryEval(COCOeval):
                 g["ignore"] = self._orig_ignore[g["id"]] or ("iscrowd" in g and g["iscrowd"])
 
     def computeIoU(self, imgId, catId):  # noqa: N802, N803 (COCOeval's names)
-        gt = self._gts[imgId, catId]
-        dt = self._dts[imgId, catId]
+        if self.params.useCats:
+            gt, dt = self._gts[imgId, catId], self._dts[imgId, catId]
+        else:  # all categories together, in COCOeval's order
+            gt = [g for c in self.params.catIds for g in self._gts[imgId, c]]
+            dt = [d for c in self.params.catIds for d in self._dts[imgId, c]]
         if len(gt) == 0 and len(dt) == 0:
             return []
         order = np.argsort([-d["score"] for d in dt], kind="mergesort")
@@ -104,11 +107,21 @@ def _load(gt: dict, results: list[dict]) -> tuple[COCO, COCO]:
     coco_gt.dataset = copy.deepcopy(gt)
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(copy.deepcopy(results))
+        if results:
+            coco_dt = coco_gt.loadRes(copy.deepcopy(results))
+        else:  # loadRes([]) raises IndexError; no detections is a result COCO without anns
+            coco_dt = COCO()
+            coco_dt.dataset = {
+                "images": copy.deepcopy(gt["images"]),
+                "categories": copy.deepcopy(gt["categories"]),
+                "annotations": [],
+            }
+            coco_dt.createIndex()
     return coco_gt, coco_dt
 
 
-def _run(ev: COCOeval) -> np.ndarray:
+def _run(ev: COCOeval, use_cats: bool = True) -> np.ndarray:
+    ev.params.useCats = int(use_cats)
     with contextlib.redirect_stdout(io.StringIO()):
         ev.evaluate()
         ev.accumulate()
@@ -116,17 +129,19 @@ def _run(ev: COCOeval) -> np.ndarray:
     return np.asarray(ev.stats)
 
 
-def reference_boundary_stats(gt: dict, results: list[dict], **boundary_kwargs) -> np.ndarray:
+def reference_boundary_stats(
+    gt: dict, results: list[dict], *, use_cats: bool = True, **boundary_kwargs
+) -> np.ndarray:
     """The 12 boundary-AP stats, computed the reference way."""
     coco_gt, coco_dt = _load(gt, results)
 
     def fn(m):
         return reference_boundary(m, **boundary_kwargs)
 
-    return _run(ReferenceBoundaryEval(coco_gt, coco_dt, fn))
+    return _run(ReferenceBoundaryEval(coco_gt, coco_dt, fn), use_cats)
 
 
-def pycocotools_segm_stats(gt: dict, results: list[dict]) -> np.ndarray:
+def pycocotools_segm_stats(gt: dict, results: list[dict], *, use_cats: bool = True) -> np.ndarray:
     """The 12 mask-AP stats from plain pycocotools."""
     coco_gt, coco_dt = _load(gt, results)
-    return _run(COCOeval(coco_gt, coco_dt, "segm"))
+    return _run(COCOeval(coco_gt, coco_dt, "segm"), use_cats)

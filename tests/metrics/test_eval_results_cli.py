@@ -38,11 +38,15 @@ def test_prints_tables_and_writes_json_keyed_by_iou_type(files):
     assert r.exit_code == 0, r.output
     assert "segm" in r.output and "boundary" in r.output and "AR100" in r.output
     stats = json.loads(out.read_text())
-    assert list(stats) == ["segm", "boundary"]
-    assert all(list(stats[t]) == list(STAT_NAMES) for t in stats)
-    assert np.array_equal(list(stats["segm"].values()), pycocotools_segm_stats(gt, res))
-    assert np.array_equal(list(stats["boundary"].values()), reference_boundary_stats(gt, res))
-    assert f"{stats['boundary']['AP']:.3f}" in r.output
+    assert list(stats) == ["unit", "segm", "boundary"] and stats["unit"] == "percent"
+    assert all(list(stats[t]) == list(STAT_NAMES) for t in ("segm", "boundary"))
+
+    def pct(values):  # the references give fractions (-1: undefined)
+        return [float(v) * 100 if v >= 0 else -1.0 for v in values]
+
+    assert np.array_equal(list(stats["segm"].values()), pct(pycocotools_segm_stats(gt, res)))
+    assert np.array_equal(list(stats["boundary"].values()), pct(reference_boundary_stats(gt, res)))
+    assert f"{stats['boundary']['AP']:.3f}" in r.output and "percent" in r.output
 
 
 def test_single_iou_type(files):
@@ -51,7 +55,7 @@ def test_single_iou_type(files):
     r = _run("--gt", str(root / "gt.json"), "--results", str(root / "res.json"),
              "--iou-type", "boundary", "--out", str(out), "--workers", "1")  # fmt: skip
     assert r.exit_code == 0, r.output
-    assert list(json.loads(out.read_text())) == ["boundary"]
+    assert list(json.loads(out.read_text())) == ["unit", "boundary"]
 
 
 def _bad(root, name: str, content) -> str:
@@ -65,7 +69,6 @@ def _bad(root, name: str, content) -> str:
     [
         ("results", '[{"image_id": 1,', "not valid JSON"),
         ("gt", "{not json", "not valid JSON"),
-        ("results", [], "results list is empty"),
         ("results", {"image_id": 1}, "must be a JSON list"),
         ("results", "MISSING", "results file not found"),
         ("gt", "MISSING", "ground-truth file not found"),

@@ -1,7 +1,13 @@
 """Shared fixtures: a tiny HQ-SAM with perturbed random weights (deterministic)."""
 
+import warnings
+
 import pytest
 import torch
+
+with warnings.catch_warnings():  # timm's deprecation notices, raised on first import
+    warnings.simplefilter("ignore")
+    import segment_anything_hq.modeling  # noqa: F401  (a test dependency: fail if missing)
 
 from hqseg.modeling import build_hq_sam
 
@@ -25,13 +31,13 @@ def perturb():
 @pytest.fixture(scope="session")
 def tiny_model():
     torch.manual_seed(0)
-    return perturb_(build_hq_sam("tiny"))
+    return perturb_(build_hq_sam("test_vit"))
 
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, tiny_model):
     from hqseg.modeling import save_official_checkpoint
 
-    path = tmp_path_factory.mktemp("ckpt") / "sam_hq_tiny.pth"
+    path = tmp_path_factory.mktemp("ckpt") / "sam_hq_test_vit.pth"
     save_official_checkpoint(tiny_model, path)
     return path

@@ -51,7 +51,7 @@ def test_hq_keys_and_trainable_count(model_type):
 
 
 def test_unfrozen_model_trains_everything():
-    model = build_hq_sam("tiny", freeze_sam=False)
+    model = build_hq_sam("test_vit", freeze_sam=False)
     assert all(p.requires_grad for p in model.parameters())
     model.freeze_sam()
     names = {n for n, p in model.named_parameters() if p.requires_grad}
@@ -59,8 +59,8 @@ def test_unfrozen_model_trains_everything():
 
 
 def test_registry_keys_and_types():
-    assert {"vit_b", "vit_l", "vit_h", "tiny"} <= set(hq_sam_model_registry)
-    model = hq_sam_model_registry["tiny"]()
+    assert {"vit_b", "vit_l", "vit_h", "test_vit"} <= set(hq_sam_model_registry)
+    model = hq_sam_model_registry["test_vit"]()
     assert isinstance(model, HQSam) and isinstance(model.mask_decoder, HQMaskDecoder)
     assert not model.training
     with pytest.raises(ValueError, match="unknown model type 'vit_x'.*vit_b"):
@@ -97,7 +97,7 @@ def test_early_feature_is_first_global_block_output(tiny_model):
 
 
 def test_decoder_hq_gets_gradients_with_frozen_sam(tiny_model):
-    model = build_hq_sam("tiny")
+    model = build_hq_sam("test_vit")
     with torch.no_grad():
         emb, interm = model.encode(torch.randn(1, 3, 1024, 1024))
     logits, _ = model.decode(

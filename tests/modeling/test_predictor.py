@@ -17,7 +17,7 @@ def image():
 
 @pytest.fixture(scope="module")
 def predictor(tiny_model, image):
-    p = HQSamPredictor(tiny_model)
+    p = HQSamPredictor(tiny_model, resize_mode="longest_side")
     p.set_image(image)
     return p
 
@@ -41,13 +41,27 @@ def test_batched_boxes_equal_one_by_one(predictor):
         np.testing.assert_allclose(lo[0], low[i, 0], atol=1e-4)
 
 
-def test_mask_types_relate(predictor):
-    """sum = sam + hq; hq_token_only is mask_type "hq"; the three differ."""
+def test_mask_types_relate(predictor, tiny_model):
+    """sum = SAM token of the HQ decoder + hq; "sam" is plain SAM's own decoder (not the
+    token inside the HQ decoder); hq_token_only is mask_type "hq"; the three differ."""
     out = {
         t: predictor.predict_boxes(BOXES, mask_type=t, return_logits=True)[2]
         for t in ("sam", "hq", "sum")
     }
-    np.testing.assert_allclose(out["sum"], out["sam"] + out["hq"], atol=1e-4)
+    boxes_in = predictor.apply_boxes(BOXES)
+    with torch.no_grad():
+        all_masks, _ = tiny_model.decode_all(
+            predictor.features,
+            predictor.interm_features,
+            boxes=torch.as_tensor(boxes_in, dtype=torch.float),
+        )
+        plain, _ = tiny_model.decode_sam(
+            predictor.features, boxes=torch.as_tensor(boxes_in, dtype=torch.float)
+        )
+    inner_sam = all_masks[:, 0:1].numpy()
+    np.testing.assert_allclose(out["sum"], inner_sam + out["hq"], atol=1e-4)
+    np.testing.assert_array_equal(out["sam"], plain[:, 0:1].numpy())
+    assert not np.allclose(out["sam"], inner_sam, atol=1e-4)
     hq_flag = predictor.predict_boxes(BOXES, hq_token_only=True, return_logits=True)[2]
     np.testing.assert_array_equal(hq_flag, out["hq"])
     assert not np.allclose(out["sam"], out["hq"], atol=1e-3)
@@ -57,10 +71,8 @@ def test_multimask_picks_best_sam_token(predictor, tiny_model):
     _, scores_mm, low_mm = predictor.predict_boxes(BOXES, multimask_output=True, mask_type="sam")
     boxes_in = predictor.transform.apply_boxes(BOXES, predictor.original_size)
     with torch.no_grad():
-        all_masks, iou = tiny_model.decode_all(
-            predictor.features,
-            predictor.interm_features,
-            boxes=torch.as_tensor(boxes_in, dtype=torch.float),
+        all_masks, iou = tiny_model.decode_sam(
+            predictor.features, boxes=torch.as_tensor(boxes_in, dtype=torch.float)
         )
     best = iou[:, 1:4].argmax(1) + 1
     np.testing.assert_allclose(scores_mm, iou[torch.arange(3), best].numpy(), atol=1e-5)
@@ -87,13 +99,13 @@ def test_empty_boxes_and_unset_image(tiny_model, predictor):
 
 
 def test_bgr_input_equals_rgb(tiny_model, image, predictor):
-    p = HQSamPredictor(tiny_model)
+    p = HQSamPredictor(tiny_model, resize_mode="longest_side")
     p.set_image(np.ascontiguousarray(image[..., ::-1]), image_format="BGR")
     torch.testing.assert_close(p.features, predictor.features)
 
 
 def test_bf16_autocast_runs_on_cpu(tiny_model, image, predictor):
-    p = HQSamPredictor(tiny_model, dtype=torch.bfloat16)
+    p = HQSamPredictor(tiny_model, dtype=torch.bfloat16, resize_mode="longest_side")
     p.set_image(image)
     masks, scores, low = p.predict_boxes(BOXES, hq_token_only=True, return_logits=True)
     assert masks.dtype == np.float32 and masks.shape == (3, H, W)
@@ -104,15 +116,23 @@ def test_bf16_autocast_runs_on_cpu(tiny_model, image, predictor):
 
 
 def test_square_resize_mode_follows_the_authors_protocol(tiny_model, image):
-    """square: bilinear 1024x1024 input, per-axis box scaling, 256->HxW bilinear logits."""
+    """square (the default): bilinear 1024x1024 input truncated to uint8, per-axis box
+    scaling of user boxes, 256->HxW bilinear logits."""
     import torch.nn.functional as F
 
-    p = HQSamPredictor(tiny_model, resize_mode="square")
+    p = HQSamPredictor(tiny_model)
+    assert p.resize_mode == "square"
     p.set_image(image)
     logits, scores, low = p.predict_boxes(BOXES, hq_token_only=True, return_logits=True)
     assert logits.shape == (3, H, W)
     x = torch.as_tensor(image).permute(2, 0, 1)[None].float()
-    x = F.interpolate(x, (1024, 1024), mode="bilinear", align_corners=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the protocol resizes with one thread
+    try:
+        x = F.interpolate(x, (1024, 1024), mode="bilinear", align_corners=False)
+    finally:
+        torch.set_num_threads(before)
+    x = x.to(torch.uint8).float()  # the authors' truncation
     boxes = torch.as_tensor(BOXES * np.array([1024 / W, 1024 / H] * 2), dtype=torch.float)
     with torch.no_grad():
         emb, interm = tiny_model.encode(tiny_model.preprocess(x[0])[None])

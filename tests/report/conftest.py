@@ -14,18 +14,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evaluation"))
 
 
 def write_results(folder: Path, rows: list[tuple], coco_ap: float | None = None) -> Path:
-    """Results folder from (id, benchmark, model, iou, biou) rows; metrics.json derived."""
+    """Results folder from (id, benchmark, model, iou, biou) rows given as fractions and
+    written in percent, as ``hqseg eval hq`` writes them; metrics.json derived."""
     from hqseg.evaluation.hq import summarize
 
-    table = pd.DataFrame(rows, columns=["id", "benchmark", "model", "iou", "biou"])
+    table = pd.DataFrame(rows, columns=["id", "benchmark", "model", "iou_pct", "biou_pct"])
+    table[["iou_pct", "biou_pct"]] *= 100
     table["height"], table["width"] = 10, 10
     (folder / "hq").mkdir(parents=True, exist_ok=True)
     table.to_csv(folder / "hq" / "per_image.csv", index=False)
-    (folder / "hq" / "metrics.json").write_text(json.dumps(summarize(table)))
+    metrics = {"unit": "percent", "protocol": "square", **summarize(table)}
+    (folder / "hq" / "metrics.json").write_text(json.dumps(metrics))
     if coco_ap is not None:
         stats = {"AP": coco_ap, "AP50": 50.0, "AP75": 10.0, "APs": -1.0, "APm": 5.0, "APl": 6.0}
         metrics = {m: {"segm": stats, "boundary": stats} for m in ("sam", "hq_sam")}
         metrics["setup"] = {"prompts": "detections", "images": 2, "top_k": 100}
+        metrics = {"unit": "percent", **metrics}
         (folder / "coco").mkdir(parents=True, exist_ok=True)
         (folder / "coco" / "metrics.json").write_text(json.dumps(metrics))
     return folder

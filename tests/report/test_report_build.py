@@ -53,7 +53,7 @@ def test_report_vs_base_folder_has_paired_numbers(base_and_new, tmp_path):
     assert (
         (tmp_path / "r" / "paired_iou.csv")
         .read_text()
-        .startswith("benchmark,id,iou_sam,biou_sam,iou_hq_sam,biou_hq_sam")
+        .startswith("benchmark,id,iou_pct_sam,biou_pct_sam,iou_pct_hq_sam,biou_pct_hq_sam")
     )
 
 
@@ -85,8 +85,8 @@ def test_report_gallery_from_a_real_eval_run(tmp_path):
         tmp_path / "build",
         {
             "thin": [
-                make_record("thin/a", "thin", 40, 48, (5, 5, 30, 20)),
-                make_record("thin/b", "thin", 40, 40, (2, 8, 12, 30)),
+                make_record("thin/a", "thin", 256, 256, (5, 5, 30, 20)),
+                make_record("thin/b", "thin", 256, 256, (2, 8, 12, 30)),
             ],
         },
     )
@@ -114,15 +114,16 @@ def test_report_gallery_from_a_real_eval_run(tmp_path):
     shutil.copytree(tmp_path / "eval", tmp_path / "base")
     per_image = tmp_path / "base" / "hq" / "per_image.csv"
     table = pd.read_csv(per_image)
-    table.loc[(table.id == "thin/b") & (table.model == "hq_sam"), "iou"] = 0.5
+    table.loc[(table.id == "thin/b") & (table.model == "hq_sam"), "iou_pct"] = 50.0
     table.to_csv(per_image, index=False)
+    (tmp_path / "base" / "hq" / ".hqseg-output.json").unlink()  # a hand-edited results folder
     path = write_report(
         tmp_path / "eval", tmp_path / "r2", base=str(tmp_path / "base"), data_dir=data
     )
     text = path.read_text()
     assert "## Gallery: biggest HQ-SAM (this run) wins and losses over HQ-SAM (base)" in text
-    assert "](gallery/base_win_00_thin_b.png)" in text
-    assert (tmp_path / "r2" / "gallery" / "base_win_00_thin_b.png").is_file()
+    assert "](gallery/base_win_thin_thin_b.png)" in text
+    assert (tmp_path / "r2" / "gallery" / "base_win_thin_thin_b.png").is_file()
 
 
 def test_report_without_results_is_a_clear_error(tmp_path):

@@ -30,21 +30,33 @@ def test_pairing_is_on_benchmark_and_id():
         {
             "id": ["x", "y", "x"],
             "benchmark": ["b1", "b1", "b2"],
-            "iou": [0.5, 0.6, 0.1],
-            "biou": [0.2, 0.3, 0.0],
+            "iou_pct": [50.0, 60.0, 10.0],
+            "biou_pct": [20.0, 30.0, 0.0],
         }
     )
     b = pd.DataFrame(
         {
             "id": ["x", "x", "z"],
             "benchmark": ["b2", "b1", "b1"],
-            "iou": [0.4, 0.75, 0.9],
-            "biou": [0.1, 0.2, 0.9],
+            "iou_pct": [40.0, 75.0, 90.0],
+            "biou_pct": [10.0, 20.0, 90.0],
         }
     )
     p = pair_tables(a, b)
     assert list(zip(p.benchmark, p.id, strict=True)) == [("b1", "x"), ("b2", "x")]
-    assert p.iou_diff.tolist() == pytest.approx([0.25, 0.3])
+    assert p.iou_pct_diff.tolist() == pytest.approx([25.0, 30.0])
     s = paired_summary(p)
-    row = s[(s.benchmark == "all") & (s.metric == "iou")].iloc[0]
+    row = s[(s.benchmark == "all") & (s.metric == "iou_pct")].iloc[0]
     assert row.n == 2 and row.mean_diff == pytest.approx(27.5) and row.wins == 2
+
+
+def test_a_fraction_table_from_before_the_percent_columns_is_read_in_percent(tmp_path):
+    from hqseg.report.results import load_results
+
+    (tmp_path / "hq").mkdir()
+    pd.DataFrame(
+        {"id": ["a"], "benchmark": ["coift"], "model": ["sam"], "iou": [0.5], "biou": [0.25]}
+    ).to_csv(tmp_path / "hq" / "per_image.csv", index=False)
+    table = load_results(tmp_path).per_image
+    assert table.iou_pct.tolist() == [50.0] and table.biou_pct.tolist() == [25.0]
+    assert "iou" not in table.columns

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 
 from hqseg.cli import main
 from hqseg.training.config import TrainConfig
-from hqseg.training.loop import KILL_ENV, train
+from hqseg.training.loop import KILL_AT_ENV, KILL_ENV, train
 from hqseg.training.monitor import read_metric
 
 HQSEG = str(Path(sys.executable).with_name("hqseg"))
 FAST = {
-    "model_type": "tiny",
+    "model_type": "test_vit",
     "batch_size": 1,
     "loss_points": 512,
     "validate": False,
@@ -51,6 +51,7 @@ def _hq_weights(run_dir: Path) -> dict[str, torch.Tensor]:
 def _env() -> dict[str, str]:
     env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", PYTHONPATH=os.getcwd())
     env.pop(KILL_ENV, None)
+    env.pop(KILL_AT_ENV, None)
     return env
 
 
@@ -83,7 +84,7 @@ def test_training_learns_loss_falls_and_heldout_miou_rises(data, tmp_path, capsy
     assert (run / "dvclive" / "plots" / "metrics" / "val" / "mIoU.tsv").is_file()
     assert (run / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
     # the official-format export holds SAM's keys and the trained HQ ones
-    official = torch.load(run / "sam_hq_tiny.pth", weights_only=True)
+    official = torch.load(run / "sam_hq_test_vit.pth", weights_only=True)
     hq = _hq_weights(run)
     assert len(hq) == 25  # FACTS §2: the HQ keys
     for name, value in hq.items():
@@ -98,7 +99,7 @@ def _run_cli(settings: dict, *extra: str, env: dict | None = None):
         env={**_env(), **(env or {})},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
 
 
@@ -156,7 +157,7 @@ def test_two_process_gloo_run_ends_with_identical_weights(data, tmp_path):
         env={**_env(), "HQSEG_TRAIN_DUMP_RANK_WEIGHTS": "1"},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     r0 = torch.load(tmp_path / "ddp" / "rank0_hq.pth", weights_only=True)
@@ -168,7 +169,7 @@ def test_two_process_gloo_run_ends_with_identical_weights(data, tmp_path):
 
 def test_missing_dataset_folder_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(
-        main, ["train", "--data", str(tmp_path / "nowhere"), "--model-type", "tiny"]
+        main, ["train", "--data", str(tmp_path / "nowhere"), "--model-type", "test_vit"]
     )
     assert result.exit_code == 2
     assert "does not exist" in result.output and "hqseg build" in result.output
@@ -176,7 +177,7 @@ def test_missing_dataset_folder_is_a_clear_error(tmp_path):
 
 
 def test_missing_or_foreign_sam_checkpoint_is_a_clear_error(data, tmp_path):
-    base = ["train", "--data", str(data), "--model-type", "tiny", "--out", str(tmp_path / "r")]
+    base = ["train", "--data", str(data), "--model-type", "test_vit", "--out", str(tmp_path / "r")]
     result = CliRunner().invoke(main, [*base, "--checkpoint", str(tmp_path / "sam.pth")])
     assert result.exit_code == 2 and "sam.pth" in result.output and "not" in result.output
     junk = tmp_path / "junk.pth"
@@ -195,7 +196,7 @@ def test_resume_rejects_a_file_that_is_not_a_training_checkpoint(data, tmp_path)
             "--data",
             str(data),
             "--model-type",
-            "tiny",
+            "test_vit",
             "--no-validate",
             "--out",
             str(tmp_path / "r"),
@@ -208,6 +209,91 @@ def test_resume_rejects_a_file_that_is_not_a_training_checkpoint(data, tmp_path)
 
 def test_params_file_settings_and_unknown_keys(tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text("train:\n  model_type: tiny\n  lerning_rate: 0.1\n")
+    params.write_text("train:\n  model_type: test_vit\n  lerning_rate: 0.1\n")
     result = CliRunner().invoke(main, ["train", "--params", str(params)])
     assert result.exit_code == 2 and "lerning_rate" in result.output
+
+
+def _run_outputs(run: Path) -> dict[str, object]:
+    """Every file a run leaves that a user reads (metrics, summary, exports), less timings."""
+    files: dict[str, object] = {
+        n: (run / n).read_bytes() for n in ["summary.json", "hq_only.pth", "sam_hq_tiny.pth"]
+    }
+    latest = json.loads((run / "dvclive" / "metrics.json").read_text())
+    latest["train"].pop("images_per_s")  # wall-clock speed, differs run to run
+    files["dvclive/metrics.json"] = latest
+    for tsv in sorted((run / "dvclive" / "plots" / "metrics").rglob("*.tsv")):
+        if tsv.stem != "images_per_s":
+            files[str(tsv.relative_to(run))] = tsv.read_bytes()
+    return files
+
+
+@pytest.mark.slow
+def test_kill_during_validation_and_at_export_then_resume_keeps_the_exact_history(data, tmp_path):
+    # 2 samples, batch 1: epoch ends (and validates) at steps 2 and 4; the run stops at 3.
+    settings = {
+        **FAST,
+        "validate": True,
+        "val_limit": 1,
+        "data": str(data),
+        "limit_train_samples": 2,
+        "epochs": 2,
+        "max_steps": 3,
+        "checkpoint_every": 1,
+    }
+    run_a, run_b = tmp_path / "a", tmp_path / "b"
+    reference = _run_cli({**settings, "out": str(run_a)})
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    killed = _run_cli({**settings, "out": str(run_b)}, env={KILL_AT_ENV: "validation"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert [s for s, _ in read_metric(run_b, "val/mIoU")] == [0]  # step 2's row not saved
+    at_export = {KILL_AT_ENV: "export"}
+    killed = _run_cli({**settings, "out": str(run_b)}, "--resume", "auto", env=at_export)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not (run_b / "summary.json").exists()
+    resumed = _run_cli({**settings, "out": str(run_b)}, "--resume", "auto")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming from" in resumed.stdout and "step 3" in resumed.stdout
+    assert [s for s, _ in read_metric(run_a, "val/mIoU")] == [0, 2, 3]
+    assert _run_outputs(run_a) == _run_outputs(run_b)
+    summary = json.loads((run_b / "summary.json").read_text())
+    assert summary["steps"] == 3 and summary["final_loss"] is not None
+
+
+@pytest.mark.slow
+def test_a_diverging_run_stops_with_one_line_and_keeps_a_finite_checkpoint(data, tmp_path):
+    settings = {
+        **FAST,
+        "data": str(data),
+        "limit_train_samples": 4,
+        "max_steps": 8,
+        "checkpoint_every": 1,
+        "lr": 1e9,
+        "out": str(tmp_path / "run"),
+    }
+    proc = _run_cli(settings)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and "training diverged at step" in lines[0], proc.stderr[-2000:]
+    assert "lower --lr" in lines[0]
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    assert all(torch.isfinite(v).all() for v in last["hq"].values())
+    assert not (tmp_path / "run" / "summary.json").exists()
+    assert not (tmp_path / "run" / "hq_only.pth").exists()
+
+
+@pytest.mark.slow
+def test_without_a_terminal_training_prints_progress_lines(data, tmp_path):
+    settings = {**FAST, "data": str(data), "max_steps": 2, "out": str(tmp_path / "run")}
+    proc = subprocess.run(
+        [HQSEG, "train", *_cli_args(settings)],  # no --no-progress: stderr is a pipe
+        env={**_env(), "HQSEG_PROGRESS": ""},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "train: 1/2 steps (50%) loss=" in proc.stderr, proc.stderr[-2000:]
+    assert "train: 2/2 steps (100%) loss=" in proc.stderr
+    assert "img_s=" in proc.stderr and "steps/s" in proc.stderr

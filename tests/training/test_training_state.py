@@ -32,7 +32,7 @@ def _save(run_dir, step=7):
         optimizer=opt,
         scheduler=sched,
         position=Position(1, 4, step),
-        config={"model_type": "tiny", "val_splits": ["dis_vd"]},
+        config={"model_type": "test_vit", "val_splits": ["dis_vd"]},
     )
 
 

@@ -9,6 +9,21 @@ from hqseg.modeling.checkpoint import LoadReport
 from hqseg.modeling.sam2_hq.configs import SAM2_CONFIGS, SAM2_MODEL_TYPES
 
 _TARGET = "hqseg.modeling.sam2_hq.model.HQSam2"
+_PLAIN_TARGET = "sam2.modeling.sam2_base.SAM2Base"
+
+
+def build_sam2_architecture(model_type: str, *, hq: bool = True):
+    """Random-weight HQ-SAM 2 (``hq``) or plain SAM 2.1 of ``model_type``, train mode."""
+    from hydra.utils import instantiate
+
+    from hqseg.modeling.sam2_hq.compose import model_config
+
+    if model_type not in SAM2_CONFIGS:
+        raise ValueError(
+            f"unknown HQ-SAM 2 model type {model_type!r}; known: {', '.join(SAM2_MODEL_TYPES)}"
+        )
+    target = _TARGET if hq else _PLAIN_TARGET
+    return instantiate(model_config(model_type, target=target).model, _recursive_=True)
 
 
 def build_hq_sam2(
@@ -30,11 +45,8 @@ def build_hq_sam2(
       CheckpointError: unreadable, foreign or wrong-model-type checkpoint.
       ValueError: unknown model type.
     """
-    from hydra.utils import instantiate
-
     from hqseg.modeling.checkpoint import read_state_dict
     from hqseg.modeling.sam2_hq.checkpoint import describe, load_into
-    from hqseg.modeling.sam2_hq.compose import model_config
 
     if model_type not in SAM2_CONFIGS:
         raise ValueError(
@@ -47,7 +59,7 @@ def build_hq_sam2(
             raise CheckpointError(
                 f"{checkpoint}: looks like {looks_like}, not a {model_type} checkpoint"
             )
-    model = instantiate(model_config(model_type, target=_TARGET).model, _recursive_=True)
+    model = build_sam2_architecture(model_type, hq=True)
     if checkpoint is None:
         model.load_report = LoadReport(kind="none", hq_initialised_fresh=True)
     else:

@@ -26,14 +26,20 @@ def is_hq_key(key: str) -> bool:
     return key.startswith(_HQ_PREFIXES)
 
 
+def infer_sam2_type(state_dict: dict[str, torch.Tensor]) -> str | None:
+    """The SAM 2.1 model type whose Hiera trunk (width, blocks) matches, else None."""
+    pos = state_dict.get("image_encoder.trunk.pos_embed")
+    if pos is None or pos.ndim != 4:
+        return None
+    blocks = {k.split(".")[3] for k in state_dict if k.startswith("image_encoder.trunk.blocks.")}
+    return TRUNK_SIGNATURES.get((int(pos.shape[1]), len(blocks)))
+
+
 def describe(state_dict: dict[str, torch.Tensor]) -> str:
     """What a state dict looks like: ``"SAM 2.1 <type>"``, ``"SAM (ViT)"`` or ``"unknown"``."""
     pos = state_dict.get("image_encoder.trunk.pos_embed")
     if pos is not None and pos.ndim == 4:
-        blocks = {
-            k.split(".")[3] for k in state_dict if k.startswith("image_encoder.trunk.blocks.")
-        }
-        size = TRUNK_SIGNATURES.get((int(pos.shape[1]), len(blocks)))
+        size = infer_sam2_type(state_dict)
         hq = " HQ" if any(is_hq_key(k) for k in state_dict) else ""
         return f"SAM 2.1{hq} {size}" if size else f"SAM 2{hq} (Hiera width {pos.shape[1]})"
     if any(k.startswith("image_encoder.patch_embed.") for k in state_dict):

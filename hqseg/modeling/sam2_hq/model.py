@@ -258,6 +258,10 @@ class HQSam2(SAM2Base):
         single, single_iou = decoder.sam_single_mask(masks, iou)
         return torch.cat([single, masks[:, 1:]], dim=1), torch.cat([single_iou, iou[:, 1:]], dim=1)
 
+    def decode_sam(self, image_embeddings, interm_embeddings, **prompts):
+        """The SAM 2.1 baseline of the common model interface: :meth:`decode_plain`."""
+        return self.decode_plain(image_embeddings, interm_embeddings, **prompts)
+
     def decode(
         self,
         image_embeddings: torch.Tensor,

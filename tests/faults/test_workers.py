@@ -1,0 +1,51 @@
+"""Pool workers end with their parent, even when the parent is killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    from hqseg.data.parallel import bounded_map
+
+    def slow(x):
+        print(os.getpid(), flush=True)
+        time.sleep(60)
+        return x
+
+    if __name__ == "__main__":
+        for _ in bounded_map(slow, range(4), workers=2, chunksize=1):
+            pass
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for its reaper counts as gone
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_end_when_the_parent_is_killed(tmp_path):
+    script = tmp_path / "pool.py"
+    script.write_text(SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = {int(proc.stdout.readline()) for _ in range(2)}
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)]
