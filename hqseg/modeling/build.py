@@ -131,6 +131,16 @@ register_line("vit", lambda model_type, *, hq: _sam_like(*_vit_encoder(model_typ
 register_line("tinyvit", lambda model_type, *, hq: _sam_like(*_tinyvit_encoder(model_type), hq=hq))
 
 
+def _sam2_line(model_type: str, *, hq: bool) -> torch.nn.Module:
+    """HQ-SAM 2 / plain SAM 2.1 on Meta's ``sam2`` (imported only when asked for)."""
+    from hqseg.modeling.sam2_hq.build import build_sam2_architecture
+
+    return build_sam2_architecture(model_type, hq=hq)
+
+
+register_line("sam2", _sam2_line)
+
+
 def build_model(model_type: str, *, hq: bool = True) -> torch.nn.Module:
     """A random-weight model of ``model_type`` (aliases accepted), in train mode.
 

@@ -171,6 +171,7 @@ class HQSam(Sam):
     def decode_sam(
         self,
         image_embeddings: torch.Tensor,
+        interm_embeddings: torch.Tensor | None = None,
         *,
         point_coords: torch.Tensor | None = None,
         point_labels: torch.Tensor | None = None,
@@ -178,7 +179,11 @@ class HQSam(Sam):
         mask_inputs: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Plain SAM (no HQ token, no HQ parameter) on ``[1, 256, 64, 64]`` embeddings:
-        SAM's four mask logits ``[B, 4, 256, 256]`` and iou_predictions ``[B, 4]``."""
+        SAM's four mask logits ``[B, 4, 256, 256]`` and iou_predictions ``[B, 4]``.
+
+        ``interm_embeddings`` is accepted for the common model interface and unused: SAM's
+        own decoder never sees the early ViT feature (HQ-SAM 2's baseline does use its
+        high-resolution features)."""
         sparse, dense = self._prompts(point_coords, point_labels, boxes, mask_inputs)
         return self.mask_decoder.predict_sam_masks(
             image_embeddings, self.prompt_encoder.get_dense_pe(), sparse, dense

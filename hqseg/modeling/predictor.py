@@ -128,7 +128,7 @@ class HQSamPredictor:
                     out[t] = (low, iou[:, 0])
             if "sam" in mask_types:
                 with self._autocast():
-                    sam_masks, sam_iou = self.model.decode_sam(emb, boxes=boxes)
+                    sam_masks, sam_iou = self.model.decode_sam(emb, interm, boxes=boxes)
                 low, iou = select_sam_mask(
                     sam_masks.float(), sam_iou.float(), multimask_output=multimask_output
                 )
@@ -196,6 +196,12 @@ class HQSamPredictor:
             return upsample(low_res, self.original_size)
         return self.model.postprocess_masks(low_res, self.input_size, self.original_size)
 
+    def _clamp_low_res(self, low_res: torch.Tensor) -> torch.Tensor:
+        """The returned low-res logits, clamped where the model's own predictor clamps
+        them (SAM 2: +-32, after the masks were upsampled from the unclamped logits)."""
+        limit = getattr(self.model, "low_res_logit_clamp", None)
+        return low_res if limit is None else low_res.clamp(-limit, limit)
+
     def _require_image(self) -> None:
         if not self.is_image_set:
             raise RuntimeError("call set_image() before predicting")
@@ -213,6 +219,7 @@ class HQSamPredictor:
         with torch.inference_mode():
             low_res, iou = low_res.float(), iou.float()
             masks = self.to_original_size(low_res)
+            low_res = self._clamp_low_res(low_res)
         masks = masks[:, 0]
         if not return_logits:
             masks = masks > self.model.mask_threshold
@@ -378,6 +385,7 @@ class HQSamPredictor:
                     masks = self.to_original_size(low)[:, 0]
                     if not return_logits:
                         masks = masks > self.model.mask_threshold
+                    low = self._clamp_low_res(low)
                     parts[t].append((masks.cpu(), iou.cpu(), low.cpu()))
         return {
             t: tuple(torch.cat(p).numpy() for p in zip(*v, strict=True)) for t, v in parts.items()

@@ -19,8 +19,12 @@ from hqseg.modeling.checkpoint import (
     check_model_type,
     infer_model_type,
     read_state_dict,
+    register_type_inference,
 )
-from hqseg.modeling.model_types import MODEL_TYPE_NAMES, resolve_model_type
+from hqseg.modeling.model_types import MODEL_TYPE_NAMES, line_of, resolve_model_type
+from hqseg.modeling.sam2_hq.checkpoint import infer_sam2_type
+
+register_type_inference(infer_sam2_type)
 
 
 def build_hq_sam(
@@ -56,6 +60,11 @@ def build_hq_sam(
         state_dict = read_state_dict(checkpoint)
         if model_type is None:
             model_type = infer_model_type(state_dict, path=str(checkpoint))
+    if line_of(model_type) == "sam2":  # SAM 2 checkpoint layout and loading rules
+        from hqseg.modeling.sam2_hq.build import build_hq_sam2
+
+        return build_hq_sam2(model_type, checkpoint=checkpoint, freeze_sam=freeze_sam)
+    if state_dict is not None:
         check_model_type(state_dict, model_type, path=str(checkpoint))
     model = build_model(model_type)
     if state_dict is None:

@@ -78,7 +78,11 @@ def decode_hq(model, embeddings, interm, *, boxes=None, points=None, point_label
 
 
 def export_official(model, path: str | Path) -> None:
-    """Write an official-format ``sam_hq_*.pth`` (SAM weights + the 25 HQ keys), atomically."""
-    from hqseg.modeling.checkpoint import save_official_checkpoint
+    """Write an official-format ``sam_hq_*.pth`` (SAM weights + the 25 HQ keys), or for
+    HQ-SAM 2 the authors' ``{"model": ...}`` layout (SAM 2.1 + 13 HQ keys), atomically."""
+    if getattr(model, "line", None) == "sam2":
+        from hqseg.modeling.sam2_hq.checkpoint import save_official_checkpoint
+    else:
+        from hqseg.modeling.checkpoint import save_official_checkpoint
 
     save_official_checkpoint(model, path)

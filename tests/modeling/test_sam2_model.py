@@ -1,0 +1,246 @@
+"""HQ-SAM 2 (test_hiera): HQ parameters, HQSam's interface, the authors' output modes,
+checkpoints (official HQ strictly, plain SAM 2.1 with HQ fresh, wrong type -> one error)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hqseg.errors import CheckpointError
+from hqseg.modeling import HQSamPredictor, build_hq_sam, hq_sam_model_registry
+from hqseg.modeling.sam2_hq import (
+    SAM2_MODEL_TYPES,
+    build_hq_sam2,
+    fill_seeded,
+    pack_high_res,
+    save_official_checkpoint,
+    unpack_high_res,
+)
+from hqseg.training import model_api
+
+BOXES = torch.tensor([[100.0, 150.0, 600.0, 700.0], [300.0, 50.0, 1000.0, 900.0]])
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = build_hq_sam2("test_hiera")
+    fill_seeded(m, 1)
+    return m.eval()
+
+
+@pytest.fixture(scope="module")
+def features(model):
+    image = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 3, 1024, 1024)))
+    with torch.no_grad():
+        return model.encode(model.preprocess(image.float()))
+
+
+def test_model_types_are_registered():
+    assert set(SAM2_MODEL_TYPES) == {
+        "sam2.1_hiera_t",
+        "sam2.1_hiera_s",
+        "sam2.1_hiera_b+",
+        "sam2.1_hiera_l",
+        "test_hiera",
+    }
+    assert set(SAM2_MODEL_TYPES) <= set(hq_sam_model_registry)
+
+
+def test_only_the_13_hq_tensors_train(model):
+    fresh = build_hq_sam("test_hiera")  # through the registry's dispatch
+    trainable = [n for n, p in fresh.named_parameters() if p.requires_grad]
+    assert trainable == fresh.hq_parameter_names()
+    assert len(trainable) == 13
+    assert sum(p.numel() for p in fresh.hq_parameters()) == 177_152
+    assert all(n.startswith("sam_mask_decoder.") for n in trainable)
+
+
+def test_high_res_packing_is_lossless():
+    s0, s1 = torch.randn(2, 32, 256, 256), torch.randn(2, 64, 128, 128)
+    packed = pack_high_res(s0, s1)
+    assert packed.shape == (2, 48, 256, 256)
+    back = unpack_high_res(packed, 32)
+    assert torch.equal(back[0], s0) and torch.equal(back[1], s1)
+
+
+def test_encode_shapes(features):
+    embed, high_res = features
+    assert embed.shape == (1, 256, 64, 64) and high_res.shape == (1, 48, 256, 256)
+
+
+def test_decode_types_follow_hq_sam_rules(model, features):
+    embed, high_res = features
+    with torch.no_grad():
+        masks, iou = model.decode_all(embed, high_res, boxes=BOXES)
+        plain, plain_iou = model.decode_plain(embed, high_res, boxes=BOXES)
+        out = {
+            t: model.decode(embed, high_res, boxes=BOXES, mask_type=t) for t in ("sam", "hq", "sum")
+        }
+        multi, multi_iou = model.decode(
+            embed, high_res, boxes=BOXES, multimask_output=True, mask_type="sum"
+        )
+    assert masks.shape == (2, 5, 256, 256) and iou.shape == (2, 4)
+    assert plain.shape == (2, 4, 256, 256) and plain_iou.shape == (2, 4)
+    torch.testing.assert_close(out["sam"][0], plain[:, 0:1])
+    torch.testing.assert_close(out["hq"][0], masks[:, 4:5])
+    torch.testing.assert_close(out["sum"][0], masks[:, 0:1] + masks[:, 4:5])
+    best = iou[:, 1:].argmax(1) + 1
+    rows = torch.arange(2)
+    torch.testing.assert_close(multi[:, 0], masks[rows, best] + masks[:, 4])
+    torch.testing.assert_close(multi_iou[:, 0], iou[rows, best])
+    # the HQ token takes part in the attention: the HQ pass's SAM tokens are not plain SAM 2.1
+    assert not torch.allclose(plain[:, 1:], masks[:, 1:4])
+
+
+def test_sam_mask_type_is_meta_sam2_itself(model):
+    """mask_type="sam" equals Meta's SAM2ImagePredictor on a plain SAM2Base with the same
+    weights (the baseline is SAM 2.1, not the HQ pass's SAM tokens)."""
+    from hydra.utils import instantiate
+    from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+    from hqseg.modeling.sam2_hq.compose import model_config
+
+    plain = instantiate(
+        model_config("test_hiera", target="sam2.modeling.sam2_base.SAM2Base").model,
+        _recursive_=True,
+    )
+    sd = {k: v for k, v in model.state_dict().items() if k in plain.state_dict()}
+    plain.load_state_dict(sd, strict=True)
+    image = np.random.default_rng(2).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    meta = SAM2ImagePredictor(plain.eval())
+    meta.set_image(image)
+    ours = HQSamPredictor(model, resize_mode="square")
+    ours.set_image(image)
+    for multimask in (False, True):
+        _, meta_iou, meta_low = meta.predict(
+            box=BOXES.numpy(), multimask_output=multimask, return_logits=True
+        )
+        _, iou, low = ours.predict_boxes(
+            BOXES.numpy(), mask_type="sam", multimask_output=multimask, return_logits=True
+        )
+        if multimask:
+            best = meta_iou.argmax(1)
+            meta_low = meta_low[np.arange(2), best][:, None]
+            meta_iou = meta_iou[np.arange(2), best][:, None]
+        np.testing.assert_allclose(low, meta_low, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(iou, meta_iou[:, 0], atol=1e-5, rtol=0)
+
+
+def test_one_image_for_many_prompts_equals_a_batch(model, features):
+    embed, high_res = features
+    with torch.no_grad():
+        shared = model.decode(embed, high_res, boxes=BOXES)[0]
+        batched = model.decode(
+            embed.expand(2, -1, -1, -1), high_res.expand(2, -1, -1, -1), boxes=BOXES
+        )[0]
+    torch.testing.assert_close(shared, batched, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("multimask", "hq_only", "n_masks", "n_ious"),
+    [(False, False, 1, 1), (False, True, 1, 1), (True, False, 3, 3), (True, True, 1, 3)],
+)
+def test_authors_output_modes(model, features, multimask, hq_only, n_masks, n_ious):
+    embed, high_res = features
+    points = torch.tensor([[[500.0, 500.0], [200.0, 300.0]]] * 2)
+    labels = torch.tensor([[1, 0]] * 2)
+    with torch.no_grad():
+        logits, iou = model.decode_official(
+            embed,
+            high_res,
+            point_coords=points,
+            point_labels=labels,
+            multimask_output=multimask,
+            hq_token_only=hq_only,
+        )
+        all_masks, _ = model.decode_all(embed, high_res, point_coords=points, point_labels=labels)
+    assert logits.shape == (2, n_masks, 256, 256) and iou.shape == (2, n_ious)
+    assert logits.abs().max() <= 32
+    if multimask and not hq_only:  # HQ logits added to each SAM multimask logit
+        want = (all_masks[:, 1:4] + all_masks[:, 4:5]).clamp(-32, 32)
+        torch.testing.assert_close(logits, want, atol=1e-5, rtol=0)
+
+
+def test_mask_prompt_and_box_with_points(model, features):
+    embed, high_res = features
+    with torch.no_grad():
+        low, _ = model.decode(embed, high_res, mask_inputs=torch.randn(2, 1, 256, 256))
+        both, _ = model.decode(
+            embed,
+            high_res,
+            boxes=BOXES,
+            point_coords=torch.full((2, 1, 2), 400.0),
+            point_labels=torch.ones(2, 1, dtype=torch.int),
+        )
+    assert low.shape == both.shape == (2, 1, 256, 256)
+
+
+def test_predictor_takes_the_model(model):
+    predictor = HQSamPredictor(model, resize_mode="square")
+    image = np.random.default_rng(1).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    predictor.set_image(image)
+    masks, scores, low = predictor.predict_boxes(np.array([[10, 20, 200, 250]]), hq_token_only=True)
+    assert masks.shape == (1, 300, 400) and scores.shape == (1,) and low.shape == (1, 1, 256, 256)
+    assert np.abs(low).max() <= 32
+
+
+def test_official_checkpoint_round_trip_and_plain_sam2(model, features, tmp_path):
+    embed, high_res = features
+    path = tmp_path / "sam2.1_hq_test_hiera.pt"
+    save_official_checkpoint(model, path)
+    payload = torch.load(path, weights_only=True)
+    assert set(payload) == {"model"}
+    hq_keys = [
+        k
+        for k in payload["model"]
+        if k.startswith("sam_mask_decoder.hf_")
+        or k.startswith("sam_mask_decoder.embedding_maskfeature.")
+    ]
+    assert len(hq_keys) == 13
+    loaded = build_hq_sam2("test_hiera", checkpoint=path)
+    assert loaded.load_report.kind == "hq" and not loaded.load_report.hq_initialised_fresh
+    with torch.no_grad():
+        want = model.decode(embed, high_res, boxes=BOXES)[0]
+        got = loaded.decode(embed, high_res, boxes=BOXES)[0]
+    assert torch.equal(want, got)
+
+    plain = tmp_path / "sam2.1_hiera_test.pt"
+    torch.save({"model": {k: v for k, v in payload["model"].items() if k not in hq_keys}}, plain)
+    base = build_hq_sam2("test_hiera", checkpoint=plain)
+    assert base.load_report.kind == "sam" and base.load_report.hq_initialised_fresh
+    assert sorted(base.load_report.missing_keys) == sorted(hq_keys)
+    with torch.no_grad():  # plain SAM 2.1's mask is the checkpoint's, whatever the HQ weights
+        torch.testing.assert_close(
+            base.decode(embed, high_res, boxes=BOXES, mask_type="sam")[0],
+            model.decode(embed, high_res, boxes=BOXES, mask_type="sam")[0],
+        )
+
+
+def test_wrong_checkpoints_are_one_clear_error(model, tmp_path):
+    sd = model.state_dict()
+    other = dict(sd)
+    other["image_encoder.trunk.pos_embed"] = torch.zeros(1, 96, 7, 7)
+    for i in range(5, 12):
+        other[f"image_encoder.trunk.blocks.{i}.norm1.weight"] = torch.zeros(96)
+    path = tmp_path / "sam2.1_hiera_tiny.pt"
+    torch.save({"model": other}, path)
+    with pytest.raises(
+        CheckpointError, match="looks like SAM 2.1 HQ sam2.1_hiera_t, not a test_hiera"
+    ):
+        build_hq_sam2("test_hiera", checkpoint=path)
+
+    vit = tmp_path / "sam_hq_tiny.pth"
+    torch.save(build_hq_sam("tiny").state_dict(), vit)
+    with pytest.raises(CheckpointError, match=r"looks like SAM / HQ-SAM \(ViT\)"):
+        model_api.build_model("test_hiera", str(vit))
+
+    partial = tmp_path / "partial.pt"
+    torch.save({"model": {k: v for k, v in sd.items() if "sam_prompt_encoder" not in k}}, partial)
+    with pytest.raises(CheckpointError, match="missing"):
+        build_hq_sam2("test_hiera", checkpoint=partial)
+
+
+def test_unknown_type_is_an_error():
+    with pytest.raises(ValueError, match="unknown"):
+        build_hq_sam2("sam2.1_hiera_xl")
