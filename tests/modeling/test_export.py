@@ -152,7 +152,6 @@ def test_transformers_samhq_equals_ours(tiny_model, prompt):
         hq = hf(multimask_output=False, hq_token_only=True, **hf_in)
         both = hf(multimask_output=False, hq_token_only=False, **hf_in)
         hf_vision = hf.vision_encoder(pixel_values=x)
-    close = {"atol": 1e-5, "rtol": 0}
     torch.testing.assert_close(iou_hf_way, iou)  # the keys never reach the IoU head
     # IoU: 1e-5 absolute plus 2e-4 relative. With point prompts transformers normalises the
     # coordinates in another order before the positional encoding; on the test_vit fixture
