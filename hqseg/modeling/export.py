@@ -56,6 +56,12 @@ def export_checkpoint(
             f"transformers' SamHQModel has only the ViT line; {model_type} cannot be exported "
             "to its key names (use --format official or onnx)"
         )
+    line = MODEL_TYPES[model_type].line
+    if fmt == "onnx" and line == "sam2":
+        raise CheckpointError(
+            f"ONNX export of the HQ-SAM 2 decoder ({model_type}) is not available yet; "
+            "use --format official"
+        )
     model = build_hq_sam(model_type, checkpoint=checkpoint)
     report = model.load_report
     if hq_weights is not None:
@@ -65,6 +71,11 @@ def export_checkpoint(
         from hqseg.modeling.onnx_export import export_onnx
 
         export_onnx(model.eval(), out, multimask_output=multimask_output)
+        return report
+    if line == "sam2":  # the authors' {"model": state_dict} layout of sam2.1_hq_hiera_*.pt
+        from hqseg.modeling.sam2_hq import save_official_checkpoint
+
+        save_official_checkpoint(model, out)
         return report
     sd = official_state_dict(model)
     if fmt == "transformers":

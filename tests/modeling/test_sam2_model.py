@@ -244,3 +244,28 @@ def test_wrong_checkpoints_are_one_clear_error(model, tmp_path):
 def test_unknown_type_is_an_error():
     with pytest.raises(ValueError, match="unknown"):
         build_hq_sam2("sam2.1_hiera_xl")
+
+
+def test_hqseg_export_writes_the_sam2_layout_and_refuses_onnx(tmp_path):
+    """`hqseg export` of an HQ-SAM 2 checkpoint: official = the authors' {"model": ...}
+    layout (reloads as HQ); onnx = one clear line, not a traceback."""
+    from click.testing import CliRunner
+
+    from hqseg.cli import main
+    from hqseg.modeling import build_hq_sam
+    from hqseg.modeling.sam2_hq import save_official_checkpoint
+
+    src = tmp_path / "hq.pt"
+    save_official_checkpoint(build_hq_sam("test_hiera"), src)
+    out = tmp_path / "out.pt"
+    result = CliRunner().invoke(
+        main, ["export", str(src), "--format", "official", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert set(torch.load(out, weights_only=True)) == {"model"}
+    assert build_hq_sam("test_hiera", checkpoint=out).load_report.kind == "hq"
+    result = CliRunner().invoke(
+        main, ["export", str(src), "--format", "onnx", "--out", str(tmp_path / "o.onnx")]
+    )
+    assert result.exit_code == 2 and "not available yet" in result.output
+    assert "Traceback" not in result.output
