@@ -6,7 +6,6 @@ and MobileSAM's ``TinyViT`` as the authors ship it (line ``tinyvit``, Light HQ-S
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -20,9 +19,10 @@ from hqseg.modeling.hq_mask_decoder import (
     select_masks,
     select_sam_mask,
 )
+from hqseg.modeling.hq_parameters import HQParameters
 
 
-class HQSam(Sam):
+class HQSam(HQParameters, Sam):
     """SAM with HQ-SAM's decoder.
 
     The early feature ``[B, 64, 64, C]`` (channels-last) is, for a ViT, the output of the
@@ -33,6 +33,8 @@ class HQSam(Sam):
     Coordinates are in the 1024-input frame (after ``ResizeLongestSide``): points
     ``(x, y)``, boxes XYXY.
     """
+
+    hq_prefixes = tuple(f"mask_decoder.{m}." for m in HQ_MODULE_NAMES)
 
     def __init__(
         self,
@@ -71,21 +73,7 @@ class HQSam(Sam):
         return result
 
     # ------------------------------------------------------------------ parameters
-    def hq_parameter_names(self) -> list[str]:
-        """Names of the HQ parameters (the 25 ``mask_decoder.*`` keys HQ-SAM adds)."""
-        prefixes = tuple(f"mask_decoder.{m}." for m in HQ_MODULE_NAMES)
-        return [n for n, _ in self.named_parameters() if n.startswith(prefixes)]
-
-    def hq_parameters(self) -> Iterator[nn.Parameter]:
-        """The HQ parameters, the only ones HQ-SAM training optimises."""
-        names = set(self.hq_parameter_names())
-        return (p for n, p in self.named_parameters() if n in names)
-
-    def freeze_sam(self, frozen: bool = True) -> None:
-        """Make SAM's parameters untrainable (``frozen``) or trainable; HQ ones stay trainable."""
-        names = set(self.hq_parameter_names())
-        for n, p in self.named_parameters():
-            p.requires_grad_(n in names or not frozen)
+    # hq_parameter_names, hq_parameters, freeze_sam: see HQParameters
 
     # ------------------------------------------------------------------ encode / decode
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,16 +19,15 @@ evaluators use it unchanged:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from sam2.modeling.sam.mask_decoder import MaskDecoder
 from sam2.modeling.sam2_base import SAM2Base
-from torch import nn
 
 from hqseg.modeling.hq_mask_decoder import MaskType, select_masks
+from hqseg.modeling.hq_parameters import HQParameters
 from hqseg.modeling.sam2_hq.configs import HQ_MODULE_NAMES
 from hqseg.modeling.sam2_hq.mask_decoder import HQ_INDEX, HQSam2MaskDecoder
 
@@ -52,7 +51,7 @@ def unpack_high_res(packed: torch.Tensor, s0_channels: int) -> tuple[torch.Tenso
     return packed[:, :s0_channels], F.pixel_unshuffle(packed[:, s0_channels:], 2)
 
 
-class HQSam2(SAM2Base):
+class HQSam2(HQParameters, SAM2Base):
     """SAM 2.1 with the HQ mask decoder; built from a SAM 2.1 config (see
     :func:`hqseg.modeling.sam2_hq.build_hq_sam2`). The state dict has SAM 2.1's keys
     plus the 13 HQ keys under ``sam_mask_decoder.``."""
@@ -60,6 +59,8 @@ class HQSam2(SAM2Base):
     line = "sam2"
     mask_threshold = 0.0
     low_res_logit_clamp = LOW_RES_LOGIT_CLAMP
+
+    hq_prefixes = tuple(f"sam_mask_decoder.{m}." for m in HQ_MODULE_NAMES)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -96,21 +97,7 @@ class HQSam2(SAM2Base):
         return self.sam_mask_decoder
 
     # ------------------------------------------------------------------ parameters
-    def hq_parameter_names(self) -> list[str]:
-        """Names of the HQ parameters (the 13 ``sam_mask_decoder.*`` keys HQ-SAM 2 adds)."""
-        prefixes = tuple(f"sam_mask_decoder.{m}." for m in HQ_MODULE_NAMES)
-        return [n for n, _ in self.named_parameters() if n.startswith(prefixes)]
-
-    def hq_parameters(self) -> Iterator[nn.Parameter]:
-        """The HQ parameters, the only ones training optimises."""
-        names = set(self.hq_parameter_names())
-        return (p for n, p in self.named_parameters() if n in names)
-
-    def freeze_sam(self, frozen: bool = True) -> None:
-        """Make SAM 2's parameters untrainable (``frozen``) or trainable; HQ ones stay trainable."""
-        names = set(self.hq_parameter_names())
-        for n, p in self.named_parameters():
-            p.requires_grad_(n in names or not frozen)
+    # hq_parameter_names, hq_parameters, freeze_sam: see HQParameters
 
     # ------------------------------------------------------------------ images
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
