@@ -63,7 +63,9 @@ def build_hq_sam(
     if line_of(model_type) == "sam2":  # SAM 2 checkpoint layout and loading rules
         from hqseg.modeling.sam2_hq.build import build_hq_sam2
 
-        return build_hq_sam2(model_type, checkpoint=checkpoint, freeze_sam=freeze_sam)
+        return build_hq_sam2(
+            model_type, checkpoint=checkpoint, freeze_sam=freeze_sam, state_dict=state_dict
+        )
     if state_dict is not None:
         check_model_type(state_dict, model_type, path=str(checkpoint))
     model = build_model(model_type)

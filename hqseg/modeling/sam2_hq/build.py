@@ -31,6 +31,7 @@ def build_hq_sam2(
     *,
     checkpoint: str | os.PathLike | None = None,
     freeze_sam: bool = True,
+    state_dict: dict | None = None,
 ):
     """Build an HQ-SAM 2 model (:class:`hqseg.modeling.sam2_hq.HQSam2`) in eval mode.
 
@@ -40,6 +41,8 @@ def build_hq_sam2(
       checkpoint: the authors' ``sam2.1_hq_hiera_*.pt`` (loaded strictly) or Meta's
         ``sam2.1_hiera_*.pt`` (HQ parameters stay fresh); ``model.load_report`` says which.
       freeze_sam: leave only the HQ parameters trainable.
+      state_dict: ``checkpoint`` already read with ``read_state_dict`` (a caller that
+        looked at it first); the file is then not read again.
 
     Raises:
       CheckpointError: unreadable, foreign or wrong-model-type checkpoint.
@@ -53,8 +56,10 @@ def build_hq_sam2(
             f"unknown HQ-SAM 2 model type {model_type!r}; known: {', '.join(SAM2_MODEL_TYPES)}"
         )
     if checkpoint is not None:
+        if state_dict is None:
+            state_dict = read_state_dict(checkpoint)
         # A cheap look before building: a file of another size fails fast.
-        looks_like = describe(read_state_dict(checkpoint))
+        looks_like = describe(state_dict)
         if looks_like.startswith("SAM 2") and not looks_like.endswith(f" {model_type}"):
             raise CheckpointError(
                 f"{checkpoint}: looks like {looks_like}, not a {model_type} checkpoint"
@@ -63,6 +68,6 @@ def build_hq_sam2(
     if checkpoint is None:
         model.load_report = LoadReport(kind="none", hq_initialised_fresh=True)
     else:
-        model.load_report = load_into(model, checkpoint, model_type=model_type)
+        model.load_report = load_into(model, state_dict, model_type=model_type, path=checkpoint)
     model.freeze_sam(freeze_sam)
     return model.eval()

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from hqseg.errors import CheckpointError
-from hqseg.modeling.checkpoint import LoadReport, read_state_dict
+from hqseg.modeling.checkpoint import LoadReport
 from hqseg.modeling.sam2_hq.configs import HQ_MODULE_NAMES, TRUNK_SIGNATURES
 from hqseg.utils.atomic import atomic_file
 
@@ -71,9 +71,15 @@ def check_and_split(
     )
 
 
-def load_into(model: nn.Module, path: str | os.PathLike, *, model_type: str) -> LoadReport:
-    """Load an HQ-SAM 2 or plain SAM 2.1 checkpoint into ``model`` (see module doc)."""
-    state_dict = read_state_dict(path)
+def load_into(
+    model: nn.Module,
+    state_dict: dict[str, torch.Tensor],
+    *,
+    model_type: str,
+    path: str | os.PathLike = "checkpoint",
+) -> LoadReport:
+    """Load an HQ-SAM 2 or plain SAM 2.1 state dict (read from ``path`` with
+    :func:`read_state_dict`) into ``model`` (see module doc)."""
     has_hq = check_and_split(state_dict, model, model_type=model_type, path=str(path))
     result = model.load_state_dict(state_dict, strict=has_hq)
     return LoadReport(
