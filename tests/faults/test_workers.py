@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent(
     from hqseg.data.parallel import bounded_map
 
     def slow(x):
-        print(os.getpid(), flush=True)
+        os.write(1, f"{os.getpid()}\\n".encode())  # one write: no interleaving
         time.sleep(60)
         return x
 
@@ -42,7 +42,12 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
     script = tmp_path / "pool.py"
     script.write_text(SCRIPT)
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    workers = {int(proc.stdout.readline()) for _ in range(2)}
+    workers: set[int] = set()
+    while len(workers) < 2:
+        line = proc.stdout.readline()
+        assert line, "the pool script ended before both workers started"
+        if line.strip().isdigit():
+            workers.add(int(line))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 10
