@@ -22,7 +22,8 @@ from hqseg.cli.model_type import model_type_option
     "'transformers': the same tensors under transformers' SamHQModel key names "
     "(a torch state dict for SamHQModel.load_state_dict; ViT types only); "
     "'onnx': prompt encoder + HQ mask decoder as an ONNX graph (inputs: image_embeddings, "
-    "interm_embeddings, point_coords, point_labels, mask_input, has_mask_input; outputs: "
+    "interm_embeddings, point_coords, point_labels, mask_input, has_mask_input; HQ-SAM 2: "
+    "image_embed, high_res_feats_0, high_res_feats_1 instead of the first two; outputs: "
     "masks_hq, masks_sum, iou_predictions; see hqseg.modeling.onnx_export).",
 )
 @click.option(

@@ -32,8 +32,9 @@ def export_checkpoint(
 
     * ``official``: the flat ``sam_hq_vit_*.pth`` state dict the authors' code loads;
     * ``transformers``: the same tensors under ``SamHQModel``'s key names (ViT line only);
-    * ``onnx``: prompt encoder + HQ mask decoder as an ONNX graph
-      (:func:`hqseg.modeling.onnx_export.export_onnx`).
+    * ``onnx``: prompt encoder + HQ mask decoder as an ONNX graph, every line
+      (:func:`hqseg.modeling.onnx_export.export_onnx`; HQ-SAM 2's inputs:
+      :mod:`hqseg.modeling.sam2_hq.onnx`).
 
     Arguments:
       checkpoint: an HQ checkpoint, or a base checkpoint plus ``hq_weights``.
@@ -57,11 +58,6 @@ def export_checkpoint(
             "to its key names (use --format official or onnx)"
         )
     line = MODEL_TYPES[model_type].line
-    if fmt == "onnx" and line == "sam2":
-        raise CheckpointError(
-            f"ONNX export of the HQ-SAM 2 decoder ({model_type}) is not available yet; "
-            "use --format official"
-        )
     model = build_hq_sam(model_type, checkpoint=checkpoint)
     report = model.load_report
     if hq_weights is not None:

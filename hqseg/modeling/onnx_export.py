@@ -21,13 +21,16 @@ outputs
   ``iou_predictions`` ``[1, 1]``            the chosen SAM token's predicted IoU.
 
 The low-res logits are in the padded 1024 frame, upscale them as ``Sam.postprocess_masks``.
-``multimask_output`` is fixed at export time. Other lines (HQ-SAM 2, whose decoder takes
-high-resolution features instead of the early feature) register their own
-:class:`OnnxDecoder` subclass with :func:`register_onnx_decoder`.
+``multimask_output`` is fixed at export time. Other lines register their own
+:class:`OnnxDecoder` subclass with :func:`register_onnx_decoder`: HQ-SAM 2's
+(:mod:`hqseg.modeling.sam2_hq.onnx`) takes SAM 2's image embedding and two
+high-resolution features instead of the early feature, and adds SAM 2's padding point
+itself.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from typing import ClassVar
@@ -65,6 +68,38 @@ class OnnxDecoder(nn.Module):
         self.multimask_output = multimask_output
 
     @property
+    def prompt_encoder(self) -> nn.Module:
+        """The model's SAM-style prompt encoder (``pe_layer``, ``point_embeddings``, ...)."""
+        return self.model.prompt_encoder
+
+    def _embed_points(self, coords: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """SAM's point embedding written with arithmetic masks (traceable for any N)."""
+        pe = self.prompt_encoder
+        size = float(pe.input_image_size[0])
+        emb = pe.pe_layer._pe_encoding((coords + 0.5) / size)
+        labels = labels.unsqueeze(-1)
+        emb = emb * (labels != -1) + pe.not_a_point_embed.weight * (labels == -1)
+        for i, point_embedding in enumerate(pe.point_embeddings):
+            emb = emb + point_embedding.weight * (labels == i)
+        return emb
+
+    def _embed_mask(self, mask: torch.Tensor, has_mask: torch.Tensor) -> torch.Tensor:
+        """``mask_downscaling(mask)`` when ``has_mask`` is 1, else ``no_mask_embed``."""
+        pe = self.prompt_encoder
+        no_mask = pe.no_mask_embed.weight.reshape(1, -1, 1, 1)
+        return has_mask * pe.mask_downscaling(mask) + (1 - has_mask) * no_mask
+
+    def _outputs(
+        self, masks: torch.Tensor, iou_predictions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``masks_hq``, ``masks_sum``, ``iou_predictions`` from every token's logits
+        ``[1, 5, 256, 256]`` and IoUs ``[1, 4]`` (:func:`select_masks`)."""
+        mm = self.multimask_output
+        masks_hq, iou = select_masks(masks, iou_predictions, multimask_output=mm, mask_type="hq")
+        masks_sum, _ = select_masks(masks, iou_predictions, multimask_output=mm, mask_type="sum")
+        return masks_hq, masks_sum, iou
+
+    @property
     def input_names(self) -> tuple[str, ...]:
         return self.feature_inputs + self.prompt_inputs
 
@@ -90,22 +125,6 @@ class HQSamOnnxDecoder(OnnxDecoder):
         vit_dim = self.model.mask_decoder.vit_dim
         return torch.randn(1, 256, 64, 64), torch.randn(1, 64, 64, vit_dim)
 
-    def _embed_points(self, coords: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """SAM's point embedding written with arithmetic masks (traceable for any N)."""
-        pe = self.model.prompt_encoder
-        size = float(pe.input_image_size[0])
-        emb = pe.pe_layer._pe_encoding((coords + 0.5) / size)
-        labels = labels.unsqueeze(-1)
-        emb = emb * (labels != -1) + pe.not_a_point_embed.weight * (labels == -1)
-        for i, point_embedding in enumerate(pe.point_embeddings):
-            emb = emb + point_embedding.weight * (labels == i)
-        return emb
-
-    def _embed_mask(self, mask: torch.Tensor, has_mask: torch.Tensor) -> torch.Tensor:
-        pe = self.model.prompt_encoder
-        no_mask = pe.no_mask_embed.weight.reshape(1, -1, 1, 1)
-        return has_mask * pe.mask_downscaling(mask) + (1 - has_mask) * no_mask
-
     def forward(
         self,
         image_embeddings: torch.Tensor,
@@ -122,13 +141,14 @@ class HQSamOnnxDecoder(OnnxDecoder):
             self._embed_mask(mask_input, has_mask_input),
             interm_embeddings,
         )
-        mm = self.multimask_output
-        masks_hq, iou = select_masks(masks, iou, multimask_output=mm, mask_type="hq")
-        masks_sum, _ = select_masks(masks, iou, multimask_output=mm, mask_type="sum")
-        return masks_hq, masks_sum, iou
+        return self._outputs(masks, iou)
 
 
 _DECODERS: list[tuple[type, type[OnnxDecoder]]] = [(HQSam, HQSamOnnxDecoder)]
+
+_LINE_MODULES = {"sam2": "hqseg.modeling.sam2_hq.onnx"}
+"""Modules that register the decoder of a model line (``model.line``) when imported;
+imported on first use, as they need that line's package."""
 
 
 def register_onnx_decoder(model_cls: type, decoder_cls: type[OnnxDecoder]) -> None:
@@ -138,6 +158,9 @@ def register_onnx_decoder(model_cls: type, decoder_cls: type[OnnxDecoder]) -> No
 
 def onnx_decoder(model: nn.Module, *, multimask_output: bool = False) -> OnnxDecoder:
     """The :class:`OnnxDecoder` wrapper for ``model`` (in eval mode)."""
+    line_module = _LINE_MODULES.get(getattr(model, "line", None))
+    if line_module is not None:
+        importlib.import_module(line_module)
     for model_cls, decoder_cls in _DECODERS:
         if isinstance(model, model_cls):
             return decoder_cls(model.eval(), multimask_output=multimask_output).eval()
@@ -159,6 +182,8 @@ def export_onnx(
         # that are constant at batch 1; the graph is checked against torch in the tests.
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+        # Its note on negative gather indices: ours are argmax results, never negative.
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
             wrapper,
             wrapper.examples(),

@@ -101,3 +101,26 @@ def test_cli_export_onnx(tmp_path, tiny_model, tiny_checkpoint):
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()][:2] == ["image_embeddings", "interm_embeddings"]
     assert session.get_inputs()[2].shape[1] == "num_points"
+
+
+def test_multimask_export_equals_torch(tmp_path, perturb):
+    """``--multimask-output``: SAM's part of both outputs is its best multimask token."""
+    torch.manual_seed(0)
+    model = perturb(build_hq_sam("test_vit"), seed=6).eval()
+    path = tmp_path / "multimask.onnx"
+    export_onnx(model, path, multimask_output=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    emb, early = _features(model)
+    got_hq, got_sum, got_iou = _run(session, emb, early, [[300.0, 400.0], [0.0, 0.0]], [1, -1])
+    prompts = {
+        "point_coords": torch.tensor([[[300.0, 400.0]]]),
+        "point_labels": torch.tensor([[1]]),
+    }
+    with torch.no_grad():
+        want_hq, want_iou = model.decode(
+            emb, early, multimask_output=True, hq_token_only=True, **prompts
+        )
+        want_sum, _ = model.decode(emb, early, multimask_output=True, **prompts)
+    torch.testing.assert_close(got_hq, want_hq, atol=ATOL, rtol=0)
+    torch.testing.assert_close(got_sum, want_sum, atol=ATOL, rtol=0)
+    torch.testing.assert_close(got_iou, want_iou, atol=ATOL, rtol=0)

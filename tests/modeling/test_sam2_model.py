@@ -246,14 +246,14 @@ def test_unknown_type_is_an_error():
         build_hq_sam2("sam2.1_hiera_xl")
 
 
-def test_hqseg_export_writes_the_sam2_layout_and_refuses_onnx(tmp_path):
+def test_hqseg_export_writes_the_sam2_layout_and_onnx(tmp_path):
     """`hqseg export` of an HQ-SAM 2 checkpoint: official = the authors' {"model": ...}
-    layout (reloads as HQ); onnx = one clear line, not a traceback."""
+    layout (reloads as HQ); onnx = a decoder graph that onnxruntime loads and runs with
+    SAM 2's feature inputs (its equality with torch: test_sam2_onnx.py)."""
+    import onnxruntime as ort
     from click.testing import CliRunner
 
     from hqseg.cli import main
-    from hqseg.modeling import build_hq_sam
-    from hqseg.modeling.sam2_hq import save_official_checkpoint
 
     src = tmp_path / "hq.pt"
     save_official_checkpoint(build_hq_sam("test_hiera"), src)
@@ -264,8 +264,21 @@ def test_hqseg_export_writes_the_sam2_layout_and_refuses_onnx(tmp_path):
     assert result.exit_code == 0, result.output
     assert set(torch.load(out, weights_only=True)) == {"model"}
     assert build_hq_sam("test_hiera", checkpoint=out).load_report.kind == "hq"
+    onnx_path = tmp_path / "o.onnx"
     result = CliRunner().invoke(
-        main, ["export", str(src), "--format", "onnx", "--out", str(tmp_path / "o.onnx")]
+        main, ["export", str(src), "--format", "onnx", "--out", str(onnx_path)]
     )
-    assert result.exit_code == 2 and "not available yet" in result.output
-    assert "Traceback" not in result.output
+    assert result.exit_code == 0, result.output
+    assert "onnx format" in result.output
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    assert names[:3] == ["image_embed", "high_res_feats_0", "high_res_feats_1"]
+    shapes = [(1, 256, 64, 64), (1, 32, 256, 256), (1, 64, 128, 128)]
+    feeds = {n: np.zeros(s, np.float32) for n, s in zip(names, shapes, strict=False)}
+    feeds["point_coords"] = np.array([[[10.0, 20.0], [300.0, 400.0], [500.0, 600.0]]], np.float32)
+    feeds["point_labels"] = np.array([[1.0, 2.0, 3.0]], np.float32)
+    feeds["mask_input"] = np.zeros((1, 1, 256, 256), np.float32)
+    feeds["has_mask_input"] = np.zeros(1, np.float32)
+    masks_hq, masks_sum, iou = session.run(None, feeds)
+    assert masks_hq.shape == masks_sum.shape == (1, 1, 256, 256) and iou.shape == (1, 1)
+    assert np.isfinite(masks_sum).all()

@@ -198,14 +198,28 @@ class HQSam2(HQParameters, SAM2Base):
             mask_inputs=mask_inputs,
         )
         repeat, high_res = self._decoder_inputs(image_embeddings, interm_embeddings, sparse)
+        return self.decode_embedded(image_embeddings, high_res, sparse, dense, repeat_image=repeat)
+
+    def decode_embedded(
+        self,
+        image_embeddings: torch.Tensor,
+        high_res_features: list[torch.Tensor],
+        sparse: torch.Tensor,
+        dense: torch.Tensor,
+        *,
+        repeat_image: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`decode_all` from embedded prompts (sparse ``[B, N, 256]``, dense
+        ``[B, 256, 64, 64]``) and the unpacked ``[feat_s0, feat_s1]``; the ONNX graph
+        (:mod:`hqseg.modeling.sam2_hq.onnx`) shares it."""
         decoder = self.sam_mask_decoder
         masks, iou, _, _ = decoder.predict_all_masks(
             image_embeddings,
             self.sam_prompt_encoder.get_dense_pe(),
             sparse,
             dense,
-            repeat_image=repeat,
-            high_res_features=high_res,
+            repeat_image=repeat_image,
+            high_res_features=high_res_features,
         )
         single, single_iou = decoder.sam_single_mask(masks[:, :HQ_INDEX], iou)
         masks = torch.cat([single, masks[:, 1:]], dim=1)
