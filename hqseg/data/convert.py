@@ -257,7 +257,7 @@ def mask_to_grey(img: Image.Image, mask_kind: str = "grey") -> np.ndarray:
             grey = grey.astype(np.uint8)
     else:
         grey = np.asarray(img.convert("RGB")).max(axis=2)
-    present = np.flatnonzero(np.bincount(grey.ravel(), minlength=256))
+    present = grey_levels(grey)
     if len(present) == 2 and present[0] == 0 and present[1] != 255:
         grey = np.where(grey > 0, 255, 0).astype(np.uint8)
     if img.format == "JPEG":
@@ -265,6 +265,17 @@ def mask_to_grey(img: Image.Image, mask_kind: str = "grey") -> np.ndarray:
         grey[grey < JPEG_SNAP] = 0
         grey[grey > 255 - JPEG_SNAP] = 255
     return grey
+
+
+def grey_levels(grey: np.ndarray) -> np.ndarray:
+    """The distinct values of a uint8 array, ascending (int64).
+
+    ``np.bincount`` would first widen every pixel to int64 (10x slower on a 2k mask);
+    OpenCV's histogram counts uint8 directly. A count is never rounded to zero, so
+    the set of levels is exact.
+    """
+    hist = cv2.calcHist([np.ascontiguousarray(grey)], [0], None, [256], [0, 256])
+    return np.flatnonzero(hist.ravel())
 
 
 def _grey_palette(img: Image.Image) -> bool:
@@ -341,12 +352,11 @@ def convert_pair(
         reusable, grey = _mask_grey(mask_data, mask, mask_kind)
     except _Bad as bad:
         return Reject(str(bad.path), bad.reason, bad.detail, source)
-    foreground = grey > FOREGROUND
-    if not foreground.any():
+    if grey.size == 0 or grey.max() <= FOREGROUND:  # max/min: no boolean mask built
         return Reject(
             str(pair.mask), "empty-mask", f"no foreground pixel (none above {FOREGROUND})", source
         )
-    if foreground.all():
+    if grey.min() > FOREGROUND:
         return Reject(
             str(pair.mask), "full-mask", f"no background pixel (all above {FOREGROUND})", source
         )
