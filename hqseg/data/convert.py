@@ -287,6 +287,17 @@ def _grey_palette(img: Image.Image) -> bool:
     return bool(len(entries) == 0 or (entries.min(axis=1) == entries.max(axis=1)).all())
 
 
+def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.array_equal``, answered without a pass when both view the same memory."""
+    same_view = (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+    return same_view or np.array_equal(a, b)
+
+
 def _mask_grey(data: bytes, img: Image.Image, mask_kind: str) -> tuple[bool, np.ndarray]:
     """Reduce a mask to (H, W) uint8 by :func:`mask_to_grey`; returns
     (original bytes reusable, array)."""
@@ -299,7 +310,7 @@ def _mask_grey(data: bytes, img: Image.Image, mask_kind: str) -> tuple[bool, np.
         and fmt == "PNG"
         and not rotated
         and mask_kind != "object_ids"
-        and np.array_equal(grey, pixels(img))  # the two-level rule may have changed it
+        and _same_pixels(grey, pixels(img))  # the two-level rule may have changed it
     )
     return reusable, grey
 
