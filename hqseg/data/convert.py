@@ -257,14 +257,24 @@ def mask_to_grey(img: Image.Image, mask_kind: str = "grey") -> np.ndarray:
             grey = grey.astype(np.uint8)
     else:
         grey = np.asarray(img.convert("RGB")).max(axis=2)
-    present = grey_levels(grey)
-    if len(present) == 2 and present[0] == 0 and present[1] != 255:
+    if _zero_and_one_level(grey):
         grey = np.where(grey > 0, 255, 0).astype(np.uint8)
     if img.format == "JPEG":
         grey = grey.copy()
         grey[grey < JPEG_SNAP] = 0
         grey[grey > 255 - JPEG_SNAP] = 255
     return grey
+
+
+def _zero_and_one_level(grey: np.ndarray) -> bool:
+    """True if ``grey`` holds exactly two values, 0 and one below 255 (rule 5).
+
+    Min and max answer it for most masks (a 0..255 mask cannot qualify) without
+    the histogram.
+    """
+    if grey.size == 0 or grey.min() != 0 or grey.max() in (0, 255):
+        return False
+    return len(grey_levels(grey)) == 2
 
 
 def grey_levels(grey: np.ndarray) -> np.ndarray:
