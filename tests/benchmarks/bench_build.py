@@ -202,6 +202,7 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(full, args.pairs, size, args.workers)
         print(f"generated {args.pairs} pairs of {args.size} in {time.perf_counter() - t0:.1f} s")
+        pair_bytes = sum(p.stat().st_size for p in full.rglob("*") if p.is_file()) // args.pairs
         for n in (args.pairs // 2, args.pairs):
             raw = full if n == args.pairs else Path(tmp) / f"raw{n}"
             if n != args.pairs:
@@ -234,6 +235,13 @@ def main() -> None:
         f"\npeak memory slope {slope * 1000:.1f} MB per 1000 pairs -> "
         f"linear extrapolation to {FULL_SIZE:,} pairs: {full_mb:.0f} MB"
     )
+    from hqseg.data.shards import DEFAULT_GROUP_BYTES, DEFAULT_GROUP_ROWS
+
+    group = min(DEFAULT_GROUP_ROWS * pair_bytes, DEFAULT_GROUP_BYTES)
+    if n1 * pair_bytes < group:  # the main process buffers one row group before writing it
+        print(f"  (not meaningful here: {n1} pairs of {pair_bytes / 2**20:.1f} MB do not fill "
+              f"one parquet row group, {group / 2**20:.0f} MB buffered in the main process; "
+              f"flat needs --pairs >= {2 * -(-group // pair_bytes)})")  # fmt: skip
     print(f"throughput ratio build/decode at {n2} pairs: {d2['seconds'] / b2['seconds']:.2f} "
           f"(wall); {d2['cpu_seconds'] / b2['cpu_seconds']:.2f} (CPU seconds, all processes: "
           "the ratio on an idle machine whose cores are all busy)")  # fmt: skip
