@@ -9,20 +9,13 @@ order (deterministic output).
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-
-def default_workers() -> int:
-    """The machine's usable cores."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+from hqseg.utils.procs import WorkerInit, pool_context
+from hqseg.utils.procs import usable_cores as default_workers
 
 
 def _run_chunk(func: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
@@ -42,7 +35,9 @@ def bounded_map(
 
     ``func`` must be picklable (a module-level function or a ``functools.partial``
     of one). ``workers <= 1`` runs in this process (no pool, easier debugging).
-    ``initializer`` runs once in each worker process (not in this process).
+    ``initializer`` runs once in each worker process (not in this process). Workers
+    start from a clean fork server (:func:`hqseg.utils.procs.pool_context`) and end
+    when this process does.
     """
     workers = default_workers() if workers is None else workers
     if workers <= 1:
@@ -50,9 +45,8 @@ def bounded_map(
         return
     inflight = inflight or 2 * workers
     iterator = iter(items)
-    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    from hqseg.utils.procs import WorkerInit  # workers end when this process is killed
-
+    target = getattr(func, "func", func)  # a functools.partial's function
+    ctx = pool_context([getattr(target, "__module__", None) or "hqseg.data.convert"])
     with ctx.Pool(workers, initializer=WorkerInit(initializer)) as pool:
         pending: deque = deque()
 

@@ -10,9 +10,6 @@ time, not CPU time), with a progress bar.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -20,6 +17,7 @@ from functools import partial
 from hqseg.metrics.masks import boundary_dilation
 from hqseg.metrics.rle import crop_iou
 from hqseg.metrics.rle_batch import boundary_bands
+from hqseg.utils.procs import WorkerInit, pool_context, usable_cores
 from hqseg.utils.progress import progress_bar
 
 # below this many annotations a pool costs more than it saves
@@ -83,21 +81,6 @@ def _chunks(jobs: list[ImageJob], size: int) -> list[list[ImageJob]]:
     return out
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    # fork starts in milliseconds; the workers only read numpy/OpenCV/pycocotools state
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
-def default_workers() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def boundary_ious(
     jobs: Iterable[ImageJob],
     *,
@@ -115,7 +98,7 @@ def boundary_ious(
     """
     jobs = list(jobs)
     n_anns = sum(len(j.rles) for j in jobs)
-    workers = default_workers() if workers is None else max(1, int(workers))
+    workers = usable_cores() if workers is None else max(1, int(workers))
     if n_anns < PARALLEL_MIN_ANNOTATIONS:
         workers = 1
     disable = n_anns < PARALLEL_MIN_ANNOTATIONS if progress is None else not progress
@@ -128,7 +111,9 @@ def boundary_ious(
         if workers == 1:
             parts = map(task, chunks)
         else:
-            pool = stack.enter_context(_pool_context().Pool(min(workers, len(chunks))))
+            ctx = pool_context([__name__, "pycocotools.mask"])
+            size = min(workers, len(chunks))
+            pool = stack.enter_context(ctx.Pool(size, initializer=WorkerInit()))
             parts = pool.imap(task, chunks)
         for chunk, part in zip(chunks, parts, strict=True):
             merged.update(part)
