@@ -52,7 +52,8 @@ def test_hq_sam2_learns_loss_falls_and_heldout_miou_rises(data, tmp_path):
 
 @pytest.mark.slow
 def test_hq_sam2_resumes_exactly_and_exports_the_official_layout(data, tmp_path):
-    settings = {**FAST, "data": str(data), "limit_train_samples": 2, "lr_drop_epoch": 1}
+    # One image per epoch: the resumed run restarts at the epoch boundary, past a StepLR drop.
+    settings = {**FAST, "data": str(data), "limit_train_samples": 1, "lr_drop_epoch": 1}
     whole = train(TrainConfig(**settings, epochs=2, out=str(tmp_path / "a")), progress=False)
     train(TrainConfig(**settings, epochs=1, out=str(tmp_path / "b")), progress=False)
     train(TrainConfig(**settings, epochs=2, out=str(tmp_path / "b")), resume="auto", progress=False)
@@ -61,7 +62,7 @@ def test_hq_sam2_resumes_exactly_and_exports_the_official_layout(data, tmp_path)
     assert len(a) == 13 and a.keys() == b.keys()
     for name in a:
         assert torch.equal(a[name], b[name]), name
-    assert len(whole.losses) == 4
+    assert len(whole.losses) == 2
 
     exported = tmp_path / "a" / "sam_hq_test_hiera.pth"
     payload = torch.load(exported, weights_only=True)

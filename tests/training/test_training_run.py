@@ -271,8 +271,9 @@ def test_a_diverging_run_stops_with_one_line_and_keeps_a_finite_checkpoint(data,
         "lr": 1e9,
         "out": str(tmp_path / "run"),
     }
-    proc = _run_cli(settings)
-    assert proc.returncode == 2, proc.stderr[-2000:]
+    # in-process (no interpreter start-up): the CLI's own error path, as a subprocess sees it
+    proc = CliRunner().invoke(main, ["train", *_cli_args(settings), "--no-progress"])
+    assert proc.exit_code == 2, proc.output[-2000:]
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1 and "training diverged at step" in lines[0], proc.stderr[-2000:]
@@ -286,14 +287,9 @@ def test_a_diverging_run_stops_with_one_line_and_keeps_a_finite_checkpoint(data,
 @pytest.mark.slow
 def test_without_a_terminal_training_prints_progress_lines(data, tmp_path):
     settings = {**FAST, "data": str(data), "max_steps": 2, "out": str(tmp_path / "run")}
-    proc = subprocess.run(
-        [HQSEG, "train", *_cli_args(settings)],  # no --no-progress: stderr is a pipe
-        env={**_env(), "HQSEG_PROGRESS": ""},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    # no --no-progress: CliRunner's stderr, like a pipe, is not a terminal
+    proc = CliRunner().invoke(main, ["train", *_cli_args(settings)], env={"HQSEG_PROGRESS": ""})
+    assert proc.exit_code == 0, proc.output[-2000:]
     assert "train: 1/2 steps (50%) loss=" in proc.stderr, proc.stderr[-2000:]
     assert "train: 2/2 steps (100%) loss=" in proc.stderr
     assert "img_s=" in proc.stderr and "steps/s" in proc.stderr
