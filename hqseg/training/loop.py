@@ -39,6 +39,7 @@ from hqseg.training.run_folder import check_run_folder, claim_run_folder
 from hqseg.training.step import backward_micro_batch, loss_generator
 from hqseg.training.validation import open_val_splits, validate
 from hqseg.utils.atomic import atomic_file, write_json
+from hqseg.utils.memory import return_freed_memory
 
 KILL_ENV = "HQSEG_TRAIN_KILL_AFTER_STEP"
 """Fault injection for tests: SIGKILL every rank right after the checkpoint of this step."""
@@ -110,6 +111,7 @@ def train(config: TrainConfig, *, resume: str | None = None, progress: bool = Tr
             ``.`` or ``/``, or another run is writing it (a lock).
     """
     set_thread_count()
+    return_freed_memory()  # see hqseg.utils.memory: ~0.4 GB less per process on CPU
     device = dist_utils.pick_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
     info = dist_utils.init_distributed(device)
     try:
