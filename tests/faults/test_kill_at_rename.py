@@ -32,6 +32,7 @@ from build_helpers import blob, ecssd_raw, photo, save  # noqa: E402
 from warm_runner import WarmRunner  # noqa: E402
 
 WORKERS = 2  # kill points run side by side, one per core
+pytestmark = pytest.mark.slow  # about a hundred short runs
 KILL = "HQSEG_FAULT_KILL_AT_RENAME"
 
 
