@@ -77,7 +77,8 @@ def _status(name: str, folder: Path) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data/sample"),
     show_default=True,
-    help="Folder to write the sample archives, SHA256SUMS and manifest.json into.",
+    help="Folder to write the sample archives, SHA256SUMS and manifest.json into "
+    "(replaced as a whole; a folder holding other files is refused).",
 )
 @click.option(
     "--seed",

@@ -7,12 +7,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from hqseg.data.catalog import SOURCES
 from hqseg.sample import content, layouts
 from hqseg.sample.preview import write_preview
 from hqseg.sample.zips import zip_bytes
 from hqseg.utils.atomic import write_bytes, write_json, write_text
+from hqseg.utils.outdir import check_replaceable, output_dir
 
 ORIGINS = ("original", "repack")
+SAMPLE_FILES = ("SHA256SUMS", "manifest.json", "preview.png", "repack", *SOURCES)
+"""What ``sample`` writes (a folder without the marker holding only these is an earlier sample)."""
 
 
 def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str, Any]:
@@ -21,8 +25,9 @@ def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str,
     Layout of ``out``: ``<source>/<archive as released>`` for the originals,
     ``repack/{DIS5K,cascade_psp,thin_object_detection}.zip``, ``SHA256SUMS`` (paths
     relative to ``out``), ``preview.png`` (a contact sheet, mask outlines in green) and
-    ``manifest.json``. Each file is written atomically; the
-    manifest is written last. Same seed and scale give byte-identical files.
+    ``manifest.json``. The folder is one unit (:func:`hqseg.utils.outdir.output_dir`:
+    written aside and swapped in, and a folder holding anything ``sample`` did not
+    write is refused, never replaced). Same seed and scale give byte-identical files.
 
     Manifest keys:
         ``pairs[origin][source][split]``: valid pairs the whole pipeline must keep;
@@ -34,6 +39,7 @@ def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str,
         and the DIS-VD leak; ``archives``: files per source and origin.
     """
     out = Path(out)
+    check_replaceable(out, "sample", SAMPLE_FILES)  # before the work, not after it
     items = content.build_items(seed, scale)
     built = {"original": layouts.original(items)}
     loc = {"original": layouts.locations()}
@@ -44,14 +50,14 @@ def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str,
     for per_source in built["original"].values():
         files |= {name: zip_bytes(entries) for name, entries in per_source.items()}
     files |= {name: zip_bytes(entries) for name, entries in rep.items()}
-    for name, data in sorted(files.items()):
-        write_bytes(out / name, data)
-    sums = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(files.items()))
-    write_text(out / "SHA256SUMS", sums)
-
-    write_preview(items, out / "preview.png")
     manifest = _manifest(items, loc, seed, scale, built["original"], rep)
-    write_json(out / "manifest.json", manifest)
+    with output_dir(out, "sample", legacy=SAMPLE_FILES) as tmp:
+        for name, data in sorted(files.items()):
+            write_bytes(tmp / name, data)
+        sums = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(files.items()))
+        write_text(tmp / "SHA256SUMS", sums)
+        write_preview(items, tmp / "preview.png")
+        write_json(tmp / "manifest.json", manifest)
     return manifest
 
 

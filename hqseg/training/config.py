@@ -75,7 +75,11 @@ class TrainConfig:
     oversample_ratio: float = _opt(3.0, "PointRend oversampling of candidate points.")
     importance_ratio: float = _opt(0.75, "Fraction of loss points chosen by uncertainty.")
     # run
-    out: str = _opt("runs/hq_sam", "Run folder: checkpoints/, dvclive/, exports, curves.")
+    out: str = _opt(
+        "runs/hq_sam",
+        "Run folder: checkpoints/, dvclive/, exports, curves (one run at a time; a folder "
+        "holding other files is refused).",
+    )
     seed: int = _opt(42, "Base seed; rank r uses seed + r, samples use (seed, epoch, index).")
     device: str = _opt("auto", "auto (GPU of this rank if CUDA exists), cpu, cuda or cuda:N.")
     amp: str = _opt("none", "Mixed precision: none or bf16 (autocast).")

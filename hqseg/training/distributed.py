@@ -100,6 +100,15 @@ def all_reduce_mean(value: float, info: DistInfo, device: torch.device) -> float
     return float(t.item()) / info.world_size
 
 
+def broadcast_object(value, info: DistInfo):
+    """Rank 0's ``value`` (any picklable object) on every rank; ``value`` itself alone."""
+    if not info.enabled:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 @contextlib.contextmanager
 def main_process_first(info: DistInfo) -> Iterator[None]:
     """Run the block on rank 0 first, then on the others (e.g. so one rank fills a cache)."""

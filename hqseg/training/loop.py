@@ -31,13 +31,15 @@ from hqseg.errors import CheckpointError, HqsegError
 from hqseg.training import checkpoint as ckpt
 from hqseg.training import distributed as dist_utils
 from hqseg.training import model_api
-from hqseg.training.config import ConfigError, TrainConfig
+from hqseg.training.config import TrainConfig
 from hqseg.training.data import HQTrainDataset, ResumableSampler, open_train_records
 from hqseg.training.history import History, finite_or_null
 from hqseg.training.monitor import Monitor, NullMonitor, plot_curves
+from hqseg.training.run_folder import check_run_folder, claim_run_folder
 from hqseg.training.step import backward_micro_batch, loss_generator
 from hqseg.training.validation import open_val_splits, validate
 from hqseg.utils.atomic import atomic_file, write_json
+from hqseg.utils.memory import return_freed_memory
 
 KILL_ENV = "HQSEG_TRAIN_KILL_AFTER_STEP"
 """Fault injection for tests: SIGKILL every rank right after the checkpoint of this step."""
@@ -105,12 +107,18 @@ def train(config: TrainConfig, *, resume: str | None = None, progress: bool = Tr
     Raises:
         TrainingDivergedError: a non-finite loss, gradient or weight (the last
             checkpoint, always finite, is kept).
+        OutputDirError: ``config.out`` holds files ``train`` did not write, is
+            ``.`` or ``/``, or another run is writing it (a lock).
     """
     set_thread_count()
+    return_freed_memory()  # see hqseg.utils.memory: ~0.4 GB less per process on CPU
     device = dist_utils.pick_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
     info = dist_utils.init_distributed(device)
     try:
-        return _Trainer(config, info, device).run(resume, progress)
+        check_run_folder(config.run_dir)  # refused before the data and model are loaded
+        trainer = _Trainer(config, info, device)
+        with claim_run_folder(config.run_dir, info):
+            return trainer.run(resume, progress)
     finally:
         dist_utils.shutdown(info)
 
@@ -119,8 +127,6 @@ class _Trainer:
     def __init__(self, config: TrainConfig, info: dist_utils.DistInfo, device: torch.device):
         self.cfg, self.info, self.device = config, info, device
         self.run_dir = config.run_dir
-        if self.run_dir.exists() and not self.run_dir.is_dir():
-            raise ConfigError(f"--out {self.run_dir} is a file, not a run folder")
         with dist_utils.main_process_first(info):  # rank 0 fills the datasets cache
             self.records = open_train_records(config)  # fails early on a bad data folder
             self.val_splits = open_val_splits(config) if config.validate else {}

@@ -1,12 +1,15 @@
 """Output folders that a command owns: refuse what it did not create, replace what it did.
 
 Every command that writes a whole folder (``build``, ``normalize``, ``download``,
-``report``, ``eval hq``, ``eval coco``, ``eval coco-sample``) goes through
-:func:`output_dir`. The rule, in one place:
+``sample``, ``report``, ``eval hq``, ``eval coco``, ``eval coco-sample``) goes through
+:func:`output_dir`; ``train``, whose run folder grows over the run and is resumed,
+goes through :func:`owned_dir` (same checks and lock, written in place). The rule,
+in one place:
 
 * a missing or empty folder (a ``.gitignore`` alone counts as empty) is written;
 * a folder holding the marker ``.hqseg-output.json`` of the *same* command is this
-  command's earlier output and is replaced atomically (temp folder + rename);
+  command's earlier output and is replaced atomically (temp folder + rename), or
+  written into (:func:`owned_dir`);
 * a folder holding only names this command writes (``legacy``; outputs of versions
   that wrote no marker) is treated the same way;
 * anything else (a user's folder, another command's output, ``.``, ``/``, a parent
@@ -33,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.errors import HqsegError
-from hqseg.utils.atomic import atomic_dir
+from hqseg.utils.atomic import atomic_dir, disk_error, folder_lock, write_json
 
 MARKER = ".hqseg-output.json"
 _KEEP = (".gitignore",)
@@ -84,6 +87,8 @@ def check_replaceable(
     if not entries:
         return
     found = read_marker(path, marker)
+    if found is None and marker != MARKER:  # another command's output, marked the usual way
+        found = read_marker(path)
     if found is not None:
         if found.get("command") == command:
             return
@@ -158,6 +163,45 @@ def output_dir(
         (tmp / marker).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
 
 
+@contextlib.contextmanager
+def owned_dir(
+    path: str | os.PathLike,
+    command: str,
+    *,
+    legacy: Sequence[str] = (),
+    marker: str = MARKER,
+) -> Iterator[Path]:
+    """Hold ``path`` for ``command`` to write in place; yield it (created if missing).
+
+    For outputs that grow while the command runs and are continued by a later run
+    (``train``'s run folder: checkpoints, metric files, resume). Same refusals as
+    :func:`output_dir` (checked before anything is touched, and again under the
+    lock), the same lock for the whole block, and the marker (no file list) written
+    first, so a killed run's folder is still recognised as this command's. The only
+    files removed are the temp files (``.NAME.XXXX.tmp``) of atomic writes that a
+    killed run left.
+
+    Raises:
+        OutputDirError: ``path`` is not this command's to write.
+        LockedError: another run holds ``path``.
+    """
+    path = Path(path)
+    check_replaceable(path, command, legacy, marker)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise (disk_error(exc, path.parent) or exc) from exc
+    with folder_lock(path):
+        check_replaceable(path, command, legacy, marker)
+        if path.is_dir():  # temp files of atomic writes that a killed run left
+            for stale in path.rglob(".*.tmp"):
+                if stale.is_file():
+                    stale.unlink()
+        if read_marker(path, marker) is None:
+            write_json(path / marker, {"command": command, "run_id": "", "files": {}})
+        yield path
+
+
 def check_unit(path: str | os.PathLike, names: Sequence[str] | None = None) -> None:
     """Check that the files of output folder ``path`` were written by one run.
 
@@ -197,5 +241,6 @@ __all__ = [
     "check_replaceable",
     "check_unit",
     "output_dir",
+    "owned_dir",
     "read_marker",
 ]

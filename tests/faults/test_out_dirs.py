@@ -140,3 +140,94 @@ def test_deeply_nested_json_is_one_line(results, tmp_path):
     code, out = _run(["report", "--results", bad, "--out", tmp_path / "r", "--paper", ""])
     _assert_refused(code, out)
     assert "metrics.json" in out
+
+
+# ---------------------------------------------------------------- train and sample
+TRAIN = ["--model-type", "test_vit", "--max-steps", "1", "--batch-size", "1", "--loss-points",
+         "64", "--no-validate", "--device", "cpu", "--no-progress"]  # fmt: skip
+
+
+def _train_args(out, data="no-such-build"):
+    return ["train", "--data", data, "--out", out, *TRAIN]
+
+
+def test_train_into_a_users_folder_is_refused(tmp_path):
+    (tmp_path / "mydocs").mkdir()
+    (tmp_path / "mydocs" / "thesis.txt").write_text("years of work")
+    code, out = _run(_train_args(tmp_path / "mydocs"))
+    _assert_refused(code, out, tmp_path / "mydocs" / "thesis.txt")
+    assert "did not write" in out and "thesis.txt" in out
+    assert sorted(p.name for p in (tmp_path / "mydocs").iterdir()) == ["thesis.txt"]
+
+
+def test_train_into_another_commands_output_is_refused(results):
+    code, out = _run(_train_args(results / "eval" / "hq"))
+    _assert_refused(code, out, results / "eval" / "hq" / "per_image.csv")
+    assert "`hqseg eval hq`" in out
+
+
+@pytest.mark.parametrize("out", [".", "/"])
+def test_train_out_dot_and_root_are_refused(tmp_path, monkeypatch, out):
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    code, text = _run(_train_args(out))
+    _assert_refused(code, text, tmp_path / "notes.txt")
+    assert "name a new folder" in text
+
+
+def test_train_own_earlier_run_is_not_refused(tmp_path):
+    """A run folder of an earlier version (no marker, only names train writes) passes the
+    folder check: this run stops at its missing data instead, touching nothing."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.pt").write_bytes(b"earlier")
+    (run / "summary.json").write_text("{}")
+    code, out = _run(_train_args(run))
+    _assert_refused(code, out, run / "checkpoints" / "last.pt")
+    assert "does not exist" in out and "did not write" not in out
+    assert (run / "checkpoints" / "last.pt").read_bytes() == b"earlier"
+
+
+@pytest.fixture(scope="module")
+def tiny_build(tmp_path_factory):
+    from hqseg.data.build import build
+
+    root = tmp_path_factory.mktemp("tiny")
+    ecssd_raw(root / "raw", 2)
+    build("official", normalized_dir=root / "n", raw_dir=root / "raw", out=root / "b",
+          allow_missing=True, workers=1, progress=False)  # fmt: skip
+    return root / "b"
+
+
+def test_second_train_into_a_locked_run_is_one_line(tiny_build, tmp_path):
+    with folder_lock(tmp_path / "run"):
+        code, out = _run(_train_args(tmp_path / "run", tiny_build))
+    _assert_refused(code, out)
+    assert "another hqseg run" in out
+    assert not (tmp_path / "run").exists()
+
+
+def test_sample_into_a_users_folder_is_refused(tmp_path):
+    (tmp_path / "mydocs").mkdir()
+    (tmp_path / "mydocs" / "thesis.txt").write_text("years of work")
+    code, out = _run(["sample", "--out", tmp_path / "mydocs"])
+    _assert_refused(code, out, tmp_path / "mydocs" / "thesis.txt")
+    assert sorted(p.name for p in (tmp_path / "mydocs").iterdir()) == ["thesis.txt"]
+
+
+@pytest.mark.parametrize("out", [".", "/"])
+def test_sample_out_dot_and_root_are_refused(tmp_path, monkeypatch, out):
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    code, text = _run(["sample", "--out", out])
+    _assert_refused(code, text, tmp_path / "notes.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_sample_replaces_its_own_output(tmp_path):
+    out = tmp_path / "s"
+    assert _run(["sample", "--out", out])[0] == 0
+    (out / "manifest.json").write_text("stale")
+    code, text = _run(["sample", "--out", out])
+    assert code == 0, text
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 0
