@@ -40,8 +40,12 @@ PRELOAD = (
     "hqseg.data.build",
     "hqseg.data.download",
     "hqseg.evaluation.hq_run",
+    "hqseg.evaluation.custom_benchmark",
     "hqseg.training.loop",
     "hqseg.sample.coco",
+    "segment_anything",  # with torchvision, sympy and torch._dynamo: ~3 s a run otherwise
+    "hqseg.modeling.registry",
+    "hqseg.modeling.predictor",
 )
 """Imported by the server before it forks (what the tested commands import)."""
 
