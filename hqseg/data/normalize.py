@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hqseg.data.convert import SIZE_MISMATCH_MODES, Converted, convert_pair, worker_init
-from hqseg.data.parallel import bounded_map, default_workers
+from hqseg.data.parallel import bounded_map
 from hqseg.data.rejects import FILENAME as REJECTS_FILE
 from hqseg.data.rejects import count_by_reason, write_rejects
 from hqseg.data.schema import Pair, Reject
@@ -38,6 +38,7 @@ from hqseg.data.shards import ShardWriter, record_schema
 from hqseg.errors import DatasetError
 from hqseg.utils.atomic import write_json
 from hqseg.utils.outdir import output_dir
+from hqseg.utils.procs import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def normalize_source(
         rejects = download_rejects(Path(raw_dir), source)
     else:
         root, rejects = Path(adapter.root).resolve(), []
-    workers = default_workers() if workers is None else workers
+    workers = usable_cores() if workers is None else workers
     pairs = list(_unique_pairs(adapter.iter_pairs(root), source, rejects))
     inputs = len(pairs) + len(rejects)  # = records + rejects once converted
     work = functools.partial(

@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from hqseg.utils.procs import WorkerInit, pool_context
-from hqseg.utils.procs import usable_cores as default_workers
+from hqseg.utils.procs import WorkerInit, pool_context, usable_cores
 
 
 def _run_chunk(func: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
@@ -39,7 +38,7 @@ def bounded_map(
     start from a clean fork server (:func:`hqseg.utils.procs.pool_context`) and end
     when this process does.
     """
-    workers = default_workers() if workers is None else workers
+    workers = usable_cores() if workers is None else workers
     if workers <= 1:
         yield from map(func, items)
         return

@@ -74,6 +74,17 @@ def _umask() -> int:
     return mask
 
 
+_TMP_SUFFIX = ".tmp"  # atomic_file's temp files: .NAME.XXXX.tmp beside NAME
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> None:
+    """Delete, anywhere under ``folder``, the temp files of :func:`atomic_file` writes
+    that a killed process left (call it only while holding the folder's lock)."""
+    for stale in Path(folder).rglob(f".*{_TMP_SUFFIX}"):
+        if stale.is_file():
+            stale.unlink()
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
@@ -83,7 +94,7 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise (disk_error(exc, path) or exc) from exc
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get normal permissions
@@ -156,6 +167,18 @@ def folder_lock(path: str | os.PathLike) -> Iterator[None]:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def locked_folder(path: str | os.PathLike) -> Iterator[None]:
+    """Create ``path``'s parent if needed, then hold ``path``'s :func:`folder_lock`."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise (disk_error(exc, path.parent) or exc) from exc
+    with folder_lock(path):
+        yield
+
+
 def _recover(path: Path) -> None:
     """Clean up after runs that were killed while writing ``path`` (lock held).
 
@@ -179,11 +202,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     deleted and ``path`` keeps its previous content.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise (disk_error(exc, path.parent) or exc) from exc
-    with folder_lock(path):
+    with locked_folder(path):
         _recover(path)
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))

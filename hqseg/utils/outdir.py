@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.errors import HqsegError
-from hqseg.utils.atomic import atomic_dir, disk_error, folder_lock, write_json
+from hqseg.utils.atomic import atomic_dir, locked_folder, remove_stale_temp_files, write_json
 
 MARKER = ".hqseg-output.json"
 _KEEP = (".gitignore",)
@@ -187,16 +187,9 @@ def owned_dir(
     """
     path = Path(path)
     check_replaceable(path, command, legacy, marker)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise (disk_error(exc, path.parent) or exc) from exc
-    with folder_lock(path):
+    with locked_folder(path):
         check_replaceable(path, command, legacy, marker)
-        if path.is_dir():  # temp files of atomic writes that a killed run left
-            for stale in path.rglob(".*.tmp"):
-                if stale.is_file():
-                    stale.unlink()
+        remove_stale_temp_files(path)
         if read_marker(path, marker) is None:
             write_json(path / marker, {"command": command, "run_id": "", "files": {}})
         yield path
