@@ -8,7 +8,7 @@ Two origins exist for each source:
   sources; a source extracts only the members under its own prefixes.
 
 A checksum is "known" only where one is published. Where none is, the download
-records the hash it computed (see :mod:`hqseg.data.download`).
+records the hash it computed (see :mod:`hqseg.data.archives`).
 """
 
 from __future__ import annotations
