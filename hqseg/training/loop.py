@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -36,6 +34,7 @@ from hqseg.training.data import HQTrainDataset, ResumableSampler, open_train_rec
 from hqseg.training.history import History, finite_or_null
 from hqseg.training.monitor import Monitor, NullMonitor, plot_curves
 from hqseg.training.run_folder import check_run_folder, claim_run_folder
+from hqseg.training.runtime import default_workers, seed_everything, set_thread_count
 from hqseg.training.step import backward_micro_batch, loss_generator
 from hqseg.training.validation import open_val_splits, validate
 from hqseg.utils.atomic import atomic_file, write_json
@@ -65,35 +64,6 @@ class TrainResult:
     losses: list[tuple[int, float]] = field(default_factory=list)
     val_before: dict[str, float] | None = None
     val_after: dict[str, float] | None = None
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def set_thread_count() -> int:
-    """Intra-op threads: ``OMP_NUM_THREADS`` if set (torchrun sets 1 per rank), else the
-    cores this process may use divided by the ranks on this node (no oversubscription)."""
-    if not os.environ.get("OMP_NUM_THREADS"):
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-        torch.set_num_threads(max(1, cores // local))
-    return torch.get_num_threads()
-
-
-def default_workers(num_workers: int, device: torch.device) -> int:
-    """``num_workers`` (-1 = auto: none on CPU, where workers would take cores from the
-    step itself, up to 4 per GPU: the loader does ~1.5 samples/s per core and vit_l
-    trains ~4 images/s per GPU)."""
-    if num_workers >= 0:
-        return num_workers
-    if device.type != "cuda":
-        return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    return max(1, min(4, cores // local - 1))
 
 
 def train(config: TrainConfig, *, resume: str | None = None, progress: bool = True) -> TrainResult:
