@@ -108,7 +108,7 @@ def main() -> None:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     records = make_samples(args.samples, args.min_side, args.max_side)
-    dataset = HQTrainDataset(records, config=TrainConfig(model_type="tiny"))
+    dataset = HQTrainDataset(records, config=TrainConfig(model_type="test_vit"))
     keys = [(epoch, i) for epoch in range(args.repeats) for i in range(len(records))]
     rng = np.random.RandomState(0)
     hq_path = lambda key: dataset[key]  # noqa: E731

@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--nproc", type=int, default=2)
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=2)
-    ap.add_argument("--model-type", default="tiny")
+    ap.add_argument("--model-type", default="test_vit")
     ap.add_argument("--validate", action="store_true", help="include held-out validation")
     args = ap.parse_args()
     env = dict(os.environ, HQSEG_PROGRESS="off", TQDM_DISABLE="1")
