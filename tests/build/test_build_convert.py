@@ -10,8 +10,10 @@ import pytest
 from build_helpers import blob, jpeg_bytes, photo, save
 from PIL import Image
 
-from hqseg.data.convert import Converted, convert_pair, perceptual_hash, pixel_digest, pixels
+from hqseg.data.convert import Converted, convert_pair
 from hqseg.data.dedup import NEAR_THRESHOLD
+from hqseg.data.fingerprints import perceptual_hash, pixel_digest
+from hqseg.data.pixels import pixels
 from hqseg.data.schema import Pair, Reject
 
 
