@@ -49,17 +49,17 @@ def grey_thumbnail(img: Image.Image) -> np.ndarray:
     height, width = view.shape[:2]
     row_first, row_end = _cells(height)
     col_first, col_end = _cells(width)
-    bands = np.stack(
+    bands = np.concatenate(
         [
-            cv2.reduce(view[a:b], 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).reshape(width, -1)
-            for a, b in zip(row_first, row_end, strict=True)
+            cv2.reduce(view[a:b], 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+            for a, b in zip(row_first.tolist(), row_end.tolist(), strict=True)
         ]
     )  # (32, W, C) int32: one band's column sums stay far below 2**31
     # reduceat: consecutive equal starts (W < 32) take the one column, as _cells says
-    sums = np.add.reduceat(bands[..., :3], col_first, axis=1, dtype=np.int64)
+    sums = np.add.reduceat(bands, col_first, axis=1, dtype=np.int64)
     counts = (row_end - row_first)[:, None] * (col_end - col_first)[None, :]
-    mean = sums / counts[..., None]
-    return mean[..., 0] * LUMA[0] + mean[..., 1] * LUMA[1] + mean[..., 2] * LUMA[2]
+    luma = sums[..., 0] * LUMA[0] + sums[..., 1] * LUMA[1] + sums[..., 2] * LUMA[2]
+    return luma / counts
 
 
 def perceptual_hash(img: Image.Image) -> str:
