@@ -16,7 +16,11 @@ import sys
 import cv2
 import numpy as np
 import pyarrow as pa
-from PIL import Image
+from PIL import Image, TiffImagePlugin  # noqa: F401 (EXIF reading imports it)
+
+# Pillow's common format plugins load here, not on the first image: pool workers
+# forked from a server that imported this module then start with them.
+Image.preinit()
 
 _SINGLE_BLOCKS = False
 _CACHED_BLOCKS = 4  # an image, its mask and their conversions
