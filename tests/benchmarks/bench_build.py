@@ -12,13 +12,16 @@ for each size, in fresh subprocesses so peak memory is per run:
   (read bytes, ``Image.open().load()``), nothing else;
 * **decode floor**: the same, in workers with hqseg's decoding-worker memory settings
   (:func:`hqseg.data.pixels.worker_init`: reused image blocks, freed memory kept), the
-  cheapest decode and the baseline of the goal (build <= 1.25x it), measured once at N;
+  cheapest decode and the baseline of the goal (build <= 1.25x it);
 * **build**: ``normalize_source`` (decode, validate, hash, write parquet) then
   ``build`` (dedup, copy shards, card) into a fresh folder.
 
-It prints pairs/s, the ratio build/decode throughput (wall clock, and CPU seconds
-of all processes, which is robust to a shared machine), the CPU milliseconds per
-pair of each (the build's split into main process and workers), and peak RSS of the main
+The ratios at N include one-off costs (pool and fork-server start, first images,
+the card); the per-pair ratio between the two sizes cancels them: the ratio a full
+build approaches. It prints pairs/s, the ratio build/decode throughput (wall clock,
+and CPU seconds of all processes, which is robust to a shared machine), the CPU
+milliseconds per pair of each (the build's split into main process and workers),
+and peak RSS of the main
 process plus the largest worker (``getrusage``; the pool's workers are alike, so
 total = main + workers x largest child). hqseg's workers are children of a fork
 server (:func:`hqseg.utils.procs.pool_context`), so the fork server is started and
@@ -254,25 +257,27 @@ def main() -> None:
             work = Path(tmp) / f"work{n}"
             _spawn("decode", raw, work, args.workers)  # warm the page cache
             decode = _best("decode", raw, work, args.workers, args.repeats)
+            floor = _best("decode-cached", raw, work, args.workers, args.repeats)
             built = _best("build", raw, work, args.workers, args.repeats)
-            rows.append((n, decode, built))
-        cached = _best("decode-cached", full, Path(tmp) / "unused", args.workers, args.repeats)
+            rows.append((n, decode, floor, built))
     print(f"\nworkers={args.workers}, images {args.size} JPEG q90 + soft PNG masks, "
           f"best of {args.repeats}")  # fmt: skip
     print(f"{'pairs':>6} {'decode p/s':>11} {'build p/s':>10} {'wall ratio':>10} "
-          f"{'CPU ratio':>9} {'CPU ms/pair decode':>19} {'build (main + workers)':>23} "
+          f"{'CPU ratio':>9} {'CPU ms/pair decode':>19} {'floor':>6} "
+          f"{'build (main + workers)':>23} "
           f"{'normalize s':>12} {'compose s':>10} {'peak MB (main + workers)':>26}")  # fmt: skip
-    for n, decode, built in rows:
+    for n, decode, floor, built in rows:
         dps, bps = n / decode["seconds"], n / built["seconds"]
         peak = f"{built['main_peak_mb']:.0f} + {args.workers}x{built['child_peak_mb']:.0f}"
         split = (f"{1e3 * built['cpu_seconds'] / n:.2f} ({1e3 * built['main_cpu_seconds'] / n:.2f}"
                  f" + {1e3 * built['worker_cpu_seconds'] / n:.2f})")  # fmt: skip
         print(f"{n:>6} {dps:>11.1f} {bps:>10.1f} {bps / dps:>10.2f} "
               f"{decode['cpu_seconds'] / built['cpu_seconds']:>9.2f} "
-              f"{1e3 * decode['cpu_seconds'] / n:>19.2f} {split:>23} "
+              f"{1e3 * decode['cpu_seconds'] / n:>19.2f} {1e3 * floor['cpu_seconds'] / n:>6.2f} "
+              f"{split:>23} "
               f"{built['normalize_seconds']:>12.2f} {built['compose_seconds']:>10.2f} "
               f"{peak + ' = ' + format(built['total_peak_mb'], '.0f'):>26}")  # fmt: skip
-    (n1, _, b1), (n2, d2, b2) = rows
+    (n1, _, f1, b1), (n2, d2, f2, b2) = rows
     slope = max(0.0, (b2["total_peak_mb"] - b1["total_peak_mb"]) / (n2 - n1))
     full_mb = b2["total_peak_mb"] + slope * (FULL_SIZE - n2)
     print(
@@ -291,8 +296,15 @@ def main() -> None:
           "the ratio on an idle machine whose cores are all busy)")  # fmt: skip
     print(
         f"build CPU / decode CPU at {n2} pairs: {b2['cpu_seconds'] / d2['cpu_seconds']:.2f} "
-        f"(plain PIL decode); {b2['cpu_seconds'] / cached['cpu_seconds']:.2f} (the decode "
+        f"(plain PIL decode); {b2['cpu_seconds'] / f2['cpu_seconds']:.2f} (the decode "
         "floor: PIL decode with hqseg's worker memory settings, hqseg.data.pixels.worker_init)"
+    )
+    per_build = (b2["cpu_seconds"] - b1["cpu_seconds"]) / (n2 - n1)
+    per_floor = (f2["cpu_seconds"] - f1["cpu_seconds"]) / (n2 - n1)
+    print(
+        f"per pair, between the two sizes (one-off start-up costs cancel; what a large build "
+        f"approaches): build {1e3 * per_build:.2f} ms, floor {1e3 * per_floor:.2f} ms, "
+        f"ratio {per_build / per_floor:.2f}"
     )
     print(
         "both use the same worker count; decode = read + fully decode image and mask with "
