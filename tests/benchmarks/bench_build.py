@@ -24,11 +24,13 @@ milliseconds per pair of each (the build's split into main process and workers),
 and peak RSS of the main
 process plus the largest worker (``getrusage``; the pool's workers are alike, so
 total = main + workers x largest child). hqseg's workers are children of a fork
-server (:func:`hqseg.utils.procs.pool_context`), so the fork server is started and
-warmed before the clock and stopped (and waited for) after it: only then do its
-workers' CPU seconds reach ``RUSAGE_CHILDREN``; its own start-up (imports) is left
-out. Peak memory should not grow with N (streaming); the two sizes show it, and
-the per-pair slope between them is used to extrapolate to 44,320 pairs.
+server (:func:`hqseg.utils.procs.pool_context`): the fork server is started and
+warmed before the clock, and the workers' CPU seconds are what the server's own and
+reaped children's CPU grew by during the run (``/proc``); the server's start-up
+(imports) and exit (interpreter teardown, ~0.3 s) are one-off costs of the process,
+left out like the main process's imports. Peak memory should not grow with N
+(streaming); the two sizes show it, and the per-pair slope between them is used to
+extrapolate to 44,320 pairs.
 """
 
 from __future__ import annotations
@@ -185,10 +187,10 @@ def _child(args: argparse.Namespace) -> None:
         if args.phase.startswith("decode")
         else run_build(raw, work, args.workers)
     )
-    if server:
-        _stop_fork_server()
     main1, kids1 = _cpu()
-    kids1 -= server0
+    if server:  # its workers, reaped by it, and its forks; not its own exit (a one-off)
+        kids1 = kids0 + _proc_cpu(server) - server0
+        _stop_fork_server()  # reaped here, so its workers' peak RSS reaches getrusage
     result["main_cpu_seconds"], result["worker_cpu_seconds"] = main1 - main0, kids1 - kids0
     result["cpu_seconds"] = result["main_cpu_seconds"] + result["worker_cpu_seconds"]
     kib = 1024  # ru_maxrss is KiB on Linux
