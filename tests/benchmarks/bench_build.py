@@ -175,7 +175,6 @@ def _child(args: argparse.Namespace) -> None:
     if args.phase == "build":  # load the libraries first: their import is not per-pair work
         import cv2  # noqa: F401
         import pandas  # noqa: F401 (pyarrow imports it on its first list conversion)
-        import scipy.fft  # noqa: F401
 
         server = _start_fork_server()
     elif args.phase == "decode-cached":
