@@ -33,7 +33,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hqseg.data.card import LICENSE_FILE, ConfigFiles, SourceInfo, render_card, render_license
-from hqseg.data.convert import pixel_digest
 from hqseg.data.custom import normalize_custom
 from hqseg.data.custom.compose import (
     added_section,
@@ -45,6 +44,7 @@ from hqseg.data.custom.compose import (
 from hqseg.data.custom.siblings import collapse, expand
 from hqseg.data.dedup import COLUMNS as DUP_COLUMNS
 from hqseg.data.dedup import DEDUP_MODES, NEAR_THRESHOLD, Entry, exact_keys, find_duplicates
+from hqseg.data.fingerprints import pixel_digest
 from hqseg.data.normalize import HASHES_FILE, get_source, normalize_source, read_summary
 from hqseg.data.presets import HQ_EVAL, Preset, get_preset
 from hqseg.data.rejects import FILENAME as REJECTS_FILE

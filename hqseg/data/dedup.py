@@ -8,7 +8,8 @@ Definitions (the card repeats them):
   with different bytes, and only those are decoded again and compared by a pixel
   digest (:func:`exact_keys`). That keeps the normalisation pass free of a full-pixel
   hash (a quarter of decode time on large images) while staying exact;
-* **near duplicate**: 64-bit DCT perceptual hashes (``imagehash.phash``) within
+* **near duplicate**: 64-bit DCT perceptual hashes
+  (:func:`hqseg.data.fingerprints.perceptual_hash`, hqseg's own: not imagehash's values) within
   Hamming distance ``near_threshold`` (default :data:`NEAR_THRESHOLD` = 6 of 64
   bits: re-encoded or resized copies land at 0..6 even for small noisy images,
   while unrelated images sit at 14 or more in the sample and near 32 on average);

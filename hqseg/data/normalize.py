@@ -29,8 +29,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hqseg.data.convert import SIZE_MISMATCH_MODES, Converted, convert_pair, worker_init
+from hqseg.data.convert import SIZE_MISMATCH_MODES, Converted, convert_pair
 from hqseg.data.parallel import bounded_map
+from hqseg.data.pixels import worker_init
 from hqseg.data.rejects import FILENAME as REJECTS_FILE
 from hqseg.data.rejects import count_by_reason, write_rejects
 from hqseg.data.schema import Pair, Reject

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import io
 
+import cv2
 import numpy as np
 import pytest
 from build_helpers import blob, jpeg_bytes, photo, save
 from PIL import Image
 
-from hqseg.data.convert import Converted, convert_pair, perceptual_hash, pixel_digest, pixels
+from hqseg.data.convert import Converted, convert_pair
 from hqseg.data.dedup import NEAR_THRESHOLD
+from hqseg.data.fingerprints import grey_thumbnail, perceptual_hash, pixel_digest
+from hqseg.data.pixels import pixels
 from hqseg.data.schema import Pair, Reject
 
 
@@ -189,3 +192,32 @@ def test_perceptual_hash_is_robust_to_resizing_and_reencoding():
             return bin(int(perceptual_hash(x), 16) ^ int(perceptual_hash(y), 16)).count("1")
 
         assert dist(img, near) <= NEAR_THRESHOLD < dist(img, far), seed
+
+
+@pytest.mark.parametrize("size", [(40, 30), (97, 65), (31, 5), (1, 1), (640, 33)])
+def test_grey_thumbnail_is_the_mean_luma_of_each_grid_cell(size):
+    """The documented definition, computed the slow way: cell (i, j) holds rows
+    floor(i H / 32) .. floor((i+1) H / 32) - 1 (at least the first), columns likewise."""
+    arr = photo(3, size=size)
+    h, w = arr.shape[:2]
+    luma = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114
+    expected = np.empty((32, 32))
+    for i in range(32):
+        r0, r1 = i * h // 32, (i + 1) * h // 32
+        for j in range(32):
+            c0, c1 = j * w // 32, (j + 1) * w // 32
+            expected[i, j] = luma[r0 : max(r1, r0 + 1), c0 : max(c1, c0 + 1)].mean()
+    np.testing.assert_allclose(grey_thumbnail(Image.fromarray(arr)), expected, rtol=0, atol=1e-9)
+
+
+def test_perceptual_hash_does_not_depend_on_opencv_threads():
+    img = Image.fromarray(photo(12, size=(700, 500)))
+    before = cv2.getNumThreads()
+    try:
+        hashes = set()
+        for threads in (1, 4):
+            cv2.setNumThreads(threads)
+            hashes.add(perceptual_hash(img))
+    finally:
+        cv2.setNumThreads(before)
+    assert len(hashes) == 1

@@ -1,4 +1,4 @@
-"""The one mask rule (``hqseg.data.convert.mask_to_grey``) on the masks real tools export."""
+"""The one mask rule (``hqseg.data.mask_rule.mask_to_grey``) on the masks real tools export."""
 
 from __future__ import annotations
 

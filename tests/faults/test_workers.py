@@ -59,8 +59,8 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
 AFTER_OPENCV_THREADS = textwrap.dedent(
     """
     import cv2, numpy as np
-    from hqseg.data.convert import worker_init
     from hqseg.data.parallel import bounded_map
+    from hqseg.data.pixels import worker_init
 
     def shrink(seed):
         img = np.random.default_rng(seed).integers(0, 255, (1200, 1200), np.uint8)
