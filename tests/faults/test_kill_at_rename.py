@@ -1,16 +1,17 @@
 """Kill -9 at each atomic rename of download, build, train and eval; rerun; compare outputs.
 
 The seam: ``HQSEG_FAULT_KILL_AT_RENAME=N`` makes the process SIGKILL itself just
-before its N-th rename through :mod:`hqseg.utils.atomic` (``N+``: just after). For
-every N until the command completes without reaching N, the killed run is followed
-by a normal rerun, whose outputs must equal those of one uninterrupted run of the
-same command (byte for byte, but for a run's timing: see :func:`_snapshot`).
+before its N-th rename through :mod:`hqseg.utils.atomic` (``N+``: just after). The
+clean run records the call site of each rename; for the first rename of every site
+(and the last rename of all), before and after it, the killed run is followed by a
+normal rerun, whose outputs must equal those of one uninterrupted run of the same
+command (byte for byte, but for a run's timing: see :func:`_snapshot`).
 
 Cost: every run is a fork of a warm process (:mod:`warm_runner`) that has already
-imported the libraries; the clean run counts the renames, and the kill points, being
-independent, run two at a time (one per core); the inputs are the smallest that
-reach every rename: two tiny images (one for ``eval hq``), the ``test_vit`` model,
-one training step.
+imported the libraries; the clean run counts the renames and their sites, and the
+kill points, being independent, run two at a time (one per core); the inputs are the
+smallest that reach every rename site: two tiny images (one for ``eval hq``), the
+``test_vit`` model, one training step.
 """
 
 from __future__ import annotations
@@ -82,17 +83,31 @@ def _snapshot(root: Path) -> dict[str, bytes]:
     return files
 
 
+def _kill_renames(sites: list[str]) -> list[int]:
+    """The renames (1-based) to kill at: the first one made at each call site, and the last
+    rename of all. A site is the code that renames, with its callers (``sites[i]``: see
+    ``warm_runner._rename_site``); the later renames of a site only repeat it for other
+    files (a loop over metric files, shards, sources), in a state that the first one's
+    "after" point already shows: some of that site's files written, the others not."""
+    first = {}
+    for n, site in enumerate(sites, 1):
+        first.setdefault(site, n)
+    return sorted({*first.values(), len(sites)})
+
+
 def _kill_each_rename(runners, tmp_path, prepare, args, outputs):
-    """Run ``args`` (in a fresh folder made by ``prepare``) killed before and after each of
-    its renames; after each kill rerun it normally and compare ``outputs`` with an
-    uninterrupted run. The kill points are independent: they run side by side."""
+    """Run ``args`` (in a fresh folder made by ``prepare``) killed before and after renames
+    (every call site: :func:`_kill_renames`); after each kill rerun it normally and compare
+    ``outputs`` with an uninterrupted run. The kill points are independent: they run side
+    by side."""
     clean = tmp_path / "clean"
     prepare(clean)
     res = runners[0].run(args, clean)
     assert res.code == 0, res.output
     assert res.renames >= 1, "the seam is never reached"
+    assert len(res.sites) == res.renames
     want = {o: _snapshot(clean / o) for o in outputs}
-    points = [w for n in range(1, res.renames + 1) for w in (str(n), f"{n}+")]
+    points = [w for n in _kill_renames(res.sites) for w in (str(n), f"{n}+")]
 
     def kill_then_rerun(runner, when):
         work = tmp_path / f"k{when.replace('+', 'a')}"

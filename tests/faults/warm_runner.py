@@ -12,7 +12,8 @@ Protocol: one JSON request per line on the server's stdin
 (``{"args", "cwd", "env", "log"}``), one ``{"code": N, "renames": R}`` line back
 when the child has ended (``N`` < 0: killed by signal ``-N``; ``R``: the renames it
 made through :mod:`hqseg.utils.atomic`, when it exited). The child's stdout and stderr
-go to the file ``log``.
+go to the file ``log``; the call site of each of its renames (the hqseg frames of the
+stack, see :func:`_rename_site`) to ``log.sites``, one a line, when it exited.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+
+from hqseg.utils import atomic
 
 PRELOAD = (
     "hqseg.cli",
@@ -55,6 +58,7 @@ class Result:
     code: int  # exit status; -9 = killed by SIGKILL
     output: str  # the command's stdout and stderr
     renames: int | None  # atomic renames the command made (None when killed)
+    sites: list[str] | None = None  # the call site of each rename, in order (None: killed)
 
 
 class WarmRunner:
@@ -91,7 +95,10 @@ class WarmRunner:
         counted = Path(f"{log}.renames")
         renames = int(counted.read_text()) if counted.is_file() else None
         counted.unlink(missing_ok=True)
-        return Result(json.loads(line)["code"], output, renames)
+        traced = Path(f"{log}.sites")
+        sites = traced.read_text().splitlines() if traced.is_file() else None
+        traced.unlink(missing_ok=True)
+        return Result(json.loads(line)["code"], output, renames, sites)
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -103,9 +110,31 @@ class WarmRunner:
                 self.proc.wait()
 
 
+def _rename_site() -> str:
+    """Where a rename is made: the hqseg frames of the stack (outermost first), without
+    the atomic module itself, e.g. ``training/loop.py:290 training/checkpoint.py:123``.
+    Renames made by the same lines in the same calling context (one file after another
+    in a loop) have the same site."""
+    root = Path(atomic.__file__).parents[1]
+    frames = []
+    for frame in traceback.extract_stack()[:-2]:  # less this function and the wrapper
+        path = Path(frame.filename)
+        if path.is_relative_to(root) and path != Path(atomic.__file__):
+            frames.append(f"{path.relative_to(root).as_posix()}:{frame.lineno}")
+    return " ".join(frames)
+
+
 def _child(request: dict) -> None:
     """Body of a forked child: run the command, then leave with its exit status."""
     code = 1
+    sites: list[str] = []
+    replace = atomic._replace
+
+    def traced(src, dst):  # the seam itself stays in hqseg.utils.atomic._replace
+        sites.append(_rename_site())
+        replace(src, dst)
+
+    atomic._replace = traced
     try:
         fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)
@@ -124,8 +153,7 @@ def _child(request: dict) -> None:
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-        from hqseg.utils import atomic
-
+        Path(f"{request['log']}.sites").write_text("".join(f"{s}\n" for s in sites))
         Path(f"{request['log']}.renames").write_text(str(atomic._renames))
         os._exit(code)
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ from hqseg.cli import main
 from hqseg.training.config import TrainConfig
 from hqseg.training.loop import KILL_AT_ENV, KILL_ENV, train
 from hqseg.training.monitor import read_metric
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "faults"))
+from warm_runner import WarmRunner  # noqa: E402
 
 HQSEG = str(Path(sys.executable).with_name("hqseg"))
 FAST = {
@@ -92,19 +96,34 @@ def test_training_learns_loss_falls_and_heldout_miou_rises(data, tmp_path, capsy
     assert any(k.startswith("image_encoder.") for k in official)
 
 
-def _run_cli(settings: dict, *extra: str, env: dict | None = None):
-    """``hqseg train`` in a fresh single-threaded process (same float order in every run)."""
-    return subprocess.run(
-        [HQSEG, "train", *_cli_args(settings), "--no-progress", *extra],
-        env={**_env(), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+@pytest.fixture(scope="module")
+def runners(tmp_path_factory):
+    """Two warm processes (one per core), single-threaded: the same float order in every
+    run. Each ``hqseg train`` is a fork of one of them: a fresh process as far as training
+    can tell (SIGKILL kills only it), without the seconds of importing torch each time."""
+    warm = [
+        WarmRunner(tmp_path_factory.mktemp("logs"), env={"OMP_NUM_THREADS": "1"})
+        for _ in range(2)
+    ]
+    yield warm
+    for runner in warm:
+        runner.close()
+
+
+def _run_cli(runner: WarmRunner, settings: dict, *extra: str, env: dict | None = None):
+    """``hqseg train`` in a fresh single-threaded process (a fork of ``runner``)."""
+    return runner.run(["train", *_cli_args(settings), "--no-progress", *extra], Path.cwd(), env)
+
+
+def _beside(reference, chain):
+    """Run ``reference()`` and ``chain()`` at once (one core each); their results."""
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(reference), pool.submit(chain)]
+        return [f.result() for f in futures]
 
 
 @pytest.mark.slow
-def test_kill_mid_epoch_then_resume_gives_identical_weights(data, tmp_path):
+def test_kill_mid_epoch_then_resume_gives_identical_weights(data, tmp_path, runners):
     settings = {
         **FAST,
         "data": str(data),
@@ -115,17 +134,22 @@ def test_kill_mid_epoch_then_resume_gives_identical_weights(data, tmp_path):
         "lr_drop_epoch": 1,
     }
     run_a, run_b = tmp_path / "a", tmp_path / "b"
-    reference = _run_cli({**settings, "out": str(run_a)})
-    assert reference.returncode == 0, reference.stderr[-2000:]
-    # killed with SIGKILL right after the step-1 checkpoint (mid-epoch 0) ...
-    killed = _run_cli({**settings, "out": str(run_b)}, env={KILL_ENV: "1"})
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert (run_b / "checkpoints" / "step_0000001.pt").is_file()
-    assert not (run_b / "hq_only.pth").exists()
-    # ... then resumed: finishes epoch 0, steps StepLR, runs into epoch 1
-    resumed = _run_cli({**settings, "out": str(run_b)}, "--resume", "auto")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resuming from" in resumed.stdout and "step 1" in resumed.stdout
+
+    def kill_then_resume():
+        # killed with SIGKILL right after the step-1 checkpoint (mid-epoch 0) ...
+        killed = _run_cli(runners[1], {**settings, "out": str(run_b)}, env={KILL_ENV: "1"})
+        assert killed.code == -signal.SIGKILL, killed.output[-2000:]
+        assert (run_b / "checkpoints" / "step_0000001.pt").is_file()
+        assert not (run_b / "hq_only.pth").exists()
+        # ... then resumed: finishes epoch 0, steps StepLR, runs into epoch 1
+        return _run_cli(runners[1], {**settings, "out": str(run_b)}, "--resume", "auto")
+
+    reference, resumed = _beside(
+        lambda: _run_cli(runners[0], {**settings, "out": str(run_a)}), kill_then_resume
+    )
+    assert reference.code == 0, reference.output[-2000:]
+    assert resumed.code == 0, resumed.output[-2000:]
+    assert "resuming from" in resumed.output and "step 1" in resumed.output
     a, b = _hq_weights(run_a), _hq_weights(run_b)
     assert a.keys() == b.keys()
     for name in a:
@@ -229,7 +253,9 @@ def _run_outputs(run: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_kill_during_validation_and_at_export_then_resume_keeps_the_exact_history(data, tmp_path):
+def test_kill_during_validation_and_at_export_then_resume_keeps_the_exact_history(
+    data, tmp_path, runners
+):
     # 2 samples, batch 1: epoch ends (and validates) at steps 2 and 4; the run stops at 3.
     settings = {
         **FAST,
@@ -242,18 +268,24 @@ def test_kill_during_validation_and_at_export_then_resume_keeps_the_exact_histor
         "checkpoint_every": 1,
     }
     run_a, run_b = tmp_path / "a", tmp_path / "b"
-    reference = _run_cli({**settings, "out": str(run_a)})
-    assert reference.returncode == 0, reference.stderr[-2000:]
-    killed = _run_cli({**settings, "out": str(run_b)}, env={KILL_AT_ENV: "validation"})
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert [s for s, _ in read_metric(run_b, "val/mIoU")] == [0]  # step 2's row not saved
-    at_export = {KILL_AT_ENV: "export"}
-    killed = _run_cli({**settings, "out": str(run_b)}, "--resume", "auto", env=at_export)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert not (run_b / "summary.json").exists()
-    resumed = _run_cli({**settings, "out": str(run_b)}, "--resume", "auto")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resuming from" in resumed.stdout and "step 3" in resumed.stdout
+
+    def kill_twice_then_resume():
+        run = runners[1]
+        killed = _run_cli(run, {**settings, "out": str(run_b)}, env={KILL_AT_ENV: "validation"})
+        assert killed.code == -signal.SIGKILL, killed.output[-2000:]
+        assert [s for s, _ in read_metric(run_b, "val/mIoU")] == [0]  # step 2's row not saved
+        at_export = {KILL_AT_ENV: "export"}
+        killed = _run_cli(run, {**settings, "out": str(run_b)}, "--resume", "auto", env=at_export)
+        assert killed.code == -signal.SIGKILL, killed.output[-2000:]
+        assert not (run_b / "summary.json").exists()
+        return _run_cli(run, {**settings, "out": str(run_b)}, "--resume", "auto")
+
+    reference, resumed = _beside(
+        lambda: _run_cli(runners[0], {**settings, "out": str(run_a)}), kill_twice_then_resume
+    )
+    assert reference.code == 0, reference.output[-2000:]
+    assert resumed.code == 0, resumed.output[-2000:]
+    assert "resuming from" in resumed.output and "step 3" in resumed.output
     assert [s for s, _ in read_metric(run_a, "val/mIoU")] == [0, 2, 3]
     assert _run_outputs(run_a) == _run_outputs(run_b)
     summary = json.loads((run_b / "summary.json").read_text())
