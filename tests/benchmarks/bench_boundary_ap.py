@@ -45,7 +45,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from fork_server_cpu import proc_cpu, start_fork_server, stop_fork_server  # noqa: E402
+
 CONTENDERS = ("reference", "official", "hqseg-1", "hqseg")
+#: What boundary AP's pool asks its fork server to import (hqseg/metrics/boundary_pass.py).
+POOL_PRELOAD = ("hqseg.metrics.boundary_pass", "pycocotools.mask")
 
 
 def api_boundary(mask: np.ndarray, dilation_ratio: float = 0.02) -> np.ndarray:
@@ -122,9 +126,15 @@ def _child(name: str, data: Path) -> None:
         "hqseg-1": lambda: _hqseg(gt, res, 1),
         "hqseg": lambda: _hqseg(gt, res, None),
     }[name]
+    # the pooled run's workers are a fork server's children: count them through it
+    server = start_fork_server(POOL_PRELOAD) if name == "hqseg" else None
+    server0 = proc_cpu(server) if server else 0.0
     cpu0, wall0 = _cpu(), time.perf_counter()
     stats = run()
     cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
+    if server:
+        cpu += proc_cpu(server) - server0
+        stop_fork_server()  # reaped here, so its workers' peak RSS reaches getrusage
     kib = 1024  # ru_maxrss is KiB on Linux
     main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib / 2**20
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib / 2**20

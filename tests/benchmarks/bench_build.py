@@ -48,6 +48,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
+from fork_server_cpu import proc_cpu, start_fork_server, stop_fork_server
 from PIL import Image
 
 FULL_SIZE = 44_320
@@ -145,33 +146,6 @@ def run_build(raw: Path, work: Path, workers: int) -> dict:
     }
 
 
-def _proc_cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and its waited-for children (``/proc/PID/stat``)."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def _start_fork_server() -> int | None:
-    """Start hqseg's worker fork server (its imports done); its pid, or None if unused."""
-    from multiprocessing import forkserver
-
-    from hqseg.utils.procs import pool_context
-
-    ctx = pool_context(["hqseg.data.convert"])  # what normalize's pool asks for
-    if ctx.get_start_method() != "forkserver":
-        return None
-    with ctx.Pool(1) as pool:  # returns once the server has imported and forked
-        pool.apply(int)
-    return forkserver._forkserver._forkserver_pid
-
-
-def _stop_fork_server() -> None:
-    from multiprocessing import forkserver
-
-    forkserver._forkserver._stop()  # waits for it: its children's CPU reaches ours
-
-
 def _child(args: argparse.Namespace) -> None:
     raw, work = Path(args.raw), Path(args.work)
     server = None
@@ -179,10 +153,10 @@ def _child(args: argparse.Namespace) -> None:
         import cv2  # noqa: F401
         import pandas  # noqa: F401 (pyarrow imports it on its first list conversion)
 
-        server = _start_fork_server()
+        server = start_fork_server(["hqseg.data.convert"])  # what normalize's pool asks for
     elif args.phase == "decode-cached":
         import hqseg.data.pixels  # noqa: F401 (its workers inherit it: no import on the clock)
-    server0 = _proc_cpu(server) if server else 0.0
+    server0 = proc_cpu(server) if server else 0.0
     main0, kids0 = _cpu()
     result = (
         run_decode(raw, args.workers, cached=args.phase == "decode-cached")
@@ -191,8 +165,8 @@ def _child(args: argparse.Namespace) -> None:
     )
     main1, kids1 = _cpu()
     if server:  # its workers, reaped by it, and its forks; not its own exit (a one-off)
-        kids1 = kids0 + _proc_cpu(server) - server0
-        _stop_fork_server()  # reaped here, so its workers' peak RSS reaches getrusage
+        kids1 = kids0 + proc_cpu(server) - server0
+        stop_fork_server()  # reaped here, so its workers' peak RSS reaches getrusage
     result["main_cpu_seconds"], result["worker_cpu_seconds"] = main1 - main0, kids1 - kids0
     result["cpu_seconds"] = result["main_cpu_seconds"] + result["worker_cpu_seconds"]
     kib = 1024  # ru_maxrss is KiB on Linux
