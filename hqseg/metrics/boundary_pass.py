@@ -14,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
+
+from hqseg.metrics.band_canvas import pair_boundary_ious
 from hqseg.metrics.masks import boundary_dilation
-from hqseg.metrics.rle import crop_iou
-from hqseg.metrics.rle_batch import boundary_bands
 from hqseg.utils.procs import WorkerInit, pool_context, usable_cores
 from hqseg.utils.progress import progress_bar
 
@@ -44,21 +45,20 @@ def chunk_boundary_ious(
     jobs: Sequence[ImageJob], dilation_ratio: float = 0.02
 ) -> dict[tuple[int, int], float]:
     """``{(dt_id, gt_id): boundary IoU}`` for the jobs' pairs whose boundaries meet."""
-    rles, widths, where = [], [], {}
-    for n, job in enumerate(jobs):
+    rles, widths, dts, gts, keys = [], [], [], [], []
+    for job in jobs:
         d = boundary_dilation(job.height, job.width, dilation_ratio)
+        where = {}
         for key, rle in job.rles.items():
-            where[n, key] = len(rles)
+            where[key] = len(rles)
             rles.append(rle)
             widths.append(d)
-    bands = boundary_bands(rles, widths)
-    out = {}
-    for n, job in enumerate(jobs):
         for dt_id, gt_id in job.pairs:
-            iou = crop_iou(bands[where[n, ("dt", dt_id)]], bands[where[n, ("gt", gt_id)]])
-            if iou > 0.0:
-                out[dt_id, gt_id] = iou
-    return out
+            dts.append(where["dt", dt_id])
+            gts.append(where["gt", gt_id])
+            keys.append((dt_id, gt_id))
+    ious = pair_boundary_ious(rles, widths, dts, gts)
+    return {keys[k]: float(ious[k]) for k in np.flatnonzero(ious > 0.0).tolist()}
 
 
 def image_boundary_ious(

@@ -15,6 +15,7 @@ Conventions: as :mod:`hqseg.metrics.rle` (column-major runs; crops are
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -95,21 +96,31 @@ def totals(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return csum[bounds[1:]] - csum[bounds[:-1]]
 
 
-def boundary_bands(rles: Sequence[dict], d: Sequence[int] | int) -> list[Crop]:
-    """Boundary band of width d of each RLE mask, on its tight bounding-box crop.
+@dataclass(frozen=True)
+class Segments:
+    """Many RLE masks as runs of ones cut at column ends, and their tight boxes.
 
-    The band is the mask minus its erosion by a (2d+1)-square after one pixel of zero
-    padding (FACTS §4); pixels outside the box are background, so eroding the padded
-    box equals the crop of the full-image erosion. Empty masks give empty crops.
-
-    Args:
-        rles: pycocotools RLE dicts (valid, compressed or not).
-        d: band width per RLE, or one for all.
+    Segment k is rows ``[row_s[k], row_e[k])`` of column ``col[k]`` of mask ``who[k]``
+    (sorted by mask, then column, then row). Mask i (image ``hw[i]``) has ones iff
+    ``has[i]``; its box is rows ``[r0[i], r1[i])``, columns ``[c0[i], c1[i])`` (all 0
+    when empty).
     """
+
+    hw: np.ndarray
+    who: np.ndarray
+    col: np.ndarray
+    row_s: np.ndarray
+    row_e: np.ndarray
+    has: np.ndarray
+    r0: np.ndarray
+    r1: np.ndarray
+    c0: np.ndarray
+    c1: np.ndarray
+
+
+def column_segments(rles: Sequence[dict]) -> Segments:
+    """:class:`Segments` of pycocotools RLE dicts (valid, compressed or not)."""
     n = len(rles)
-    if n == 0:
-        return []
-    d = np.broadcast_to(np.asarray(d, np.int64), (n,))
     hw = np.array([[int(s) for s in r["size"]] for r in rles], np.int64).reshape(n, 2)
     values, bounds, _ = counts_many([r["counts"] for r in rles])
     owner = np.repeat(np.arange(n), np.diff(bounds))
@@ -127,16 +138,37 @@ def boundary_bands(rles: Sequence[dict], d: Sequence[int] | int) -> list[Crop]:
     row_e = np.minimum(e[seg_run] - col * h[seg_run], h[seg_run])
     seg_who = who[seg_run]
     has = np.bincount(seg_who, minlength=n) > 0
-    firsts = np.flatnonzero(np.r_[True, seg_who[1:] != seg_who[:-1]]) if seg_who.size else []
     c0 = np.zeros(n, np.int64)
     c1, r0, r1 = c0.copy(), c0.copy(), c0.copy()
     if seg_who.size:
+        firsts = np.flatnonzero(np.r_[True, seg_who[1:] != seg_who[:-1]])
         c0[has] = np.minimum.reduceat(col, firsts)
         c1[has] = np.maximum.reduceat(col, firsts) + 1
         r0[has] = np.minimum.reduceat(row_s, firsts)
         r1[has] = np.maximum.reduceat(row_e, firsts)
+    return Segments(hw, seg_who, col, row_s, row_e, has, r0, r1, c0, c1)
+
+
+def boundary_bands(rles: Sequence[dict], d: Sequence[int] | int) -> list[Crop]:
+    """Boundary band of width d of each RLE mask, on its tight bounding-box crop.
+
+    The band is the mask minus its erosion by a (2d+1)-square after one pixel of zero
+    padding (FACTS §4); pixels outside the box are background, so eroding the padded
+    box equals the crop of the full-image erosion. Empty masks give empty crops.
+
+    Args:
+        rles: pycocotools RLE dicts (valid, compressed or not).
+        d: band width per RLE, or one for all.
+    """
+    n = len(rles)
+    if n == 0:
+        return []
+    d = np.broadcast_to(np.asarray(d, np.int64), (n,))
+    sg = column_segments(rles)
+    hw, has, seg_who, col, row_s, row_e = sg.hw, sg.has, sg.who, sg.col, sg.row_s, sg.row_e
+    c0, r0 = sg.c0, sg.r0
     # padded crops stored transposed: (columns + 2) x (rows + 2), C order
-    pc, pr = c1 - c0 + 2, r1 - r0 + 2
+    pc, pr = sg.c1 - c0 + 2, sg.r1 - r0 + 2
     size = np.where(has, pc * pr, 0)
     out: list[Crop] = [
         Crop(0, 0, np.zeros((0, 0), np.uint8), (int(hw[i, 0]), int(hw[i, 1])), 0) for i in range(n)
