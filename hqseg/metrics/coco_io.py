@@ -10,16 +10,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import numbers
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pycocotools.coco import COCO
 
 from hqseg.errors import DatasetError
-from hqseg.metrics.rle import rle_counts, segmentation_to_rle
-from hqseg.metrics.rle_batch import counts_many, totals
+from hqseg.metrics.coco_checks import (
+    check_counts,
+    check_gt_annotation,
+    check_image,
+    check_result,
+    is_int,
+)
+from hqseg.metrics.rle import segmentation_to_rle
 
 _GT_ANN_KEYS = ("id", "image_id", "category_id", "segmentation", "area", "iscrowd")
 
@@ -38,44 +42,6 @@ def _read_json(path: Path, what: str) -> Any:
         raise DatasetError(f"{path}: not valid JSON (nested too deeply)") from None
 
 
-def _check_rle(seg: Any, img: dict, where: str, later: list | None = None) -> None:
-    """Check an RLE's form and size; its counts now, or appended to ``later`` for
-    :func:`_check_counts` (decoding many at once is several times cheaper)."""
-    if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
-        raise DatasetError(f"{where}: segmentation must be an RLE dict with 'size' and 'counts'")
-    if [int(s) for s in seg["size"]] != [img["height"], img["width"]]:
-        raise DatasetError(
-            f"{where}: RLE size {list(seg['size'])} differs from the image size "
-            f"{[img['height'], img['width']]}"
-        )
-    if later is None:
-        _check_counts([(seg, img, where)])
-    else:
-        later.append((seg, img, where))
-
-
-def _covered(seg: dict) -> int:
-    try:
-        return int(rle_counts(seg).sum())
-    except (ValueError, IndexError, TypeError, UnicodeError):
-        return -1
-
-
-def _check_counts(items: list[tuple[dict, dict, str]]) -> None:
-    """Raise for the first (seg, img, where) whose counts do not cover height x width."""
-    if not items:
-        return
-    want = np.array([img["height"] * img["width"] for _, img, _ in items], np.int64)
-    try:
-        values, bounds, corrupt = counts_many([seg["counts"] for seg, _, _ in items])
-        bad = np.flatnonzero(corrupt | (totals(values, bounds) != want))
-    except (ValueError, IndexError, TypeError, UnicodeError):  # find the culprit one by one
-        bad = [i for i, (seg, _, _) in enumerate(items) if _covered(seg) != want[i]]
-    if len(bad):
-        where = items[int(bad[0])][2]
-        raise DatasetError(f"{where}: RLE counts are corrupt (they do not cover height x width)")
-
-
 def _check_gt(data: Any, name: str) -> None:
     if not isinstance(data, dict):
         raise DatasetError(f"{name}: COCO ground truth must be a JSON object")
@@ -84,26 +50,28 @@ def _check_gt(data: Any, name: str) -> None:
             raise DatasetError(f"{name}: COCO ground truth has no '{key}' list")
     images = {}
     for img in data["images"]:
-        if not isinstance(img, dict) or not all(k in img for k in ("id", "height", "width")):
-            raise DatasetError(
-                f"{name}: an image entry lacks 'id', 'height' or 'width': {img!r:.80}"
-            )
+        check_image(img, name)
         images[img["id"]] = img
+    for cat in data["categories"]:
+        if not isinstance(cat, dict) or not is_int(cat.get("id")):
+            raise DatasetError(f"{name}: a category lacks an integer 'id': {cat!r:.80}")
     later: list = []
     for ann in data["annotations"]:
         missing = [k for k in _GT_ANN_KEYS if not isinstance(ann, dict) or k not in ann]
         if missing:
-            raise DatasetError(
-                f"{name}: annotation {ann.get('id', '?')} lacks {', '.join(missing)}"
-            )
-        img = images.get(ann["image_id"])
+            ann_id = ann.get("id", "?") if isinstance(ann, dict) else "?"
+            raise DatasetError(f"{name}: annotation {ann_id!r:.40} lacks {', '.join(missing)}")
+        img = images.get(ann["image_id"]) if _hashable(ann["image_id"]) else None
         if img is None:
             raise DatasetError(
-                f"{name}: annotation {ann['id']} has unknown image_id {ann['image_id']}"
+                f"{name}: annotation {ann['id']!r:.40} has unknown image_id {ann['image_id']!r:.40}"
             )
-        if not isinstance(ann["segmentation"], list):
-            _check_rle(ann["segmentation"], img, f"{name}: annotation {ann['id']}", later)
-    _check_counts(later)
+        check_gt_annotation(ann, img, f"{name}: annotation {ann['id']!r:.40}", later)
+    check_counts(later)
+
+
+def _hashable(v: Any) -> bool:
+    return isinstance(v, (int, str, float)) and not isinstance(v, bool)
 
 
 def load_gt(gt: str | Path | dict | COCO) -> COCO:
@@ -166,21 +134,18 @@ def load_results(coco_gt: COCO, results: str | Path | list) -> COCO:
         where = f"{name}: result {k}"
         if not isinstance(r, dict) or not all(x in r for x in ("image_id", "category_id", "score")):
             raise DatasetError(f"{where} lacks 'image_id', 'category_id' or 'score'")
-        img = coco_gt.imgs.get(r["image_id"])
+        img = coco_gt.imgs.get(r["image_id"]) if _hashable(r["image_id"]) else None
         if img is None:
             unknown.append(r["image_id"])
             continue
-        if r["category_id"] not in cats:
+        if not _hashable(r["category_id"]) or r["category_id"] not in cats:
             raise DatasetError(
-                f"{where} has category_id {r['category_id']} not in the ground truth"
+                f"{where} has category_id {r['category_id']!r:.40} not in the ground truth"
             )
-        score = r["score"]
-        if isinstance(score, bool) or not isinstance(score, numbers.Real):
-            raise DatasetError(f"{where} has a non-numeric score {score!r}")
-        _check_rle(r.get("segmentation"), img, where, later)
-    _check_counts(later)
+        check_result(r, img, where, later)
+    check_counts(later)
     if unknown:
-        shown = ", ".join(str(i) for i in sorted(set(unknown), key=str)[:5])
+        shown = ", ".join(i[:20] for i in sorted(set(map(str, unknown)))[:5])
         raise DatasetError(
             f"{name}: {len(unknown)} results have image_ids not in the ground truth (e.g. {shown})"
         )

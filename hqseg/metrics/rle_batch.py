@@ -43,7 +43,8 @@ def counts_many(counts: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Returns:
         ``(values, bounds, corrupt)``: RLE i's run lengths are
         ``values[bounds[i]:bounds[i + 1]]`` (int64); ``corrupt[i]`` is True when its
-        string ends inside a value (the run lengths are then meaningless).
+        string ends inside a value, holds a character outside pycocotools' alphabet
+        ('0' to 'o') or a value too wide for 32 bits (the run lengths are then meaningless).
     """
     n = len(counts)
     raw, lists = [], {}
@@ -70,6 +71,12 @@ def counts_many(counts: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         else:
             shift = np.arange(chars.size) - np.repeat(first, width)
             values = np.add.reduceat((chars & 0x1F) << (5 * shift), first)
+        # a character pycocotools never writes, or a value wider than 7 characters
+        # (35 bits; counts are 32-bit): the string is corrupt, its values meaningless
+        odd = np.flatnonzero((chars < 0) | (chars > 63))
+        corrupt[np.searchsorted(ends, odd, side="right")] = True
+        corrupt[np.searchsorted(ends, last[width > 7], side="right")] = True
+        width = np.minimum(width, 7)
         negative = (chars[last] & 0x10) != 0
         values[negative] -= np.left_shift(1, 5 * width[negative])
         owner = np.searchsorted(ends, last, side="right")  # string of each value
