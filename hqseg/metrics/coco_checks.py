@@ -119,12 +119,12 @@ def check_rle(seg: Any, img: dict, where: str, later: list) -> None:
     later.append((counts, img["height"] * img["width"], where))
 
 
-def _list_counts(counts: list) -> np.ndarray | None:
-    """A list of counts as int64, or None if it is not a list of integers >= 0."""
+def _list_problem(counts: list) -> str | None:
+    """Why a list of counts is not a list of integers >= 0 (None if it is)."""
     arr = np.asarray(counts) if counts else np.zeros(0, np.int64)
-    if arr.ndim != 1 or arr.dtype.kind not in "iu" or (arr.size and arr.min() < 0):
-        return None
-    return arr.astype(np.int64)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        return "not a list of integers"
+    return "negative" if arr.size and arr.min() < 0 else None
 
 
 def check_counts(items: list[tuple[Any, int, str]]) -> None:
@@ -134,19 +134,20 @@ def check_counts(items: list[tuple[Any, int, str]]) -> None:
     if not items:
         return
     counts, want = [], np.array([p for _, p, _ in items], np.int64)
-    bad = np.zeros(len(items), bool)
+    why: dict[int, str] = {}
     for i, (c, _, _) in enumerate(items):
-        if isinstance(c, list) and _list_counts(c) is None:
-            bad[i], c = True, []
+        if isinstance(c, list) and (problem := _list_problem(c)):
+            why[i], c = problem, []
         elif isinstance(c, str) and not c.isascii():
-            bad[i], c = True, ""
+            why[i], c = "not ASCII", ""
         counts.append(c)
     values, bounds, corrupt = counts_many(counts)
-    negative = np.zeros(len(items), bool)
     if values.size and values.min() < 0:
-        negative[np.searchsorted(bounds, np.flatnonzero(values < 0), side="right") - 1] = True
-    bad |= corrupt | negative | (totals(values, bounds) != want)
+        for i in np.searchsorted(bounds, np.flatnonzero(values < 0), side="right") - 1:
+            why.setdefault(int(i), "negative")
+    bad = corrupt | (totals(values, bounds) != want)
+    bad[list(why)] = True
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        what = "negative" if negative[i] else "corrupt (they do not cover height x width)"
+        what = why.get(i, "corrupt (they do not cover height x width)")
         raise DatasetError(f"{items[i][2]}: RLE counts are {what}")
