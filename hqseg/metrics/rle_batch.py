@@ -37,6 +37,56 @@ def _segmented_cumsum(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     return total - np.repeat(before, np.diff(np.r_[starts, values.size]))
 
 
+def _decode_strings(
+    chars: np.ndarray, ends: np.ndarray, corrupt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run lengths of the joined strings ``chars`` (string i ends at ``ends[i]``).
+
+    Each value is 5 bits a character, low bits first, 0x20 marking "more follows"; the
+    last character's 0x10 bit is the sign. Sets ``corrupt`` for strings that end inside
+    a value, hold a character outside '0'..'o' or a value wider than 7 characters (35
+    bits; counts are 32-bit). Returns ``(values, values per string)``.
+    """
+    n = ends.size
+    starts = ends - np.diff(ends, prepend=0)
+    nonempty = ends > starts
+    odd = np.flatnonzero((chars < 48) | (chars > 111))
+    if odd.size:
+        corrupt[np.searchsorted(ends, odd, side="right")] = True
+    c = chars - np.uint8(48)
+    term = c < 32  # no "more follows" bit (a foreign character is flagged above)
+    corrupt[nonempty] |= ~term[ends[nonempty] - 1]
+    term[ends[nonempty] - 1] = True  # a value never runs into the next string
+    last = np.flatnonzero(term)
+    first = np.r_[0, last[:-1] + 1]
+    width = last - first + 1
+    corrupt[np.searchsorted(ends, last[width > 7], side="right")] = True
+    values = (c[first] & 0x1F).astype(np.int64)
+    for k in range(1, min(int(width.max()), 7)):  # the rare wide values, a digit at a time
+        wide = np.flatnonzero(width > k)
+        values[wide] |= (c[first[wide] + k] & 0x1F).astype(np.int64) << (5 * k)
+    negative = np.flatnonzero(c[last] & 0x10)
+    values[negative] -= np.left_shift(1, 5 * np.minimum(width[negative], 7))
+    # values per string, and the global index of each string's first value
+    done = np.searchsorted(last, ends - 1, side="right")
+    per_string = np.diff(done, prepend=0)
+    begin = done - per_string
+    # from the fourth value on, each is a delta to the value two places before: running
+    # sums over every other value, restarted per string (its first value is absolute)
+    y = values.copy()
+    y[begin[per_string > 0]] = 0
+    run = np.empty_like(y)
+    np.cumsum(y[0::2], out=run[0::2])
+    np.cumsum(y[1::2], out=run[1::2])
+    owner = np.repeat(np.arange(n), per_string)
+    at = np.minimum(begin, y.size - 1)  # (a string without values gathers nothing)
+    before = np.where(begin > 0, run[np.maximum(begin - 1, 0)], 0)  # ends the odd chain
+    same = (np.arange(y.size) - begin[owner]) % 2 == 0
+    out = run - np.where(same, run[at][owner], before[owner])
+    out[begin[per_string > 0]] = values[begin[per_string > 0]]
+    return out, per_string
+
+
 def counts_many(counts: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run lengths of many RLE ``counts`` (compressed str/bytes, or lists of ints).
 
@@ -55,38 +105,10 @@ def counts_many(counts: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         else:
             raw.append(c.encode("ascii") if isinstance(c, str) else bytes(c))
     lengths = np.fromiter(map(len, raw), np.int64, n)
-    chars = np.frombuffer(b"".join(raw), np.uint8).astype(np.int64) - 48
+    chars = np.frombuffer(b"".join(raw), np.uint8)
     corrupt = np.zeros(n, bool)
     if chars.size:
-        ends = np.cumsum(lengths)
-        term = (chars & 0x20) == 0
-        nonempty = lengths > 0
-        corrupt[nonempty] = ~term[ends[nonempty] - 1]
-        term[ends[nonempty] - 1] = True  # a value never runs into the next string
-        last = np.flatnonzero(term)
-        first = np.r_[0, last[:-1] + 1]
-        width = last - first + 1
-        if (width == 1).all():  # every value fits in one character (the common case)
-            values = chars & 0x1F
-        else:
-            shift = np.arange(chars.size) - np.repeat(first, width)
-            values = np.add.reduceat((chars & 0x1F) << (5 * shift), first)
-        # a character pycocotools never writes, or a value wider than 7 characters
-        # (35 bits; counts are 32-bit): the string is corrupt, its values meaningless
-        odd = np.flatnonzero((chars < 0) | (chars > 63))
-        corrupt[np.searchsorted(ends, odd, side="right")] = True
-        corrupt[np.searchsorted(ends, last[width > 7], side="right")] = True
-        width = np.minimum(width, 7)
-        negative = (chars[last] & 0x10) != 0
-        values[negative] -= np.left_shift(1, 5 * width[negative])
-        owner = np.searchsorted(ends, last, side="right")  # string of each value
-        per_string = np.bincount(owner, minlength=n)
-        local = np.arange(values.size) - np.repeat(np.r_[0, np.cumsum(per_string)[:-1]], per_string)
-        # from the fourth value on, each is a delta to the value two places before
-        out = values.copy()
-        for odd in (True, False):
-            sel = np.flatnonzero((local >= 1) & ((local % 2 == 1) == odd))
-            out[sel] = _segmented_cumsum(values[sel], owner[sel])
+        out, per_string = _decode_strings(chars, np.cumsum(lengths), corrupt)
     else:
         out, per_string = np.zeros(0, np.int64), np.zeros(n, np.int64)
     if lists:  # uncompressed counts (crowd GT): splice them in
