@@ -23,12 +23,16 @@ MAX_PIXELS = (1 << 32) - 1
 
 
 def is_int(v: Any) -> bool:
-    """An integer that is not a bool."""
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    """An integer that is not a bool (JSON's int first: the ABC check is slow)."""
+    return type(v) is int or (isinstance(v, numbers.Integral) and not isinstance(v, bool))
 
 
 def is_number(v: Any) -> bool:
     """A finite real number that is not a bool."""
+    if type(v) is float:
+        return math.isfinite(v)
+    if type(v) is int:
+        return True
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -94,7 +98,8 @@ def check_gt_annotation(ann: dict, img: dict, where: str, later: list) -> None:
 def check_result(r: Any, img: dict, where: str, later: list) -> None:
     """A result's ``score``, ``bbox`` and RLE form; its counts are appended to ``later``."""
     score = r["score"]
-    if isinstance(score, bool) or not isinstance(score, numbers.Real):
+    real = type(score) is float or (isinstance(score, numbers.Real) and type(score) is not bool)
+    if not real:
         raise DatasetError(f"{where} has a non-numeric score {score!r:.40}")
     if not math.isfinite(score):
         raise DatasetError(f"{where} has a score of {score!r}: scores must be finite")
@@ -107,7 +112,7 @@ def check_rle(seg: Any, img: dict, where: str, later: list) -> None:
     if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
         raise DatasetError(f"{where}: segmentation must be an RLE dict with 'size' and 'counts'")
     size = seg["size"]
-    if not (isinstance(size, list) and len(size) == 2 and all(is_int(s) for s in size)):
+    if not (isinstance(size, list) and len(size) == 2 and is_int(size[0]) and is_int(size[1])):
         raise DatasetError(f"{where}: RLE 'size' must be [height, width], got {size!r:.40}")
     if size != [img["height"], img["width"]]:
         raise DatasetError(
