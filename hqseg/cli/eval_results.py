@@ -78,14 +78,18 @@ def results_command(
     from hqseg.metrics import evaluate_coco, format_stats
     from hqseg.metrics.units import stats_to_percent, with_unit
     from hqseg.utils.atomic import write_json
+    from hqseg.utils.procs import reap_fork_server
 
-    stats = evaluate_coco(
-        gt_path,
-        results_path,
-        tuple(dict.fromkeys(iou_types)),
-        workers=workers,
-        dilation_ratio=dilation_ratio,
-    )
+    try:
+        stats = evaluate_coco(
+            gt_path,
+            results_path,
+            tuple(dict.fromkeys(iou_types)),
+            workers=workers,
+            dilation_ratio=dilation_ratio,
+        )
+    finally:
+        reap_fork_server()  # the pool workers' CPU then counts in this command's (time)
     stats = {t: stats_to_percent(v) for t, v in stats.items()}
     click.echo("COCO stats in percent (-1: no ground truth for the stat)")
     click.echo(format_stats(stats))

@@ -104,3 +104,23 @@ class WorkerInit:
         die_with_parent(self.owner_pid)
         if self.then is not None:
             self.then()
+
+
+def reap_fork_server() -> bool:
+    """Stop this process's worker fork server and wait for it; True if one was running.
+
+    Pool workers are the fork server's children, so their CPU time reaches this
+    process's accounting (``time``, ``getrusage(RUSAGE_CHILDREN)``) only once the server
+    has reaped them and this process has reaped the server. Call it when no pool is
+    open (a worker still alive keeps the server, and this call, waiting); the next pool
+    starts a new server.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the stdlib's own instance; _stop has no public name
+    if getattr(server, "_forkserver_pid", None) is None:
+        return False
+    server._stop()
+    return True
