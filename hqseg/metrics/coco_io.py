@@ -111,23 +111,8 @@ def empty_results(coco_gt: COCO) -> COCO:
     return coco
 
 
-def load_results(coco_gt: COCO, results: str | Path | list) -> COCO:
-    """Segm results (a path or a list of dicts, not modified) as a pycocotools result COCO.
-
-    An empty list is valid: no detections (see :func:`empty_results`). Every result
-    needs ``image_id`` (in the ground truth), ``category_id`` (a GT category), a numeric
-    ``score`` and an RLE ``segmentation`` of its image's size (uncompressed RLEs are
-    compressed here; pycocotools would fail on them).
-    """
-    if isinstance(results, list):
-        name, data = "results", [dict(r) if isinstance(r, dict) else r for r in results]
-    else:
-        name = str(results)
-        data = _read_json(Path(results), "results")
-    if not isinstance(data, list):
-        raise DatasetError(f"{name}: results must be a JSON list of detections")
-    if not data:
-        return empty_results(coco_gt)
+def _check_results(coco_gt: COCO, data: list, name: str) -> None:
+    """Raise for the first bad result; all RLE counts are checked in one pass at the end."""
     cats = set(coco_gt.getCatIds())
     unknown, later = [], []
     for k, r in enumerate(data):
@@ -149,6 +134,26 @@ def load_results(coco_gt: COCO, results: str | Path | list) -> COCO:
         raise DatasetError(
             f"{name}: {len(unknown)} results have image_ids not in the ground truth (e.g. {shown})"
         )
+
+
+def load_results(coco_gt: COCO, results: str | Path | list) -> COCO:
+    """Segm results (a path or a list of dicts, not modified) as a pycocotools result COCO.
+
+    An empty list is valid: no detections (see :func:`empty_results`). Every result
+    needs ``image_id`` (in the ground truth), ``category_id`` (a GT category), a numeric
+    ``score`` and an RLE ``segmentation`` of its image's size (uncompressed RLEs are
+    compressed here; pycocotools would fail on them).
+    """
+    if isinstance(results, list):
+        name, data = "results", [dict(r) if isinstance(r, dict) else r for r in results]
+    else:
+        name = str(results)
+        data = _read_json(Path(results), "results")
+    if not isinstance(data, list):
+        raise DatasetError(f"{name}: results must be a JSON list of detections")
+    if not data:
+        return empty_results(coco_gt)
+    _check_results(coco_gt, data, name)
     for r in data:
         if isinstance(r["segmentation"]["counts"], list):  # loadRes wants compressed RLEs
             img = coco_gt.imgs[r["image_id"]]
