@@ -48,6 +48,8 @@ class IoUCache:
     def __init__(self, coco_gt: COCO):
         self.ignore = {a["id"]: a.get("ignore", 0) for a in coco_gt.dataset.get("annotations", [])}
         self.mask: dict[tuple, np.ndarray | list] = {}
+        # (image, category ids) -> ({dt id: row}, {gt id: column}, D x G mask IoUs)
+        self.image_mask: dict[tuple, tuple[dict, dict, np.ndarray]] = {}
         self.boundary: dict[tuple[int, int], float] = {}
         self.boundary_done: set[tuple[int, int]] = set()  # (dt_id, gt_id) pairs computed
 
@@ -87,6 +89,7 @@ class BoundaryCOCOeval(COCOeval):
 
     def _prepare(self):
         super()._prepare()
+        self._scored_memo: dict[tuple, tuple[list[dict], list[dict]]] = {}
         if self.iou_type != "boundary":
             return
         for gts in self._gts.values():
@@ -102,6 +105,9 @@ class BoundaryCOCOeval(COCOeval):
 
     def _scored(self, img_id, cat_id) -> tuple[list[dict], list[dict]]:
         """GTs and the top ``maxDets[-1]`` detections by score, as COCOeval scores them."""
+        memo = self._scored_memo.get((img_id, cat_id))
+        if memo is not None:
+            return memo
         if self.params.useCats:
             gt, dt = self._gts[img_id, cat_id], self._dts[img_id, cat_id]
         else:
@@ -109,16 +115,43 @@ class BoundaryCOCOeval(COCOeval):
             gt = [g for c in cats for g in self._gts[img_id, c]]
             dt = [d for c in cats for d in self._dts[img_id, c]]
         order = np.argsort([-d["score"] for d in dt], kind="mergesort")
-        return gt, [dt[i] for i in order[: self.params.maxDets[-1]]]
+        memo = gt, [dt[i] for i in order[: self.params.maxDets[-1]]]
+        self._scored_memo[img_id, cat_id] = memo
+        return memo
+
+    def _image_mask_ious(self, img_id) -> tuple[dict, dict, np.ndarray]:
+        """Mask IoUs of all the image's detections x GTs in one pycocotools call, with the
+        row of each dt id and the column of each gt id; each entry is that of the
+        per-cell call (pycocotools scores every pair on its own)."""
+        key = (img_id, tuple(self.params.catIds))
+        hit = self.cache.image_mask.get(key)
+        if hit is None:
+            cats = self.params.catIds
+            gt = [g for c in cats for g in self._gts.get((img_id, c), ())]
+            dt = [d for c in cats for d in self._dts.get((img_id, c), ())]
+            ious = mask_utils.iou(
+                [d["segmentation"] for d in dt],
+                [g["segmentation"] for g in gt],
+                [int(g["iscrowd"]) for g in gt],
+            )
+            hit = self.cache.image_mask[key] = (
+                {d["id"]: i for i, d in enumerate(dt)},
+                {g["id"]: j for j, g in enumerate(gt)},
+                np.asarray(ious, np.float64).reshape(len(dt), len(gt)),
+            )
+        return hit
 
     def _mask_ious(self, img_id, cat_id, gt: list[dict], dt: list[dict]):
         """pycocotools' mask IoU matrix (D x G, or [] if either is empty), cached."""
         key = (img_id, cat_id, tuple(d["id"] for d in dt), tuple(g["id"] for g in gt))
         ious = self.cache.mask.get(key)
         if ious is None:
-            iscrowd = [int(g["iscrowd"]) for g in gt]
-            segs = [d["segmentation"] for d in dt], [g["segmentation"] for g in gt]
-            ious = self.cache.mask[key] = mask_utils.iou(*segs, iscrowd)
+            if not gt or not dt:
+                ious = []
+            else:
+                rows, cols, full = self._image_mask_ious(img_id)
+                ious = full[np.ix_([rows[d["id"]] for d in dt], [cols[g["id"]] for g in gt])]
+            self.cache.mask[key] = ious
         return ious
 
     def _boundary_pass(self) -> None:

@@ -1,36 +1,38 @@
-"""Benchmark: boundary AP, hqseg vs boundary-iou-api's algorithm, CPU seconds of all processes.
+"""Benchmark: boundary AP as users run it, CPU seconds of the whole process and its children.
 
-Generates a COCO-like set (default 500 images of 480x640, 10 categories, about 7 GT
-and 20 detections per image: polygons and RLEs, crowd regions, objects from a few
-pixels to half the image, detections shifted/grown/shrunk/hollowed copies of the GT
-plus false positives), writes it as JSON, then runs each contender in a fresh
-subprocess (so peak memory is its own) from the same dicts:
+Two generated COCO-like sets, 480x640 images, 10 categories (polygons and RLEs, crowd
+regions, detections shifted/grown/shrunk/hollowed copies of the GT plus false
+positives), written as JSON files:
 
-  reference   boundary-iou-api's algorithm, re-implemented faithfully: every GT and
-              detection decoded to a full-image mask (``COCO.annToMask``), padded by
-              one zero pixel (``cv2.copyMakeBorder``), eroded 3x3 d times
-              (``cv2.erode(iterations=d)``), cropped, subtracted, re-encoded as RLE
-              and attached to the annotation; COCOeval with ``maskUtils.iou`` on masks
-              and on boundaries, min of the two for non-crowd GT (one process);
-  official    boundary-iou-api itself (``boundary_iou.coco_instance_api``), when it is
-              importable (not on PyPI: ``pip install -e`` a clone, or put it on
-              PYTHONPATH); its boundary pass runs in a pool of all cores;
-  hqseg       ``evaluate_coco(gt, results, ("boundary",))`` with one worker, and with
-              the default (all cores; a pool only for large inputs).
+  sparse   1,000 images, about 5.7 detections per image;
+  dense    300 images, about 50 detections per image (COCO-like density).
 
-Time is CPU seconds (user + system) of the process and all its children, which is
-robust on a shared machine; wall seconds are printed for context. Peak memory is the
-peak RSS of the main process plus that of its largest child times the worker count.
-The 12 stats must be identical (exit 1 otherwise).
+Each contender runs as the command a user would type, in a fresh process; its CPU is
+``getrusage(RUSAGE_CHILDREN)`` around it (what ``/usr/bin/time`` reports: the process
+and every child it reaped, pool workers included):
 
-    python tests/benchmarks/bench_boundary_ap.py [--images 500] [--categories 10]
+  official   boundary-iou-api's ``tools/coco_instance_evaluation.py`` steps (COCO with
+             ``get_boundary=True``, ``loadRes``, COCOeval ``iouType="boundary"``) when
+             importable (not on PyPI: ``PYTHONPATH=<clone>``); its boundary pass runs
+             on all cores;
+  fce        faster-coco-eval's ``COCOeval_faster(iouType="boundary")``, when installed;
+  hqseg-1    ``hqseg eval results --iou-type boundary --workers 1``;
+  hqseg      ``hqseg eval results --iou-type boundary`` (default workers);
+  hqseg-both ``hqseg eval results`` (mask AP and boundary AP, the default).
+
+Beside them, ``in-process`` is ``evaluate_coco(gt_file, results_file, ("boundary",),
+workers=1)`` timed inside a warm process (no start-up or imports), with the share of
+input checking (types, sizes, RLE counts) in it. The boundary stats must equal the
+official API's bit for bit (exit 1 otherwise); faster-coco-eval's largest difference
+is printed. Times are CPU seconds over ``--repeats`` runs (min-max; the machine may be
+shared), wall seconds for context.
+
+    PYTHONPATH=<boundary-iou-api clone> python tests/benchmarks/bench_boundary_ap.py
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import resource
@@ -45,163 +47,166 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from fork_server_cpu import proc_cpu, start_fork_server, stop_fork_server  # noqa: E402
+#: (images, objects per image, detections per object, false positives per image)
+SETS = {"sparse": (1000, (2, 7), 1.3, 1.0), "dense": (300, (10, 31), 2.6, 4.0)}
 
-CONTENDERS = ("reference", "official", "hqseg-1", "hqseg")
-#: What boundary AP's pool asks its fork server to import (hqseg/metrics/boundary_pass.py).
-POOL_PRELOAD = ("hqseg.metrics.boundary_pass", "pycocotools.mask")
+OFFICIAL = """
+import contextlib, io, json, sys
+import numpy as np
+np.float = float  # its accumulate() uses np.float, gone since numpy 1.24
+from boundary_iou.coco_instance_api.coco import COCO
+from boundary_iou.coco_instance_api.cocoeval import COCOeval
+gt = COCO(sys.argv[1], get_boundary=True, dilation_ratio=0.02)
+dt = gt.loadRes(sys.argv[2])
+ev = COCOeval(gt, dt, iouType="boundary", dilation_ratio=0.02)
+ev.evaluate(); ev.accumulate(); ev.summarize()
+print(json.dumps([float(v) for v in ev.stats]))
+"""
 
-
-def api_boundary(mask: np.ndarray, dilation_ratio: float = 0.02) -> np.ndarray:
-    """boundary-iou-api's ``mask_to_boundary``, step for step (FACTS §4)."""
-    import cv2
-
-    h, w = mask.shape
-    d = max(1, int(round(dilation_ratio * np.sqrt(h**2 + w**2))))
-    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    eroded = cv2.erode(padded, np.ones((3, 3), np.uint8), iterations=d)[1 : h + 1, 1 : w + 1]
-    return mask - eroded
-
-
-def _reference(gt: dict, res: list) -> list[float]:
-    from tests.metrics.reference import ReferenceBoundaryEval, _load, _run
-
-    coco_gt, coco_dt = _load(gt, res)
-    return _run(ReferenceBoundaryEval(coco_gt, coco_dt, api_boundary)).tolist()
-
-
-def _official(gt: dict, res: list) -> list[float]:
-    from boundary_iou.coco_instance_api.coco import COCO
-    from boundary_iou.coco_instance_api.cocoeval import COCOeval
-
-    if not hasattr(np, "float"):  # its accumulate() uses np.float, gone since numpy 1.24
-        np.float = float
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt = COCO(get_boundary=True)
-        coco_gt.dataset = gt
-        coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(res)
-        ev = COCOeval(coco_gt, coco_dt, iouType="boundary")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return [float(v) for v in ev.stats]
+FCE = """
+import json, sys
+from faster_coco_eval import COCO, COCOeval_faster
+gt = COCO(sys.argv[1])
+ev = COCOeval_faster(gt, gt.loadRes(sys.argv[2]), iouType="boundary")
+ev.evaluate(); ev.accumulate(); ev.summarize()
+print(json.dumps([float(v) for v in ev.stats]))
+"""
 
 
-def _hqseg(gt: dict, res: list, workers: int | None) -> list[float]:
-    from hqseg.metrics import STAT_NAMES, evaluate_coco
-
-    stats = evaluate_coco(gt, res, ("boundary",), workers=workers)["boundary"]
-    return [stats[k] for k in STAT_NAMES]
+def _importable(module: str) -> bool:
+    cmd = [sys.executable, "-c", f"import {module}"]
+    return subprocess.run(cmd, capture_output=True).returncode == 0
 
 
-def _cpu() -> float:
-    me, kids = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
-def _child(name: str, data: Path) -> None:
-    """Run one contender on the set in ``data``; print a JSON line of its measurements."""
-    import cv2  # noqa: F401 (imports are not the work being measured)
-    import pycocotools.coco  # noqa: F401
-
-    if name == "official":
-        try:
-            import boundary_iou.coco_instance_api.cocoeval  # noqa: F401
-        except ImportError:
-            print(json.dumps({"missing": True}))
-            return
-    else:
-        import hqseg.metrics  # noqa: F401
-        import tests.metrics.reference  # noqa: F401
-    gt = json.loads((data / "gt.json").read_text())
-    res = json.loads((data / "results.json").read_text())
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    run = {
-        "reference": lambda: _reference(gt, res),
-        "official": lambda: _official(gt, res),
-        "hqseg-1": lambda: _hqseg(gt, res, 1),
-        "hqseg": lambda: _hqseg(gt, res, None),
-    }[name]
-    # the pooled run's workers are a fork server's children: count them through it
-    server = start_fork_server(POOL_PRELOAD) if name == "hqseg" else None
-    server0 = proc_cpu(server) if server else 0.0
-    cpu0, wall0 = _cpu(), time.perf_counter()
-    stats = run()
-    cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
-    if server:
-        cpu += proc_cpu(server) - server0
-        stop_fork_server()  # reaped here, so its workers' peak RSS reaches getrusage
-    kib = 1024  # ru_maxrss is KiB on Linux
-    main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib / 2**20
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib / 2**20
-    peak = main_mb + (workers * child_mb if child_mb else 0.0)
-    print(json.dumps({"cpu": cpu, "wall": wall, "peak_mb": peak, "stats": stats}))
+def _run(cmd: list[str], stats_file: Path | None) -> dict:
+    """Run ``cmd``; its CPU (with reaped children), wall time and boundary stats."""
+    env = dict(os.environ, TQDM_DISABLE="1", PYTHONPATH=os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])
+    ))  # fmt: skip
+    cpu0, wall0 = _children_cpu(), time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    cpu, wall = _children_cpu() - cpu0, time.perf_counter() - wall0
+    if stats_file is None:
+        stats = json.loads(out.stdout.strip().splitlines()[-1])
+    else:  # hqseg writes percent; the official API gives fractions
+        pct = json.loads(stats_file.read_text())["boundary"].values()
+        stats = [v / 100 if v >= 0 else -1.0 for v in pct]
+    return {"cpu": cpu, "wall": wall, "stats": stats}
 
 
-def _spawn(name: str, data: Path) -> dict:
-    cmd = [sys.executable, __file__, "--phase", name, "--data", str(data)]
-    env = dict(os.environ, TQDM_DISABLE="1")
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def _commands(data: Path) -> dict[str, tuple[list[str], Path | None]]:
+    gt, res, out = str(data / "gt.json"), str(data / "results.json"), data / "stats.json"
+    hq = [sys.executable, "-m", "hqseg.cli", "eval", "results", "--gt", gt, "--results", res]
+    hq += ["--out", str(out)]  # removed before each run
+    cmds: dict[str, tuple[list[str], Path | None]] = {}
+    if _importable("boundary_iou.coco_instance_api.cocoeval"):
+        cmds["official"] = ([sys.executable, "-c", OFFICIAL, gt, res], None)
+    if _importable("faster_coco_eval"):
+        cmds["fce"] = ([sys.executable, "-c", FCE, gt, res], None)
+    cmds["hqseg-1"] = ([*hq, "--iou-type", "boundary", "--workers", "1"], out)
+    cmds["hqseg"] = ([*hq, "--iou-type", "boundary"], out)
+    cmds["hqseg-both"] = (hq, out)
+    return cmds
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--images", type=int, default=500, help="images to generate")
-    ap.add_argument("--categories", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--skip", default="", help="comma-separated contenders not to run")
-    ap.add_argument("--phase", choices=CONTENDERS, help=argparse.SUPPRESS)
-    ap.add_argument("--data", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.phase:
-        _child(args.phase, Path(args.data))
-        return
+def _in_process(data: Path) -> None:
+    """evaluate_coco from the files in a warm process; print CPU and the input-check share."""
+    from hqseg.metrics import coco_eval, coco_io
 
+    spent = {"check": 0.0}
+
+    def timed(fn):
+        def run(*args, **kwargs):
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent["check"] += time.process_time() - t0
+
+        return run
+
+    coco_io._check_gt = timed(coco_io._check_gt)
+    coco_io._check_results = timed(coco_io._check_results)
+    files = (data / "gt.json", data / "results.json")
+    coco_eval.evaluate_coco(*files, ("boundary",), workers=1)  # warm caches and imports
+    spent["check"] = 0.0
+    t0 = time.process_time()
+    coco_eval.evaluate_coco(*files, ("boundary",), workers=1)
+    print(json.dumps({"cpu": time.process_time() - t0, "check": spent["check"]}))
+
+
+def _span(values: list[float], fmt: str = "{:.2f}") -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}-{fmt.format(hi)}"
+
+
+def _bench(name: str, repeats: int, seed: int) -> bool:
     from tests.metrics.cocogen import make_coco
 
+    n, objects, dets, fps = SETS[name]
     gt, res = make_coco(
-        args.images, sizes=((480, 640),), n_categories=args.categories,
-        objects_per_image=(4, 11), dets_per_object=2.4, false_positives=3.2, seed=args.seed,
+        n, sizes=((480, 640),), n_categories=10, objects_per_image=objects,
+        dets_per_object=dets, false_positives=fps, seed=seed,
     )  # fmt: skip
-    n_crowd = sum(a["iscrowd"] for a in gt["annotations"])
     print(
-        f"set: {len(gt['images'])} images 480x640 (d=16), {args.categories} categories, "
-        f"{len(gt['annotations'])} GT ({n_crowd} crowd), {len(res)} detections "
-        f"({len(res) / len(gt['images']):.1f} per image)"
+        f"\n{name}: {n} images 480x640, {len(gt['annotations'])} GT, {len(res)} detections "
+        f"({len(res) / n:.1f} per image)"
     )
-    skip = set(filter(None, args.skip.split(",")))
-    runs = {}
+    runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_bap_") as tmp:
         data = Path(tmp)
         (data / "gt.json").write_text(json.dumps(gt))
         (data / "results.json").write_text(json.dumps(res))
-        for name in CONTENDERS:
-            if name not in skip:
-                runs[name] = _spawn(name, data)
-    if runs.get("official", {}).get("missing"):
-        print("official boundary-iou-api: not installed (skipped)")
-        del runs["official"]
-    base = runs.get("reference") or runs.get("official")
-    print(f"\n{'contender':<12} {'CPU s':>8} {'wall s':>8} {'peak MB':>8} {'CPU ratio':>10}")
-    for name, r in runs.items():
-        ratio = f"{base['cpu'] / r['cpu']:.1f}x" if base else "-"
-        print(f"{name:<12} {r['cpu']:>8.2f} {r['wall']:>8.2f} {r['peak_mb']:>8.0f} {ratio:>10}")
-    for name in ("hqseg-1", "hqseg"):
-        for base_name in ("reference", "official"):
-            if name in runs and base_name in runs:
-                share = runs[name]["cpu"] / runs[base_name]["cpu"]
-                print(f"{name} CPU time / {base_name}: {share:.3f}")
-    stats = {name: r["stats"] for name, r in runs.items()}
-    first = next(iter(stats.values()))
-    same = all(np.array_equal(first, s) for s in stats.values())
-    print(f"boundary stats identical across {', '.join(stats)}: {same}")
-    print("boundary AP: " + ", ".join(f"{v:.4f}" for v in first))
-    if not same:
+        cmds = _commands(data)
+        for _ in range(repeats):
+            for label, (cmd, out) in cmds.items():
+                if out is not None and out.exists():
+                    out.unlink()
+                runs.setdefault(label, []).append(_run(cmd, out))
+        phase = [sys.executable, __file__, "--phase", "in-process", "--data", str(data)]
+        inproc = [json.loads(subprocess.run(phase, check=True, capture_output=True,
+                                            text=True).stdout.strip().splitlines()[-1])
+                  for _ in range(repeats)]  # fmt: skip
+    base = runs.get("official")
+    print(f"{'contender':<12} {'CPU s':>12} {'wall s':>12} {'CPU / official':>15} {'/ fce':>12}")
+    for label, rs in runs.items():
+        cpu = [r["cpu"] for r in rs]
+        vs = [f"{_span([c / b['cpu'] for c, b in zip(cpu, runs[k], strict=True)], '{:.3f}')}"
+              if k in runs else "-" for k in ("official", "fce")]  # fmt: skip
+        print(f"{label:<12} {_span(cpu):>12} {_span([r['wall'] for r in rs]):>12} "
+              f"{vs[0]:>15} {vs[1]:>12}")  # fmt: skip
+    whole = [r["cpu"] for r in runs["hqseg-1"]]
+    print(f"in-process   {_span([r['cpu'] for r in inproc]):>12} (evaluate_coco from the files, "
+          f"warm); input checking {_span([r['check'] for r in inproc], '{:.3f}')} s = "
+          f"{_span([r['check'] / w for r, w in zip(inproc, whole, strict=True)], '{:.1%}')}"
+          " of the hqseg-1 process")  # fmt: skip
+    ref = (base or runs["hqseg-1"])[0]["stats"]
+    same = all(np.array_equal(r["stats"], ref) for k, rs in runs.items() if k != "fce" for r in rs)
+    print(f"boundary stats identical ({', '.join(k for k in runs if k != 'fce')}): {same}")
+    if "fce" in runs:
+        diff = max(np.abs(np.subtract(r["stats"], ref)).max() for r in runs["fce"])
+        print(f"faster-coco-eval largest difference: {diff:.3g}")
+    return same
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default="sparse,dense", help="comma-separated: sparse, dense")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--phase", choices=["in-process"], help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.phase:
+        _in_process(Path(args.data))
+        return
+    ok = [_bench(name, args.repeats, args.seed) for name in args.sets.split(",")]
+    if not all(ok):
         sys.exit(1)
 
 
