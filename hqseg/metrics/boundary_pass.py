@@ -27,8 +27,10 @@ from hqseg.utils.progress import progress_bar
 # pool adds ~0.45 s CPU (fork server start, imports, pickling) and saves at most half
 # the pass's wall time; from ~40,000 annotations (~1.8 s serial) it saves ~1 s wall.
 PARALLEL_MIN_ANNOTATIONS = 40_000
-# annotations decoded together (amortises numpy call overhead; bounds memory)
+# annotations decoded together (amortises numpy call overhead), and the most image
+# pixels they may cover together (a mask's canvas is at most its image: 256 MiB)
 CHUNK_ANNOTATIONS = 1024
+CHUNK_PIXELS = 1 << 28
 
 
 @dataclass(frozen=True)
@@ -73,15 +75,18 @@ def image_boundary_ious(
 
 
 def _chunks(jobs: list[ImageJob], size: int) -> list[list[ImageJob]]:
-    """Consecutive jobs grouped to about ``size`` annotations per group."""
+    """Consecutive jobs grouped to about ``size`` annotations per group, and to at most
+    ``CHUNK_PIXELS`` image pixels per group (the bound of its canvases' memory)."""
     out: list[list[ImageJob]] = []
-    count = size
+    count = pixels = size * CHUNK_PIXELS
     for job in jobs:
-        if count >= size:
+        job_pixels = len(job.rles) * job.height * job.width
+        if count + len(job.rles) > size or pixels + job_pixels > CHUNK_PIXELS:
             out.append([])
-            count = 0
+            count = pixels = 0
         out[-1].append(job)
         count += len(job.rles)
+        pixels += job_pixels
     return out
 
 
