@@ -47,7 +47,6 @@ def _decode_strings(
     a value, hold a character outside '0'..'o' or a value wider than 7 characters (35
     bits; counts are 32-bit). Returns ``(values, values per string)``.
     """
-    n = ends.size
     starts = ends - np.diff(ends, prepend=0)
     nonempty = ends > starts
     odd = np.flatnonzero((chars < 48) | (chars > 111))
@@ -78,11 +77,16 @@ def _decode_strings(
     run = np.empty_like(y)
     np.cumsum(y[0::2], out=run[0::2])
     np.cumsum(y[1::2], out=run[1::2])
-    owner = np.repeat(np.arange(n), per_string)
+    # what each chain's sums carried in from earlier strings: for values of the string
+    # start's parity, the sum at the start (its own value was zeroed); for the others,
+    # the sum just before it
     at = np.minimum(begin, y.size - 1)  # (a string without values gathers nothing)
-    before = np.where(begin > 0, run[np.maximum(begin - 1, 0)], 0)  # ends the odd chain
-    same = (np.arange(y.size) - begin[owner]) % 2 == 0
-    out = run - np.where(same, run[at][owner], before[owner])
+    own, before = run[at], np.where(begin > 0, run[np.maximum(begin - 1, 0)], 0)
+    even_start = begin % 2 == 0
+    carry = np.empty_like(y)
+    carry[0::2] = np.repeat(np.where(even_start, own, before), per_string)[0::2]
+    carry[1::2] = np.repeat(np.where(even_start, before, own), per_string)[1::2]
+    out = run - carry
     out[begin[per_string > 0]] = values[begin[per_string > 0]]
     return out, per_string
 
