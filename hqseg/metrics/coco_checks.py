@@ -103,7 +103,8 @@ def check_result(r: Any, img: dict, where: str, later: list) -> None:
         raise DatasetError(f"{where} has a non-numeric score {score!r:.40}")
     if not math.isfinite(score):
         raise DatasetError(f"{where} has a score of {score!r}: scores must be finite")
-    check_bbox(r, where)
+    if "bbox" in r:
+        check_bbox(r, where)
     check_rle(r.get("segmentation"), img, where, later)
 
 

@@ -117,7 +117,7 @@ def _check_results(coco_gt: COCO, data: list, name: str) -> None:
     unknown, later = [], []
     for k, r in enumerate(data):
         where = f"{name}: result {k}"
-        if not isinstance(r, dict) or not all(x in r for x in ("image_id", "category_id", "score")):
+        if not (isinstance(r, dict) and "image_id" in r and "category_id" in r and "score" in r):
             raise DatasetError(f"{where} lacks 'image_id', 'category_id' or 'score'")
         img = coco_gt.imgs.get(r["image_id"]) if _hashable(r["image_id"]) else None
         if img is None:

@@ -101,15 +101,18 @@ def counts_many(counts: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ('0' to 'o') or a value too wide for 32 bits (the run lengths are then meaningless).
     """
     n = len(counts)
-    raw, lists = [], {}
-    for i, c in enumerate(counts):
-        if isinstance(c, list):
-            lists[i] = np.asarray(c, np.int64)
-            raw.append(b"")
-        else:
-            raw.append(c.encode("ascii") if isinstance(c, str) else bytes(c))
+    raw, lists = counts, {}
+    if not all(type(c) is str for c in counts):  # else: one join and one encode below
+        raw = []
+        for i, c in enumerate(counts):
+            if isinstance(c, list):
+                lists[i] = np.asarray(c, np.int64)
+                raw.append(b"")
+            else:
+                raw.append(c.encode("ascii") if isinstance(c, str) else bytes(c))
     lengths = np.fromiter(map(len, raw), np.int64, n)
-    chars = np.frombuffer(b"".join(raw), np.uint8)
+    joined = "".join(raw).encode("ascii") if raw is counts else b"".join(raw)
+    chars = np.frombuffer(joined, np.uint8)
     corrupt = np.zeros(n, bool)
     if chars.size:
         out, per_string = _decode_strings(chars, np.cumsum(lengths), corrupt)
