@@ -21,7 +21,14 @@ import click
     type=click.IntRange(min=1),
     help="How many suspects, by score, the page shows.",
 )
-def review_cmd(audit_dir, data_dir, top):
+@click.option(
+    "--model-masks",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="JSON object: record id -> the model's mask as COCO RLE ({size: [h, w], counts}), "
+    "drawn beside the record's mask.",
+)
+def review_cmd(audit_dir, data_dir, top, model_masks):
     """Write AUDIT_DIR/index.html: the top suspects of AUDIT_DIR/audit.csv to review.
 
     One HTML file that works offline (thumbnails embedded): image, mask overlay, the
@@ -30,9 +37,12 @@ def review_cmd(audit_dir, data_dir, top):
     """
     from pathlib import Path
 
-    from hqseg.curation.review import write_review_page
+    from hqseg.curation.review import read_model_masks, write_review_page
 
-    path = write_review_page(Path(audit_dir) / "audit.csv", Path(data_dir), Path(audit_dir), top)
+    masks = read_model_masks(model_masks) if model_masks else None
+    path = write_review_page(
+        Path(audit_dir) / "audit.csv", Path(data_dir), Path(audit_dir), top, model_masks=masks
+    )
     click.echo(f"review page: {path}")
 
 

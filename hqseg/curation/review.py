@@ -134,6 +134,28 @@ def _binary(mask: Any) -> np.ndarray:
     return arr > 0.5
 
 
+def read_model_masks(path: str | Path) -> dict[str, dict]:
+    """``{id: COCO RLE}`` from a JSON file (the ``--model-masks`` of ``hqseg review``).
+
+    Raises:
+        DatasetError: unreadable JSON, or not an object of ``{"size": [h, w], "counts": ...}``.
+    """
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DatasetError(f"{path}: cannot read the model masks: {exc}") from None
+    ok = isinstance(data, dict) and all(
+        isinstance(v, dict) and {"size", "counts"} <= set(v) for v in data.values()
+    )
+    if not ok:
+        raise DatasetError(
+            f'{path}: model masks must be a JSON object of id -> {{"size": [h, w], "counts": RLE}}'
+        )
+    return data
+
+
 def _small(arr: np.ndarray, size: tuple[int, int], *, mask: bool = False) -> np.ndarray:
     """``arr`` resized to (w, h) = ``size``: area-averaged; masks thresholded back at 0.5."""
     import cv2

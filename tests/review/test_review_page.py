@@ -145,6 +145,29 @@ def test_review_command_writes_index_html(audit, tmp_path):
     assert len(res.output.strip().splitlines()) == 1
 
 
+def test_review_command_draws_model_masks_from_rle_json(audit, tmp_path):
+    import json
+
+    from pycocotools import mask as mask_utils
+
+    folder = tmp_path / "audit"
+    folder.mkdir()
+    (folder / "audit.csv").write_bytes(audit.csv.read_bytes())
+    rid = audit.rows[1]["id"]
+    rle = mask_utils.encode(np.asfortranarray(np.ones((20, 30), np.uint8)))
+    masks = {rid: {"size": rle["size"], "counts": rle["counts"].decode("ascii")}}
+    (tmp_path / "m.json").write_text(json.dumps(masks))
+    args = ["review", str(folder), "--data", str(audit.build), "--top", "3",
+            "--model-masks", str(tmp_path / "m.json")]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    rows = _Page((folder / "index.html").read_text(encoding="utf-8")).rows
+    assert [len(r["imgs"]) for r in rows] == [3, 2]
+    (tmp_path / "m.json").write_text(json.dumps({rid: [1, 2]}))
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and "model masks must be a JSON object" in res.output
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
