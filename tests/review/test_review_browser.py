@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import GONE
+from review_data import GONE
 
 from hqseg.curation.review import write_review_page
 

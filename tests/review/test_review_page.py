@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import GONE, SIGNALS
 from PIL import Image
+from review_data import GONE, SIGNALS
 
 from hqseg.cli import main
 from hqseg.curation.review import MASK_RGB, MODEL_RGB, THUMB, write_review_page
