@@ -173,6 +173,14 @@ def normalize_cmd(source, raw_dir, out, size_mismatch, workers, name):
     default=None,
     help="Also write stats.json here, e.g. for `dvc metrics` outside the output folder.",
 )
+@click.option(
+    "--exclude",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV of record ids to leave out, with why (columns id and reason; the reviewed "
+    "top of `hqseg audit`'s audit.csv works as it is). Unknown ids are an error; the card, "
+    "stats.json's conservation and OUT/excluded.csv list what was excluded.",
+)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help=_WORKERS_HELP)
 def build_cmd(
     preset,
@@ -189,6 +197,7 @@ def build_cmd(
     licences,
     custom_from,
     custom_dir,
+    exclude,
 ):
     """Compose HQSeg-44K into a folder that `datasets.load_dataset(OUT)` loads.
 
@@ -197,6 +206,7 @@ def build_cmd(
     OUT/data/<source>/    parquet shards
     OUT/rejects.csv       every input file that did not become a record, with its reason
     OUT/duplicates.csv    exact/near duplicate groups, train/eval leaks, what was dropped
+    OUT/excluded.csv      records left out by --exclude, and why
     OUT/stats.json        flat numbers for `dvc metrics`
     """
     from hqseg.data.build import build
@@ -218,6 +228,7 @@ def build_cmd(
         add=add,
         licences=licences,
         custom_dir=custom_dir,
+        exclude=exclude,
     )
     click.echo(json.dumps(stats, indent=2))
 

@@ -66,6 +66,24 @@ class SourceInfo:
     citation: str = ""
 
 
+def public_source_info(name: str) -> SourceInfo:
+    """The card's terms line for a public source, from its adapter (name alone if none)."""
+    from hqseg.data.sources import get_source
+
+    try:
+        adapter = get_source(name)
+    except Exception:  # card text falls back; the build itself already used the adapter
+        return SourceInfo(name)
+    entry = getattr(adapter, "entry", None)
+    return SourceInfo(
+        name,
+        title=getattr(entry, "title", "") or "",
+        homepage=getattr(adapter, "homepage", "") or "",
+        license=getattr(adapter, "license", "") or "",
+        citation=getattr(adapter, "citation", "") or "",
+    )
+
+
 class _NoAliasDumper(yaml.SafeDumper):
     """Writes repeated lists in full (no ``&id001`` anchors): plainer for readers and the Hub."""
 

@@ -3,7 +3,8 @@
 Sections: HQ benchmarks (SAM vs HQ-SAM), paired per-image differences with
 bootstrap 95% CIs and win/loss/tie counts, COCO AP / AP_B, comparison with a
 previous run (``--base``: a folder or a git revision), the paper's numbers, plots,
-an overlay gallery and each results folder's provenance (with a banner at the top when
+an overlay gallery, a link to the audit's review page (``RESULTS/audit/index.html``) when
+there is one, and each results folder's provenance (with a banner at the top when
 the data is the embedded sample). Output folder (replaced atomically)::
 
     report.md  report.html  paired_iou.csv  plots/*.png  gallery/*.png
@@ -31,6 +32,7 @@ NAMES = {**BENCHMARKS, "mean": "mean (HQ-4 when all four)", "all": "all images"}
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
 # What a report folder holds (outputs written before markers existed).
 REPORT_FILES = ("report.md", "report.html", "paired_iou.csv", "plots", "gallery")
+REVIEW_PAGE = "audit/index.html"  # under the results folder: the review page of `hqseg audit`
 
 
 def _hq_section(res: Results) -> list[str]:
@@ -250,6 +252,7 @@ def write_report(
                 labels=("HQ-SAM (base)", "HQ-SAM (this run)"),
                 prefix="base_",
             )
+        lines += _review_section(Path(results_dir), out_dir)
         lines += provenance_section([("this run", res), ("base", base_res)])
         text = "\n".join(lines).rstrip() + "\n"
         (tmp / "report.md").write_text(text, encoding="utf-8")
@@ -257,6 +260,23 @@ def write_report(
             md.to_html(text, "hqseg evaluation report"), encoding="utf-8"
         )
     return out_dir / "report.md"
+
+
+def _review_section(results_dir: Path, out_dir: Path) -> list[str]:
+    """A link to ``RESULTS/audit/index.html`` (``hqseg audit`` + ``hqseg review``), if present."""
+    import os
+
+    page = results_dir / REVIEW_PAGE
+    if not page.is_file():
+        return []
+    link = Path(os.path.relpath(page.resolve(), out_dir.resolve())).as_posix()
+    return [
+        "## Label-quality review",
+        "",
+        f"The audit's top suspects (likely wrong masks), to review and exclude: [{REVIEW_PAGE}]"
+        f"({link}) (self-contained page; reviewed ids go to `hqseg build --exclude`).",
+        "",
+    ]
 
 
 def _plots(res: Results, paired, tmp: Path) -> list[str]:

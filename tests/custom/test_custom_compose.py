@@ -91,7 +91,7 @@ def test_conservation_per_source_public_and_custom(composed):
     for source, row in stats["conservation"].items():
         assert row["inputs"] == row["records"] + row["rejects"] + row["dropped"], source
     assert stats["conservation"]["mine"] == {"inputs": 10, "records": 6, "rejects": 2,
-                                             "dropped": 2}  # fmt: skip
+                                             "dropped": 2, "excluded": 0}  # fmt: skip
 
 
 @pytest.mark.slow
