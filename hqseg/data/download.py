@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +40,7 @@ from hqseg.errors import DatasetError
 from hqseg.utils.atomic import write_json
 from hqseg.utils.checksums import read_checksums
 from hqseg.utils.outdir import output_dir
+from hqseg.utils.regular import file_kind
 
 
 def download_source(
@@ -177,17 +179,30 @@ def _is_layout(adapter, folder: Path, uses) -> bool:
 
 
 def _copy_tree(src: Path, dst: Path) -> list[Reject]:
-    """Copy an extracted folder, skipping junk; links leaving ``src`` are rejected, not followed."""
+    """Copy an extracted folder, skipping junk; links leaving ``src`` are rejected, not
+    followed, and FIFOs, sockets and devices (which would block or never end) are
+    rejected (``special-file``) without being opened."""
     root = src.resolve()
     junk = shutil.ignore_patterns("__MACOSX", ".DS_Store", "._*", "Thumbs.db", ".hqseg")
     rejects: list[Reject] = []
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         skipped = set(junk(folder, names))
-        for name in names:
+        for name in sorted(set(names) - skipped):
             path = Path(folder) / name
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 rejects.append(Reject(str(path), "link-outside", "link leaves the folder"))
+                skipped.add(name)
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:  # a dangling link or an unreadable entry
+                detail = f"cannot be read ({exc.strerror})"
+                rejects.append(Reject(str(path), "link-dangling", detail))
+                skipped.add(name)
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                rejects.append(Reject(str(path), "special-file", f"{file_kind(mode)}, not copied"))
                 skipped.add(name)
         return skipped
 

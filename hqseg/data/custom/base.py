@@ -32,6 +32,7 @@ from PIL import Image, UnidentifiedImageError
 
 from hqseg.data.custom.spec import SourceSpec, SpecError
 from hqseg.data.schema import Pair, Reject
+from hqseg.utils.regular import NotRegularFile, open_regular
 
 MASK_TYPES = ("auto", "binary", "grey", "instances")
 AUTO_SAMPLE = 16
@@ -94,7 +95,7 @@ class CustomSource:
         self.mask_type = "binary"
         for path in sorted(masks)[:AUTO_SAMPLE]:
             try:
-                with Image.open(path) as img:
+                with open_regular(path) as fh, Image.open(fh) as img:
                     if len(np.unique(np.asarray(img.convert("L")))) > 2:
                         self.mask_type = "grey"
                         return
@@ -119,9 +120,12 @@ class CustomSource:
     ) -> Iterator[Pair | Reject]:
         """One pair per object of an instance-id mask file (see the module rule)."""
         try:
-            with Image.open(mask) as img:
+            with open_regular(mask) as fh, Image.open(fh) as img:
                 img.load()
                 arr = np.asarray(img if img.mode in ("L", "P", "I", "I;16") else img.convert("RGB"))
+        except NotRegularFile as exc:
+            yield self.reject(mask, "special-file", f"mask is {exc.kind}, not a file")
+            return
         except (OSError, ValueError, UnidentifiedImageError) as exc:
             yield self.reject(mask, "unreadable-mask", f"mask does not decode: {exc}")
             return
