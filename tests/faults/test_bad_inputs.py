@@ -75,7 +75,7 @@ def _coco(root: Path, image: dict, segmentation=None) -> Path:
     save(photo(3, (32, 32)), root / "images" / "a.jpg", quality=90)
     entry = {"id": 1, "file_name": "a.jpg", "height": 32, "width": 32} | image
     ann = {"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 2, 18, 18], "area": 324,
-           "iscrowd": 0, "segmentation": SQUARE if segmentation is None else segmentation}  # fmt: skip
+           "iscrowd": 0, "segmentation": segmentation or SQUARE}  # fmt: skip
     doc = {"images": [entry], "annotations": [ann], "categories": [{"id": 1, "name": "x"}]}
     (root / "ann.json").write_text(json.dumps(doc))
     return root / "ann.json"
