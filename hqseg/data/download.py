@@ -29,6 +29,7 @@ from hqseg import __version__
 from hqseg.data.archives import Log, discard, find_archive, obtain, promote
 from hqseg.data.catalog import SOURCES, resolve_name
 from hqseg.data.extract import safe_extract
+from hqseg.data.limits import DEFAULT_EXTRACT_LIMITS, ExtractLimits
 from hqseg.data.manifest import (  # noqa: F401 (re-exported: callers import them from here)
     MANIFEST,
     is_complete,
@@ -57,6 +58,7 @@ def download_source(
     retries: int = 3,
     progress: bool = True,
     log: Log = print,
+    limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS,
 ) -> dict[str, Any]:
     """Fetch or ingest source ``name`` and extract it atomically into ``raw_dir/<name>``.
 
@@ -70,6 +72,7 @@ def download_source(
         checksums: a SHA256SUMS file overriding/adding expected hashes.
         verify_checksums: False accepts a mismatching file (loud warning, recorded).
         force: redo even if a complete folder is there.
+        limits: what an archive may expand to (:mod:`hqseg.data.limits`).
 
     Returns:
         The manifest written to ``raw_dir/<name>/.hqseg/download.json``.
@@ -117,7 +120,9 @@ def download_source(
                     force=force,
                 )
                 try:
-                    extracted = safe_extract(path, tmp, members=use.members, progress=progress)
+                    extracted = safe_extract(
+                        path, tmp, members=use.members, progress=progress, limits=limits
+                    )
                 except DatasetError as exc:
                     discard(path, record)
                     raise DatasetError(
