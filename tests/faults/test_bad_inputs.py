@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "build"))
@@ -124,3 +125,31 @@ def test_the_good_coco_annotation_still_makes_a_record(tmp_path):
     assert rc == 0, output
     summary = json.loads((tmp_path / "out" / "ann" / "summary.json").read_text())
     assert summary["records"] == 1, output
+
+
+@pytest.mark.parametrize("levels", ["soft", "two"])
+def test_folder_auto_reads_an_rgba_matte_through_its_alpha(tmp_path, levels):
+    """White colour everywhere, the matte in alpha: the one mask rule reads the alpha
+    (it used to be read as object ids in mask_type=auto, all non-zero: full-mask)."""
+    import io
+
+    import pandas as pd
+    from PIL import Image
+
+    alpha = np.zeros((30, 40), np.uint8)
+    alpha[8:22, 10:30] = 255
+    if levels == "soft":
+        alpha[7, 10:30] = 90  # an anti-aliased edge below the threshold
+    rgba = np.dstack([np.full((30, 40, 3), 255, np.uint8), alpha])
+    src = tmp_path / "src"
+    save(photo(1), src / "images" / "m.jpg", quality=90)
+    (src / "masks").mkdir()
+    Image.fromarray(rgba, "RGBA").save(src / "masks" / "m.png")
+    rc, output = run_cli(["normalize", f"folder:{src}", "--out", "out", "--workers", "1"],
+                         tmp_path, timeout=120)  # fmt: skip
+    assert rc == 0, output
+    assert not _rejects(tmp_path / "out", "src"), output
+    shard = next((tmp_path / "out" / "src").glob("train-*.parquet"))
+    mask = pd.read_parquet(shard)["mask"].iloc[0]["bytes"]
+    grey = np.asarray(Image.open(io.BytesIO(mask)))
+    np.testing.assert_array_equal(grey > 128, alpha > 128)

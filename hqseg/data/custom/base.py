@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from hqseg.data.custom.spec import SourceSpec, SpecError
+from hqseg.data.mask_rule import mask_to_grey
 from hqseg.data.schema import Pair, Reject
 from hqseg.utils.regular import NotRegularFile, open_regular
 
@@ -89,14 +90,21 @@ class CustomSource:
 
     def resolve_auto(self, masks: list[Path]) -> None:
         """Settle ``mask_type=auto`` from up to :data:`AUTO_SAMPLE` masks (sorted order):
-        ``binary`` when each has at most two values, else ``grey``."""
+        ``binary`` when each, read by the one mask rule
+        (:func:`~hqseg.data.mask_rule.mask_to_grey`), has at most two values and its
+        foreground is the one that reading it as object ids gives; else ``grey``. So
+        an RGBA matte (white colour, alpha carrying the matte) is read through its
+        alpha, never as "every pixel is a non-zero id"."""
         if self.mask_type != "auto":
             return
         self.mask_type = "binary"
         for path in sorted(masks)[:AUTO_SAMPLE]:
             try:
                 with open_regular(path) as fh, Image.open(fh) as img:
-                    if len(np.unique(np.asarray(img.convert("L")))) > 2:
+                    img.load()
+                    grey = mask_to_grey(img, "grey")
+                    ids = mask_to_grey(img, "object_ids")
+                    if len(np.unique(grey)) > 2 or not np.array_equal(grey > 0, ids > 0):
                         self.mask_type = "grey"
                         return
             except (OSError, ValueError, UnidentifiedImageError):
