@@ -153,3 +153,30 @@ def test_folder_auto_reads_an_rgba_matte_through_its_alpha(tmp_path, levels):
     mask = pd.read_parquet(shard)["mask"].iloc[0]["bytes"]
     grey = np.asarray(Image.open(io.BytesIO(mask)))
     np.testing.assert_array_equal(grey > 128, alpha > 128)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` (8-bit grey) but holds no pixel data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_a_mask_declaring_a_huge_size_is_a_listed_reject(tmp_path):
+    """Pillow refuses it at open (DecompressionBombError), which the auto mask-type
+    sampling did not catch: a traceback."""
+    src = tmp_path / "src"
+    save(photo(1), src / "images" / "a.jpg", quality=90)
+    save(blob(), src / "masks" / "a.png")
+    save(photo(2), src / "images" / "b.jpg", quality=90)
+    (src / "masks" / "b.png").write_bytes(_png_header(60_000, 60_000))
+    rc, output = run_cli(["normalize", f"folder:{src}", "--out", "out", "--workers", "1"],
+                         tmp_path, timeout=120)  # fmt: skip
+    assert rc == 0 and "Traceback" not in output, output
+    assert _rejects(tmp_path / "out", "src") == {"masks/b.png": "unreadable-mask"}

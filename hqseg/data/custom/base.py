@@ -107,7 +107,7 @@ class CustomSource:
                     if len(np.unique(grey)) > 2 or not np.array_equal(grey > 0, ids > 0):
                         self.mask_type = "grey"
                         return
-            except (OSError, ValueError, UnidentifiedImageError):
+            except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
                 continue  # rejected later, with its reason
 
     # -- helpers for subclasses ------------------------------------------------
@@ -134,7 +134,7 @@ class CustomSource:
         except NotRegularFile as exc:
             yield self.reject(mask, "special-file", f"mask is {exc.kind}, not a file")
             return
-        except (OSError, ValueError, UnidentifiedImageError) as exc:
+        except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
             yield self.reject(mask, "unreadable-mask", f"mask does not decode: {exc}")
             return
         if arr.ndim == 3:
