@@ -173,8 +173,8 @@ def test_a_mask_declaring_a_huge_size_is_a_listed_reject(tmp_path):
     sampling did not catch: a traceback."""
     src = tmp_path / "src"
     save(photo(1), src / "images" / "a.jpg", quality=90)
-    save(blob(), src / "masks" / "a.png")
-    save(photo(2), src / "images" / "b.jpg", quality=90)
+    save(np.where(blob() == 255, 255, 0).astype(np.uint8), src / "masks" / "a.png")  # binary:
+    save(photo(2), src / "images" / "b.jpg", quality=90)  # the sampling goes on to b.png
     (src / "masks" / "b.png").write_bytes(_png_header(60_000, 60_000))
     rc, output = run_cli(["normalize", f"folder:{src}", "--out", "out", "--workers", "1"],
                          tmp_path, timeout=120)  # fmt: skip
