@@ -133,7 +133,16 @@ def download_source(
                 for r in extracted:
                     rejects.append(Reject(r.path, r.reason, r.detail, name))
                 records.append(record | {"members": list(use.members)})
-        layout = adapter.detect_layout(tmp)
+        try:
+            layout = adapter.detect_layout(tmp)
+        except DatasetError as exc:
+            if not rejects:
+                raise
+            reasons = sorted({r.reason for r in rejects})
+            raise DatasetError(
+                f"{exc}; {len(rejects)} member(s) were rejected while extracting "
+                f"({', '.join(reasons)})"
+            ) from exc
         manifest = {
             "source": name,
             "origin": origin,

@@ -97,7 +97,7 @@ def test_a_zip_nested_three_deep_is_one_clear_error(tmp_path):
         data = zip_bytes({"MSRA10K_Imgs_GT.zip": data})
     write(tmp_path / "a", data)
     rc, output = _download(tmp_path, tmp_path / "a")
-    _refused_whole(tmp_path, rc, output, "no msra10k layout found")
+    _refused_whole(tmp_path, rc, output, "no msra10k layout found", "nested-archive")
 
 
 def test_a_zip_in_a_zip_is_still_unwrapped(tmp_path):
