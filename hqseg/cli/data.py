@@ -6,6 +6,25 @@ from pathlib import Path
 
 import click
 
+from hqseg.data.limits import DEFAULT_EXTRACT_LIMITS, ExtractLimits, parse_size
+
+
+class _Size(click.ParamType):
+    """A byte size: ``500M``, ``4G``, ``1048576``."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+SIZE = _Size()
+
 ORIGIN_HELP = (
     "Where the archives come from (the words of params.yaml download.origin): 'original' "
     "(each dataset's own archives), 'repack' (the HQ-SAM authors' DIS5K.zip / "
@@ -173,6 +192,28 @@ def sample_cmd(out: Path, seed: int, scale: int) -> None:
     show_default=True,
     help="Retries per URL on network errors (each resumes the partial file).",
 )
+@click.option(
+    "--max-member-bytes",
+    type=SIZE,
+    default=str(DEFAULT_EXTRACT_LIMITS.member_bytes),
+    show_default="4G",
+    help="Largest uncompressed archive member; a larger one is the reject too-large.",
+)
+@click.option(
+    "--max-archive-bytes",
+    type=SIZE,
+    default=str(DEFAULT_EXTRACT_LIMITS.archive_bytes),
+    show_default="64G",
+    help="Largest total uncompressed size of one archive; a larger archive is refused.",
+)
+@click.option(
+    "--max-ratio",
+    type=click.FloatRange(min=1.0),
+    default=DEFAULT_EXTRACT_LIMITS.ratio,
+    show_default=True,
+    help="Largest expansion ratio (uncompressed/compressed) of a member or archive over "
+    "16 MiB: a higher one is a decompression bomb (member: reject; archive: refused).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def download_cmd(
     sources,
@@ -185,6 +226,9 @@ def download_cmd(
     no_verify,
     force,
     retries,
+    max_member_bytes,
+    max_archive_bytes,
+    max_ratio,
     quiet,
 ) -> None:
     """Download (or ingest) SOURCE..., verify sha256, and extract it safely.
@@ -197,7 +241,8 @@ def download_cmd(
     paths, '..', links leaving the folder) are listed as rejected, junk
     (__MACOSX, .DS_Store) is skipped. A manifest with archive hashes and rejects
     is written to RAW_DIR/<source>/.hqseg/download.json; a folder without it is
-    never trusted. Re-running on a complete folder does nothing.
+    never trusted. Re-running on a complete folder does nothing. Extraction is bounded
+    (--max-member-bytes, --max-archive-bytes, --max-ratio; sizes as 500M, 4G).
     """
     from hqseg.data.download import download_source
     from hqseg.data.sources import source_names
@@ -232,6 +277,7 @@ def download_cmd(
             retries=retries,
             progress=not quiet,
             log=click.echo,
+            limits=ExtractLimits(max_member_bytes, max_archive_bytes, max_ratio),
         )
         click.echo(f"  {_status(manifest['source'], raw_dir / manifest['source'])}")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +29,7 @@ from hqseg import __version__
 from hqseg.data.archives import Log, discard, find_archive, obtain, promote
 from hqseg.data.catalog import SOURCES, resolve_name
 from hqseg.data.extract import safe_extract
+from hqseg.data.limits import DEFAULT_EXTRACT_LIMITS, ExtractLimits
 from hqseg.data.manifest import (  # noqa: F401 (re-exported: callers import them from here)
     MANIFEST,
     is_complete,
@@ -39,6 +41,7 @@ from hqseg.errors import DatasetError
 from hqseg.utils.atomic import write_json
 from hqseg.utils.checksums import read_checksums
 from hqseg.utils.outdir import output_dir
+from hqseg.utils.regular import file_kind
 
 
 def download_source(
@@ -55,6 +58,7 @@ def download_source(
     retries: int = 3,
     progress: bool = True,
     log: Log = print,
+    limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS,
 ) -> dict[str, Any]:
     """Fetch or ingest source ``name`` and extract it atomically into ``raw_dir/<name>``.
 
@@ -68,6 +72,7 @@ def download_source(
         checksums: a SHA256SUMS file overriding/adding expected hashes.
         verify_checksums: False accepts a mismatching file (loud warning, recorded).
         force: redo even if a complete folder is there.
+        limits: what an archive may expand to (:mod:`hqseg.data.limits`).
 
     Returns:
         The manifest written to ``raw_dir/<name>/.hqseg/download.json``.
@@ -115,7 +120,9 @@ def download_source(
                     force=force,
                 )
                 try:
-                    extracted = safe_extract(path, tmp, members=use.members, progress=progress)
+                    extracted = safe_extract(
+                        path, tmp, members=use.members, progress=progress, limits=limits
+                    )
                 except DatasetError as exc:
                     discard(path, record)
                     raise DatasetError(
@@ -126,7 +133,16 @@ def download_source(
                 for r in extracted:
                     rejects.append(Reject(r.path, r.reason, r.detail, name))
                 records.append(record | {"members": list(use.members)})
-        layout = adapter.detect_layout(tmp)
+        try:
+            layout = adapter.detect_layout(tmp)
+        except DatasetError as exc:
+            if not rejects:
+                raise
+            reasons = sorted({r.reason for r in rejects})
+            raise DatasetError(
+                f"{exc}; {len(rejects)} member(s) were rejected while extracting "
+                f"({', '.join(reasons)})"
+            ) from exc
         manifest = {
             "source": name,
             "origin": origin,
@@ -177,17 +193,30 @@ def _is_layout(adapter, folder: Path, uses) -> bool:
 
 
 def _copy_tree(src: Path, dst: Path) -> list[Reject]:
-    """Copy an extracted folder, skipping junk; links leaving ``src`` are rejected, not followed."""
+    """Copy an extracted folder, skipping junk; links leaving ``src`` are rejected, not
+    followed, and FIFOs, sockets and devices (which would block or never end) are
+    rejected (``special-file``) without being opened."""
     root = src.resolve()
     junk = shutil.ignore_patterns("__MACOSX", ".DS_Store", "._*", "Thumbs.db", ".hqseg")
     rejects: list[Reject] = []
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         skipped = set(junk(folder, names))
-        for name in names:
+        for name in sorted(set(names) - skipped):
             path = Path(folder) / name
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 rejects.append(Reject(str(path), "link-outside", "link leaves the folder"))
+                skipped.add(name)
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:  # a dangling link or an unreadable entry
+                detail = f"cannot be read ({exc.strerror})"
+                rejects.append(Reject(str(path), "link-dangling", detail))
+                skipped.add(name)
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                rejects.append(Reject(str(path), "special-file", f"{file_kind(mode)}, not copied"))
                 skipped.add(name)
         return skipped
 

@@ -8,6 +8,7 @@ from typing import Literal
 from hqseg.errors import CheckpointError
 from hqseg.modeling.checkpoint import (
     LoadReport,
+    check_finite,
     infer_model_type,
     load_hq_weights,
     official_state_dict,
@@ -63,6 +64,7 @@ def export_checkpoint(
     if hq_weights is not None:
         load_hq_weights(model, hq_weights)
         report.hq_initialised_fresh = False
+    check_finite(model.state_dict(), str(hq_weights or checkpoint))
     if fmt == "onnx":
         from hqseg.modeling.onnx_export import export_onnx
 
