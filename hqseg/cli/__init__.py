@@ -12,7 +12,7 @@ import sys
 import click
 
 from hqseg import __version__
-from hqseg.cli import build, data, evaluate, model, report, train
+from hqseg.cli import audit, build, data, evaluate, model, report, train
 from hqseg.errors import HqsegError
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     """HQSeg-44K data pipeline, HQ-SAM training and boundary-aware evaluation.
 
     \b
-    Data:       sources, sample, download, normalize, build, publish
+    Data:       sources, sample, download, normalize, build, publish, audit
     Model:      export
     Training:   train
     Evaluation: eval results | eval hq | eval coco | eval coco-sample, report
@@ -52,6 +52,6 @@ def main() -> None:
     """
 
 
-for _module in (data, build, model, train, evaluate, report):
+for _module in (data, build, audit, model, train, evaluate, report):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -259,3 +259,15 @@ def read_rows(path: str | Path) -> Iterable[dict[str, str]]:
     """The rows of an ``audit.csv`` (strings), for readers such as the review page."""
     with open(path, newline="", encoding="utf-8") as fh:
         yield from csv.DictReader(fh)
+
+
+def score_pair(image: np.ndarray, mask: np.ndarray) -> tuple[float, dict[str, float]]:
+    """``(score, image signals)`` of one image and mask, as the audit scores a record
+    without near-duplicates or a model. ``image``: ``(H, W, 3)`` uint8 RGB; ``mask``:
+    ``(H, W)`` uint8 grey levels (foreground > 128).
+
+    Raises:
+        SkipRecord: the pair cannot be scored (e.g. the mask is all one value).
+    """
+    signals = image_signals(image, mask)
+    return scoring.combine(signals), signals

@@ -55,7 +55,9 @@ def shards(folder: str | Path, config: str | None = None) -> list[Path]:
                 if folder.resolve() not in path.parents:
                     raise DatasetError(f"{folder}: card names a shard outside the build: {rel}")
                 if not path.is_file():
-                    raise DatasetError(f"{folder}: shard {rel} is missing; rebuild with `hqseg build`")
+                    raise DatasetError(
+                        f"{folder}: shard {rel} is missing; rebuild with `hqseg build`"
+                    )
                 if path not in found:
                     found.append(path)
     return found
@@ -63,7 +65,6 @@ def shards(folder: str | Path, config: str | None = None) -> list[Path]:
 
 def count_rows(paths: list[Path]) -> int:
     """Rows in the shards, from their footers (no data read)."""
-    import pyarrow.parquet as pq
 
     return sum(_open(p).metadata.num_rows for p in paths) if paths else 0
 

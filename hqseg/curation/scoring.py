@@ -43,6 +43,8 @@ RAMPS: dict[str, Ramp] = {
                    "the boundary"),  # fmt: skip
     "border": Ramp(0.0, 1.0, "foreground covers most of the image frame (inverted mask?)"),
     "fragments": Ramp(0.0, 1.0, "small stray fragments ({v:.2f})"),
+    "pieces": Ramp(0.3, 0.8, "a separate piece of the mask lies on flat image ({v:.0%} of its "
+                   "boundary)"),  # fmt: skip
     "duplicate": Ramp(0.10, 0.50, "a near-duplicate image's mask disagrees (1-IoU {v:.2f})"),
     "model": Ramp(0.10, 0.60, "the model, prompted with the mask's box, disagrees "
                   "(1-IoU {v:.2f})"),  # fmt: skip

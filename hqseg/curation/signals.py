@@ -21,6 +21,8 @@ Signals (what each catches is discussed in the README, "Curate"):
   image contrast: a quick polygon cuts across the object, a straight real edge does not.
 * ``border``: how far the foreground covers the image frame, 0 at half the frame or
   less, 1 at the whole frame: an inverted mask (background marked as object) covers it.
+* ``pieces``: a separate piece or hole of the mask (any contour but the longest) whose
+  own boundary lies mostly on flat image: blobs painted onto the background.
 * ``fragments``: small disconnected pieces (under 2 % of the largest piece's area, at
   least 4 pixels at the working size): 0 for none, 1 for 4 or more.
 
@@ -49,11 +51,13 @@ REACH = SHIFT + BAND
 """Profile half-length: samples at offsets -REACH..REACH along the outward normal."""
 MIN_CONTOUR = 8
 """Contours shorter than this (pixels) are fragments, not profiled."""
+PIECE_FULL = 40
+"""Contour length (pixels) from which a secondary piece's weak share counts fully."""
 NOISE_RGB = 2.0
 """Colour noise floor (RGB units, 0..255) added to the local texture, so flat regions with
 JPEG noise alone do not count as separated by a 1-unit difference."""
 
-IMAGE_SIGNALS = ("contrast", "offset", "coarse", "border", "fragments")
+IMAGE_SIGNALS = ("contrast", "offset", "coarse", "border", "fragments", "pieces")
 """Names of the image-only signals, in column order (``sig_<name>``)."""
 
 _DISK = {r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)) for r in (1,)}
@@ -266,6 +270,22 @@ def fragments_signal(fg: np.ndarray) -> float:
     return float(min(1.0, small.sum() / 4))
 
 
+def pieces_signal(boundary: Boundary) -> float:
+    """The worst-supported contour besides the longest: its share of weak contrast, scaled
+    down for contours under :data:`PIECE_FULL` pixels (0 with a single contour)."""
+    if len(boundary.contours) < 2:
+        return 0.0
+    lengths = [len(c) for c in boundary.contours]
+    main = int(np.argmax(lengths))
+    worst, start = 0.0, 0
+    for i, n in enumerate(lengths):
+        weak, kept = boundary.weak[start : start + n], boundary.inner[start : start + n]
+        start += n
+        if i != main and kept.any():
+            worst = max(worst, float(weak[kept].mean()) * min(1.0, n / PIECE_FULL))
+    return worst
+
+
 def image_signals(
     image: np.ndarray, mask: np.ndarray, image_size: tuple[int, int] | None = None
 ) -> dict[str, float]:
@@ -282,4 +302,5 @@ def image_signals(
         "coarse": coarse_signal(boundary),
         "border": border_signal(work.fg),
         "fragments": fragments_signal(work.fg),
+        "pieces": pieces_signal(boundary),
     }
