@@ -80,7 +80,7 @@ def score_record(record: EncodedRecord) -> Scored:
     from PIL import Image
 
     out.phash = int(perceptual_hash(Image.fromarray(image)), 16)
-    small = cv2.resize(mask, (THUMB, THUMB), interpolation=cv2.INTER_AREA) > 128
+    small = cv2.resize(mask, (THUMB, THUMB), interpolation=cv2.INTER_LINEAR) > 128  # samples
     out.thumb = np.packbits(small).tobytes()
     return out
 
