@@ -29,7 +29,8 @@ from hqseg.cli.model_type import model_type_option
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="Add the model signal: any HQ-SAM line's checkpoint (HQ-SAM, Light HQ-SAM, "
-    "HQ-SAM 2), prompted with each mask's box by the authors' protocol.",
+    "HQ-SAM 2), prompted with each mask's box by the authors' protocol. --model-type "
+    "alone: random weights (smoke runs; such a model gets weight 0).",
 )
 @model_type_option("Model type of --checkpoint (default: inferred from the file).")
 @click.option(

@@ -1,0 +1,8 @@
+"""Curation: which records of a build have a wrong mask (``hqseg audit``).
+
+Beside :mod:`hqseg.data`, reading builds through :mod:`hqseg.data.records`, the worker
+pools of :mod:`hqseg.data.parallel` and, for the model signal, the evaluation predictor.
+Modules: :mod:`.signals` (image-only signals of one record), :mod:`.model_signal`,
+:mod:`.scoring` (one score and reasons), :mod:`.reader` (a build's shards as a stream),
+:mod:`.audit` (the run and its files). Torch is imported only for the model signal.
+"""
