@@ -137,8 +137,6 @@ def run_audit(
 
     paths = shards(data_dir, config)
     total = count_rows(paths)
-    if workers is not None and workers <= 1:
-        worker_init()  # this process is the only worker
     scored: list[Scored] = []
     with progress_bar(total=total, desc="audit", unit="records", bar=progress) as bar:
         results = bounded_map(
