@@ -2,19 +2,22 @@
 
 Every signal is a float in [0, 1], higher = more suspicious; :mod:`.scoring` turns them
 into one score. All work happens on a working copy whose longest side is at most
-:data:`WORK_SIDE` pixels (OpenCV area resize of image and grey mask, mask > 128 after
-the resize), so the cost per record is nearly independent of the image size.
+:data:`WORK_SIDE` pixels (image and grey mask resized, mask > 128 after the resize), so
+the cost per record is nearly independent of the image size. Features per pixel: RGB and
+two texture channels (:func:`_features`).
 
-Signals (what each catches is discussed in the README, "Curate"):
+The boundary signals read a *profile* across the boundary (:func:`boundary_profile`): at
+every :data:`STRIDE`-th contour pixel, features sampled along the outward normal at
+offsets ``-REACH .. REACH``, pooled with the neighbours along the contour.
 
-* ``contrast``: the share of the mask boundary where the colour just inside and just
-  outside (RGB means of 3-pixel bands, in a 9 x 9 window around each boundary pixel)
-  differ by less than the local texture (their pooled standard deviation). A true
-  object boundary separates two regions; a boundary drawn through one region does not.
-* ``offset``: ``1 - C(0) / max_d C(d)``, where ``C(d)`` is the mean inside/outside colour
-  difference along the boundary of the mask grown (d > 0) or shrunk (d < 0) by d pixels,
-  d in :data:`OFFSETS`. A mask whose boundary lies on the object's edge has its contrast
-  maximum at d = 0; a grown or shrunk mask has it elsewhere.
+* ``contrast``: the share of the boundary where the mean features of the
+  :data:`BAND` samples just inside and just outside differ by less than their pooled
+  standard deviation (plus a noise floor). A true object boundary separates two
+  regions; a boundary drawn through one region does not.
+* ``offset``: ``1 - mean(D(0) / max_d D(d))``, where ``D(d)`` is that inside/outside
+  difference for the boundary displaced by d = -SHIFT..SHIFT pixels along the normal. A
+  boundary on the object's edge has its maximum at d = 0; a shifted, grown or shrunk
+  one elsewhere.
 * ``coarse``: the share of the contour length on straight runs that a smooth curve of
   the object's size cannot produce (Douglas-Peucker segments, tolerance 1.5 px, longer
   than ``4 sqrt(R) + 4`` px for an object of equivalent radius R) *and* that lie on weak
@@ -59,6 +62,10 @@ NOISE_RGB = 2.0
 """Colour noise floor (RGB units, 0..255) added to the local texture, so flat regions with
 JPEG noise alone do not count as separated by a 1-unit difference."""
 
+TEXTURE_WEIGHT = 0.5
+"""Scale of the two gradient-energy channels against RGB (a 3x3 Sobel response is up to 4x
+the grey step; halved, a texture difference weighs about as much as a colour one)."""
+
 IMAGE_SIGNALS = ("contrast", "offset", "coarse", "border", "fragments", "pieces")
 """Names of the image-only signals, in column order (``sig_<name>``)."""
 
@@ -74,12 +81,13 @@ class WorkCopy:
     """A record at working size.
 
     Attributes:
-        rgb: ``(h, w, 3)`` float32 RGB, 0..255 (Euclidean colour distances in RGB equal
-            those of the opponent space (R-G, R+G-2B, R+G+B) it rotates to).
+        feats: ``(h, w, 5)`` float32 (:func:`_features`): RGB 0..255 (Euclidean distances
+            in RGB equal those of the opponent space (R-G, R+G-2B, R+G+B) it rotates
+            to), then two texture channels.
         fg: ``(h, w)`` uint8, 1 = foreground.
     """
 
-    rgb: np.ndarray
+    feats: np.ndarray
     fg: np.ndarray
 
 
@@ -115,7 +123,22 @@ def work_copy(
     if count == 0 or count == fg.size:
         what = "background" if count == 0 else "foreground"
         raise SkipRecord(f"mask is all {what} at 128 (grey levels only on one side)")
-    return WorkCopy(image.astype(np.float32), fg)
+    return WorkCopy(_features(image), fg)
+
+
+def _features(image: np.ndarray) -> np.ndarray:
+    """``(h, w, 5)`` float32: RGB, then the local energy of horizontal and vertical grey
+    gradients (absolute Sobel responses averaged over 5 x 5 pixels), so regions of one
+    colour but different texture (stripes at another angle, grain) also differ."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    feats = np.empty((*image.shape[:2], 5), np.float32)
+    feats[..., :3] = image
+    for channel, dx in ((3, 1), (4, 0)):
+        # |Sobel| / 4 saturated to uint8 (integer SIMD paths), then a 5 x 5 mean
+        energy = cv2.convertScaleAbs(cv2.Sobel(grey, cv2.CV_16S, dx, 1 - dx, ksize=3), alpha=0.25)
+        feats[..., channel] = cv2.blur(energy, (5, 5))
+    feats[..., 3:] *= 4 * TEXTURE_WEIGHT
+    return feats
 
 
 def _interpolation(array: np.ndarray, size: tuple[int, int]) -> int:
@@ -218,7 +241,7 @@ def boundary_profile(work: WorkCopy) -> Boundary:
         pos = c[::STRIDE, None, :] + t[None, :, None] * normals[:, None, :]
         xs = np.clip(np.round(pos[..., 0]).astype(int), 0, w - 1)
         ys = np.clip(np.round(pos[..., 1]).astype(int), 0, h - 1)
-        colour = work.rgb[ys, xs]  # (n, 2 * REACH + 1, 3)
+        colour = work.feats[ys, xs]  # (n, 2 * REACH + 1, 5)
         side = work.fg[ys, xs].astype(np.float32)  # (n, 2 * REACH + 1), 1 = foreground
         d0, std = _contrast_at_mask(colour, side)
         # D(d) for every displacement at once, from prefix sums over the offsets
