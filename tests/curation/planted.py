@@ -138,6 +138,29 @@ def planted_set(seed: int, n_clean: int, n_per_kind: int):
     return out
 
 
+def sample_style_set(seed: int, n_clean: int, n_per_kind: int):
+    """As :func:`planted_set`, with the embedded sample's own drawing (hqseg.sample.draw:
+    smooth gradient backgrounds, striped ellipses and polygons): a second generator, so
+    the floors are not tuned to one."""
+    from hqseg.sample import draw
+
+    rng = np.random.default_rng(seed)
+
+    def one():
+        h, w = (int(v) for v in rng.integers(200, 400, size=2))
+        masks = draw.object_masks(rng, h, w, n=int(rng.integers(1, 3)))
+        return draw.composite(rng, draw.background(rng, h, w), masks), draw.binarize(
+            draw.union(masks)
+        )
+
+    out = [(*one(), "") for _ in range(n_clean)]
+    for kind in KINDS:
+        for _ in range(n_per_kind):
+            img, mask = one()
+            out.append((img, plant(rng, kind, mask, one()[1]), kind))
+    return out
+
+
 def auc(scores_pos, scores_neg) -> float:
     """ROC-AUC as the Mann-Whitney rank statistic (ties count half)."""
     pos, neg = np.asarray(scores_pos, float), np.asarray(scores_neg, float)
