@@ -12,7 +12,7 @@ import sys
 import click
 
 from hqseg import __version__
-from hqseg.cli import build, data, evaluate, model, report, review, train
+from hqseg.cli import audit, build, data, evaluate, model, report, review, train
 from hqseg.errors import HqsegError
 
 
@@ -47,12 +47,12 @@ def main() -> None:
     Model:      export
     Training:   train
     Evaluation: eval results | eval hq | eval coco | eval coco-sample, report
-    Curation:   review (the audit's top suspects), build --exclude
+    Curation:   audit (likely wrong masks), review (their page), build --exclude
 
     Every DVC stage in dvc.yaml is one of these commands.
     """
 
 
-for _module in (data, build, model, train, evaluate, report, review):
+for _module in (data, build, audit, review, model, train, evaluate, report):
     for _command in _module.COMMANDS:
         main.add_command(_command)
