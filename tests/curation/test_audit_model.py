@@ -39,6 +39,10 @@ def test_random_model_adds_columns_but_no_weight(built, tmp_path):
     model = json.loads((tmp_path / "model" / "summary.json").read_text())["model"]
     print(f"\nrandom test_vit: median IoU {model['median_iou']}, weight {model['weight']}")
     assert model["weight"] == 0.0 and model["scored"] == len(rows)
+    # the review page shows the model's mask beside the record's; without a model it does not
+    page = (tmp_path / "model" / "index.html").read_text(encoding="utf-8")
+    assert page.count('alt="model mask"') == min(len(rows), 100)
+    assert 'alt="model mask"' not in (tmp_path / "plain" / "index.html").read_text("utf-8")
 
 
 def test_checkpoint_of_the_wrong_line_is_one_line(built, tmp_path):
