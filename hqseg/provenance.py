@@ -18,7 +18,8 @@ Layout (keys sorted when written; no timestamps)::
 Reproducibility. Everything except :data:`VOLATILE_KEYS` is a function of the code,
 params, data and pinned environment, so a fresh clone's ``dvc repro`` writes it again
 byte for byte. The git revision and dirty flag cannot be: the committed results were
-made at a revision before the commit that holds them, and ``platform`` names the
+made at a revision before the commit that holds them (dirty counts code files only, so
+dvc.lock and results written mid-pipeline do not set it), and ``platform`` names the
 kernel release of the machine. Comparisons of a fresh run with committed results must
 drop those keys (:func:`stable_part`). ``hqseg report`` shows the git revision and
 dirty flag of each results folder (read from its ``provenance.json``, never from the
@@ -78,9 +79,15 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
+#: What ``dirty`` looks at: code only. Under ``dvc repro`` dvc.lock and the results of
+#: earlier stages change mid-pipeline; they say nothing about the code that ran.
+CODE_PATHSPECS = (":(top,glob)**/*.py", ":(top)pyproject.toml", ":(top)constraints.txt")
+
+
 def git_state(repo: str | Path | None = None) -> dict[str, Any]:
     """``{"revision", "dirty"}`` of the git checkout holding ``repo`` (default: the
-    hqseg package's folder, i.e. the code that ran), or both None and a ``reason``."""
+    hqseg package's folder, i.e. the code that ran), or both None and a ``reason``.
+    ``dirty``: a code file (:data:`CODE_PATHSPECS`) differs from ``revision`` or is new."""
     where = Path(repo) if repo is not None else Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
@@ -90,7 +97,7 @@ def git_state(repo: str | Path | None = None) -> dict[str, Any]:
 
     try:
         revision = git("rev-parse", "HEAD").strip()
-        dirty = bool(git("status", "--porcelain").strip())
+        dirty = bool(git("status", "--porcelain", "--", *CODE_PATHSPECS).strip())
     except FileNotFoundError:
         return {"revision": None, "dirty": None, "reason": "git is not installed"}
     except (OSError, subprocess.CalledProcessError) as exc:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +132,6 @@ def download_source(
             "layout": layout,
             "complete": True,
             "hqseg_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "from_path": str(from_path) if from_path is not None else None,
             "sample": from_path is not None and is_sample_folder(from_path),
             "archives": records,
