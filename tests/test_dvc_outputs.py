@@ -1,0 +1,61 @@
+"""What people read from DVC: ``dvc metrics show`` is one tidy table that fits 100 columns."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from hqseg.metrics.headline import coco_headlines, hq_headlines, nested, train_headline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _metric_paths() -> list[str]:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    out = []
+    for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values():
+        for entry in stage.get("metrics", []):
+            path = next(iter(entry)) if isinstance(entry, dict) else entry
+            out.append(path.replace("${train.out}", params["train"]["out"]))
+    return out
+
+
+def test_one_key_style_nested():
+    assert nested({"dis_vd/mIoU": 1.0, "mIoU": 2.0}) == {"dis_vd": {"mIoU": 1.0}, "mIoU": 2.0}
+    assert nested(None) is None
+
+
+def test_dvc_metrics_show_fits_100_columns(tmp_path):
+    """The headline files of the committed results, as the stages write them, shown by a
+    real ``dvc metrics show`` at COLUMNS=100: one row per file, six shared columns."""
+    for name in ("dvc.yaml", "params.yaml", ".dvc/config"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tmp_path / name)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    read = lambda rel: json.loads((ROOT / rel).read_text())  # noqa: E731
+    train_out = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]["out"]
+    summary = read(f"{train_out}/summary.json")
+    summary["val_after"] = nested(summary["val_after"])  # committed before the key change
+    files = {f"{train_out}/headline.json": train_headline(summary)}
+    for folder, headlines in (
+        ("eval/hq", hq_headlines(read("eval/hq/metrics.json"))),
+        ("eval/coco", coco_headlines(read("eval/coco/metrics.json"))),
+    ):
+        files |= {f"{folder}/{name}": value for name, value in headlines.items()}
+    assert sorted(files) == sorted(_metric_paths())  # dvc.yaml declares exactly these
+    for rel, value in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(json.dumps(value))
+    shown = subprocess.run(
+        [shutil.which("dvc") or "dvc", "metrics", "show"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+        env={**os.environ, "COLUMNS": "100"},
+    ).stdout.splitlines()  # fmt: skip
+    assert shown[0].split() == ["Path", "AP", "AP_B", "loss", "mBIoU", "mIoU", "steps"]
+    assert len(shown) == 1 + len(files)
+    assert max(len(line) for line in shown) <= 100, shown
