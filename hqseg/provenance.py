@@ -9,7 +9,8 @@ Layout (keys sorted when written; no timestamps)::
     {"model_type": "vit_b",
      "checkpoint": {"path": "runs/x/sam_hq_vit_b.pth", "sha256": "..."} | null,  # null: random
      "params": {...},                        # the options the command ran with
-     "data": {"path": "data/hqseg44k", "sample": true | false | null},
+     "data": {"path": "data/hqseg44k", "sample": true | false | null,
+              "specs": ["folder:..."]},             # only with eval hq --benchmark
      "packages": {"torch": "2.4.1", "sam2": ..., ...},   # null = not installed
      "python": "3.11.9", "platform": "Linux-...-x86_64-with-glibc2.36",
      "git": {"revision": "<sha>", "dirty": false}
@@ -142,6 +143,7 @@ def collect_provenance(
     params: Mapping[str, Any] | None = None,
     data_dir: str | Path | None = None,
     repo: str | Path | None = None,
+    specs: list[str] | None = None,
 ) -> dict[str, Any]:
     """The provenance dict described in the module docstring.
 
@@ -152,6 +154,8 @@ def collect_provenance(
         params: the options of the run (JSON-serialisable), recorded as given.
         data_dir: the build folder, or the COCO annotations file.
         repo: where to read the git state (default: the hqseg package's folder).
+        specs: the ``--benchmark`` source specs scored instead of a build folder,
+            recorded as ``data.specs`` (the report's gallery reads the images from them).
     """
     ckpt = None
     if checkpoint is not None:
@@ -163,6 +167,7 @@ def collect_provenance(
         "data": {
             "path": None if data_dir is None else str(data_dir),
             "sample": is_sample_data(data_dir),
+            **({"specs": list(specs)} if specs else {}),
         },
         "packages": package_versions(),
         "python": platform.python_version(),
