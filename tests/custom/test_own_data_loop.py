@@ -33,6 +33,12 @@ def test_own_data_build_train_eval_report(tmp_path, monkeypatch):
     exec(snippet.replace("PATH", str(tmp_path / "data" / "mine")), names)  # the card's usage
     assert len(names["train"]) == 4 and len(names["val"]) == 2
 
+    wrong = CliRunner().invoke(main, ["train", "--data", "data/mine", "--model-type", "test_vit",
+                                       "--out", "runs/x", "--val-config", "mine",
+                                       "--val-splits", "nope", "--device", "cpu"])  # fmt: skip
+    assert wrong.exit_code == 2 and wrong.output.startswith("error: "), wrong.output
+    assert "config 'mine' with split(s) train, val" in wrong.output
+    assert "--val-config CONFIG --val-splits SPLIT" in wrong.output
     out = _run(["train", "--data", "data/mine", "--model-type", "test_vit", "--out", "runs/mine",
                 "--max-steps", "1", "--batch-size", "1", "--loss-points", "64", "--device", "cpu",
                 "--no-progress"])  # fmt: skip
