@@ -59,3 +59,33 @@ def test_dvc_metrics_show_fits_100_columns(tmp_path):
     assert shown[0].split() == ["Path", "AP", "AP_B", "loss", "mBIoU", "mIoU", "steps"]
     assert len(shown) == 1 + len(files)
     assert max(len(line) for line in shown) <= 100, shown
+
+
+def test_offline_plots_are_one_self_contained_file(tmp_path):
+    """Every plot of dvc.yaml (committed results), drawn into one HTML with no script and
+    no network address; each panel is a PNG with something drawn on it."""
+    import base64
+    import io
+    import re
+    import sys
+
+    import numpy as np
+    from PIL import Image
+
+    out = tmp_path / "plots.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "hqseg.report.dvc_plots", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert "<script" not in page and not re.search(r"https?://", page)
+    sources = re.findall(r'src="([^"]*)"', page)
+    train_out = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]["out"]
+    series = list((ROOT / train_out / "dvclive" / "plots" / "metrics").rglob("*.tsv"))
+    assert len(sources) == len(series) + 2  # + paired_iou.csv scatter + training_curves.png
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+        assert pixels.std() > 10  # not a blank panel
+    assert f"{train_out}/dvclive/plots/metrics/train/loss.tsv" in page
