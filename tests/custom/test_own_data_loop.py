@@ -60,4 +60,5 @@ def test_own_data_build_train_eval_report(tmp_path, monkeypatch):
           "--data", "data/mine", "--gallery-k", "1"])  # fmt: skip
     report = (tmp_path / "eval" / "mine" / "report" / "report.md").read_text()
     assert "No gallery" not in report
+    assert "- data: `folder:mine`" in report  # provenance names the scored set
     assert list((tmp_path / "eval" / "mine" / "report" / "gallery").glob("*.png"))
