@@ -37,8 +37,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("hqseg", "pipelines")
 CLI = "hqseg.cli"
-#: DVC glue modules that call ``hqseg.cli.main`` with a fixed command (see the module).
-GLUE = {"pipelines.download": ("download",)}
+#: DVC glue modules that call ``hqseg.cli.main`` with a fixed command (see each module's
+#: ``command_line``). A glue module that imports hqseg.cli and is not listed is an error.
+GLUE = {"pipelines.download": ("download",), "pipelines.build": ("build",)}
 
 
 def module_file(name: str) -> Path | None:
@@ -153,6 +154,8 @@ def stage_code(cmd: str) -> set[str]:
     if tokens[0] == "hqseg":
         return closure({CLI}, command_entries(tokens[1:]))
     if tokens[:2] == ["python", "-m"]:
+        if tokens[2] not in GLUE and CLI in _parse(tokens[2])[0]:
+            raise SystemExit(f"{tokens[2]} runs an hqseg command: name it in GLUE ({__file__})")
         glue = command_entries(list(GLUE.get(tokens[2], ())))
         return closure({tokens[2]}, glue)
     raise SystemExit(f"cannot tell the code of stage command {cmd!r}")
