@@ -83,7 +83,7 @@ def _predictor(model_type, checkpoint: str | None, device: str, bf16: bool, resi
     )
 
 
-def _provenance(model_type, checkpoint: str | None, data, **params):
+def _provenance(model_type, checkpoint: str | None, data, specs=None, **params):
     """What produced this run's numbers, for ``provenance.json`` (see hqseg.provenance).
 
     The model type is recorded as evaluated: the option, else the type inferred from the
@@ -103,7 +103,7 @@ def _provenance(model_type, checkpoint: str | None, data, **params):
         except (HqsegError, ValueError):
             model_type = None
     return collect_provenance(
-        model_type=model_type, checkpoint=checkpoint, params=params, data_dir=data
+        model_type=model_type, checkpoint=checkpoint, params=params, data_dir=data, specs=specs
     )
 
 
@@ -146,7 +146,14 @@ def _provenance(model_type, checkpoint: str | None, data, **params):
     metavar="SPEC",
     help="Score your own set instead of the build's hq_eval (repeatable): folder:PATH, "
     "coco:ANNOTATIONS.json[:IMAGES_DIR] or hf:NAME_OR_PATH[:CONFIG][:SPLIT] (options after "
-    "'?', as for `hqseg build --add`); every split of it is one benchmark named after it.",
+    "'?', as for `hqseg build --add`). Each evaluation split (not in the spec's train=, "
+    "default train) is one benchmark, <name>_<split>; training splits are left out unless "
+    "--with-train, or unless they are all the set has. Prints what it scored.",
+)
+@click.option(
+    "--with-train",
+    is_flag=True,
+    help="With --benchmark: also score the spec's training splits, each as a benchmark.",
 )
 @_resize_option("square")
 @_model_options
@@ -155,6 +162,7 @@ def hq_command(
     out_dir,
     splits,
     benchmarks,
+    with_train,
     with_sam,
     resize_mode,
     model_type,
@@ -179,13 +187,16 @@ def hq_command(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if benchmarks and splits:
         raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
+    if with_train and not benchmarks:
+        raise HqsegError("--with-train goes with --benchmark SPEC")
     if benchmarks:  # a bad spec fails before the model is loaded
         from hqseg.data.custom import parse_spec
 
         for spec in benchmarks:
             parse_spec(spec)
     provenance = _provenance(
-        model_type, checkpoint, None if benchmarks else data_dir, resize_mode=resize_mode,
+        model_type, checkpoint, None if benchmarks else data_dir, list(benchmarks),
+        **({"with_train": True} if with_train else {}), resize_mode=resize_mode,
         splits=list(splits), benchmarks=list(benchmarks), sam=with_sam, limit=limit,
         bf16=bf16, device=device,
     )  # fmt: skip
@@ -196,8 +207,9 @@ def hq_command(
 
         summary = evaluate_custom_benchmarks(predictor, benchmarks, out_dir,
                                              mask_types=mask_types, limit=limit,
-                                             progress=progress,
-                                             provenance=provenance)  # fmt: skip
+                                             progress=progress, provenance=provenance,
+                                             with_train=with_train,
+                                             say=click.echo)  # fmt: skip
     else:
         summary = evaluate_hq_benchmarks(
             predictor,

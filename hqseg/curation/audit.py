@@ -244,7 +244,10 @@ def _summary(rows, skipped, threshold, model_info, config, sources) -> dict[str,
 
 
 def write_audit(result: AuditResult, folder: str | Path) -> Path:
-    """Write ``audit.csv`` and ``summary.json`` into ``folder`` atomically; the CSV's path."""
+    """Write ``audit.csv``, ``summary.json`` and ``headline.json`` (the one number ``dvc
+    metrics show`` tabulates, see :mod:`hqseg.metrics.headline`) into ``folder`` atomically;
+    return the CSV's path."""
+    from hqseg.metrics.headline import audit_headline
     from hqseg.utils.atomic import write_json, write_text
 
     folder = Path(folder)
@@ -254,6 +257,7 @@ def write_audit(result: AuditResult, folder: str | Path) -> Path:
     writer.writerows(result.rows)
     write_text(folder / "audit.csv", buf.getvalue())
     write_json(folder / "summary.json", result.summary)
+    write_json(folder / "headline.json", audit_headline(result.summary))
     return folder / "audit.csv"
 
 

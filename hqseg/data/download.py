@@ -21,7 +21,6 @@ import json
 import shutil
 import stat
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +148,6 @@ def download_source(
             "layout": layout,
             "complete": True,
             "hqseg_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "from_path": str(from_path) if from_path is not None else None,
             "sample": from_path is not None and is_sample_folder(from_path),
             "archives": records,

@@ -76,6 +76,25 @@ def check_build_folder(folder: str | Path) -> Path:
     return folder
 
 
+def build_configs(folder: str | Path) -> dict[str, dict[str, list[str]]]:
+    """``{config: {split: [data file, ...]}}`` of a build folder, from its card.
+
+    Raises:
+        DatasetError: as :func:`check_build_folder`.
+    """
+    from hqseg.data.card import parse_front_matter
+
+    card = check_build_folder(folder) / "README.md"
+    out: dict[str, dict[str, list[str]]] = {}
+    for config in parse_front_matter(card.read_text(encoding="utf-8"))["configs"]:
+        files = config.get("data_files") or []
+        out[config["config_name"]] = {
+            f["split"]: [f["path"]] if isinstance(f["path"], str) else list(f["path"])
+            for f in files
+        }
+    return out
+
+
 def load_split(folder: str | Path, config: str = "default", split: str = "train"):
     """Load one split of a ``hqseg build`` folder as a ``datasets.Dataset``.
 

@@ -4,7 +4,9 @@ Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.outp
     ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`;
                        ``iou_pct``, ``biou_pct`` in percent);
     ``metrics.json``   ``{"unit": "percent", "protocol": name, benchmark: {model: {mIoU,
-                       mBIoU, n}}, "mean": ...}``, the file DVC tracks as metrics;
+                       mBIoU, n}}, "mean": ...}``, the full summary;
+    ``headline_<model>.json`` ``{"mIoU", "mBIoU"}`` of the mean, the files DVC tracks as
+                       metrics (:mod:`hqseg.metrics.headline`);
     ``masks.json``     predicted masks as RLE, ``{model: {id: rle}}``, for the report gallery;
     ``skipped.csv``    images not scored and why (header only when none);
     ``provenance.json`` what produced them (:mod:`hqseg.provenance`), when the caller
@@ -20,12 +22,20 @@ from typing import Any
 
 from hqseg.errors import DatasetError
 from hqseg.evaluation.hq import BENCHMARKS, resolve_protocol, run_hq_split, summarize
+from hqseg.metrics.headline import HEADLINE_GLOB, hq_headlines
 from hqseg.metrics.units import with_unit
 from hqseg.provenance import write_provenance
 from hqseg.utils.atomic import atomic_file, write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
 
-HQ_FILES = ("metrics.json", "per_image.csv", "masks.json", "skipped.csv", "provenance.json")
+HQ_FILES = (
+    "metrics.json",
+    HEADLINE_GLOB,
+    "per_image.csv",
+    "masks.json",
+    "skipped.csv",
+    "provenance.json",
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +154,8 @@ def write_hq_outputs(
             )
         write_json(tmp / "masks.json", masks, indent=None)
         write_json(tmp / "metrics.json", summary)
+        for name, headline in hq_headlines(summary).items():
+            write_json(tmp / name, headline)
         if provenance is not None:
             write_provenance(tmp, provenance)
     for row in skipped:

@@ -238,7 +238,7 @@ def write_report(
             lines += _paper_section(paper_data, res, sample)
         lines += _plots(res, paired, tmp)
         masks = (_model_masks(res, "sam"), _model_masks(res, "hq_sam"))
-        lines += _gallery(paired, masks, data_dir, tmp, gallery_k)
+        lines += _gallery(paired, masks, data_dir, tmp, gallery_k, specs=_specs(res))
         if base_res is not None and _model_masks(base_res, "hq_sam"):
             base_paired, _ = _paired(
                 base_res.model_table("hq_sam"), res.model_table("hq_sam"), seed
@@ -251,6 +251,7 @@ def write_report(
                 gallery_k,
                 labels=("HQ-SAM (base)", "HQ-SAM (this run)"),
                 prefix="base_",
+                specs=_specs(res),
             )
         lines += _review_section(Path(results_dir), out_dir)
         lines += provenance_section([("this run", res), ("base", base_res)])
@@ -311,6 +312,7 @@ def _gallery(
     *,
     labels: tuple[str, str] = ("SAM", "HQ-SAM"),
     prefix: str = "",
+    specs: list[str] | None = None,
 ) -> list[str]:
     """Gallery section of ``labels[1]``'s biggest wins and losses over ``labels[0]``."""
     out = [f"## Gallery: biggest {labels[1]} wins and losses over {labels[0]}", ""]
@@ -325,6 +327,7 @@ def _gallery(
         labels=labels,
         prefix=prefix,
         k=k,
+        specs=specs,
     )
     if reason:
         return [*out, f"No gallery: {reason}.", ""]
@@ -342,6 +345,12 @@ def _gallery(
             "",
         ]
     return out
+
+
+def _specs(res: Results) -> list[str] | None:
+    """The ``eval hq --benchmark`` specs ``res`` was scored on (its provenance), if any."""
+    prov = (res.provenance or {}).get("hq") or {}
+    return (prov.get("data") or {}).get("specs")
 
 
 def _model_masks(res: Results | None, model: str) -> dict | None:

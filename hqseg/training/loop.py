@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from hqseg.errors import CheckpointError, HqsegError
+from hqseg.metrics.headline import nested, train_headline
 from hqseg.training import checkpoint as ckpt
 from hqseg.training import distributed as dist_utils
 from hqseg.training import model_api
@@ -348,14 +349,15 @@ class _Trainer:
         summary, notes = finite_or_null(
             {
                 "steps": result.steps,
-                "val_before": result.val_before,
-                "val_after": result.val_after,
+                "val_before": nested(result.val_before),
+                "val_after": nested(result.val_after),
                 "final_loss": losses[-1][1] if losses else None,
             }
         )
         if notes:
             summary["notes"] = notes
         write_json(self.run_dir / "summary.json", summary)
+        write_json(self.run_dir / "headline.json", train_headline(summary))
         stale = self.run_dir / "val_before.json"  # written by earlier versions
         if stale.is_file():
             stale.unlink()

@@ -25,6 +25,7 @@ RUN_FILES = (
     "dvclive",
     "training_curves.png",
     "summary.json",
+    "headline.json",
     "hq_only.pth",
     "sam_hq_*.pth",
     "rank*_hq.pth",

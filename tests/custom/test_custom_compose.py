@@ -116,9 +116,10 @@ def _bench_spec(root, kind):
     }[kind]
 
 
-@pytest.mark.parametrize(("kind", "expected"), [("folder", 8), ("coco", 3), ("hf", 2)])
+@pytest.mark.parametrize(("kind", "expected"), [("folder", 2), ("coco", 3), ("hf", 2)])
 def test_custom_benchmark_runs_the_hq_protocol_on_every_record(composed, tmp_path, kind,
                                                                expected):  # fmt: skip
+    """Every record of the evaluation splits (folder: val; coco and hf have one split)."""
     from evalfakes import FakePredictor
 
     from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
@@ -136,6 +137,24 @@ def test_custom_benchmark_runs_the_hq_protocol_on_every_record(composed, tmp_pat
     assert summary[name]["hq_sam"]["n"] == expected
     assert json.loads((tmp_path / "ev" / "metrics.json").read_text()) == summary
     assert set(json.loads((tmp_path / "ev" / "masks.json").read_text())) == {"hq_sam", "sam"}
+
+
+def test_custom_benchmark_scores_each_evaluation_split_and_train_only_when_asked(composed,
+                                                                                 tmp_path):
+    from evalfakes import FakePredictor
+
+    from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
+
+    _, _, root = composed
+    said: list[str] = []
+    summary = evaluate_custom_benchmarks(FakePredictor(), [_bench_spec(root, "folder")],
+                                         tmp_path / "ev", progress=False, say=said.append)
+    assert [k for k in summary if isinstance(summary[k], dict)] == ["mine_val_val"]
+    assert any("left out training split 'train' (6 image(s)" in line for line in said), said
+    summary = evaluate_custom_benchmarks(FakePredictor(), [_bench_spec(root, "folder")],
+                                         tmp_path / "ev", progress=False, with_train=True)
+    assert summary["mine_val_train"]["hq_sam"]["n"] == 6
+    assert summary["mine_val_val"]["hq_sam"]["n"] == 2 and "mean" in summary
 
 
 @pytest.mark.slow
