@@ -31,8 +31,6 @@ from hqseg.provenance import write_provenance
 from hqseg.utils.atomic import write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
 
-COCO_FILES = ("metrics.json", "results_*.json", "provenance.json")
-
 log = logging.getLogger(__name__)
 
 COCO_MASK_TYPES: tuple[str, ...] = ("sam", "sum")
@@ -162,7 +160,7 @@ def evaluate_coco_models(
     Returns:
         The metrics on rank 0, None on other ranks.
     """
-    check_replaceable(out_dir, "eval coco", COCO_FILES)  # before the work, not after it
+    check_replaceable(out_dir, "eval coco")  # before the work, not after it
     coco = load_gt(gt_json)
     if detections is None:
         prompts = oracle_prompts(coco)
@@ -202,7 +200,7 @@ def evaluate_coco_models(
         "world_size": world,
     }
     metrics = with_unit(metrics)
-    with output_dir(out_dir, "eval coco", legacy=COCO_FILES, manifest=True) as tmp:
+    with output_dir(out_dir, "eval coco", manifest=True) as tmp:
         for model, entries in merged.items():
             write_json(tmp / f"results_{model}.json", entries, indent=None)
         write_json(tmp / "metrics.json", metrics)
