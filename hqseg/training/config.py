@@ -192,11 +192,13 @@ def load_params(path: str | Path, section: str = "train") -> dict[str, Any]:
     """The ``section`` mapping of a params.yaml file ({} when the section is absent)."""
     import yaml
 
+    from hqseg.utils import params_yaml
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"params file {path} does not exist")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = params_yaml.load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         problem = " ".join(str(exc).split())  # YAML errors span several lines
         raise ConfigError(f"{path}: not valid YAML: {problem}") from exc
