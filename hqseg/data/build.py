@@ -394,6 +394,7 @@ def build(
             "dropped": dup_counts["dropped"],
             "missing_sources": len(missing),
             "resized_masks": sum(len(summaries[s].get("warnings", [])) for s in summaries),
+            "sample": sample,  # `hqseg publish` reads it here: the card is the user's to edit
         }
         for source, splits in counts.items():
             for split, n in splits.items():
