@@ -78,7 +78,7 @@ class TrainConfig:
     out: str = _opt(
         "runs/hq_sam",
         "Run folder: checkpoints/, dvclive/, exports, curves (one run at a time; a folder "
-        "holding other files is refused).",
+        "holding files but no train marker, checkpoints/.hqseg-output.json, is refused).",
     )
     seed: int = _opt(42, "Base seed; rank r uses seed + r, samples use (seed, epoch, index).")
     device: str = _opt("auto", "auto (GPU of this rank if CUDA exists), cpu, cuda or cuda:N.")
