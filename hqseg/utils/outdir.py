@@ -40,12 +40,12 @@ from typing import Any
 
 from hqseg.errors import HqsegError
 from hqseg.utils.atomic import (
-    _replace,
     atomic_dir,
     disk_error,
     locked_folder,
     recover,
     remove_stale_temp_files,
+    rename,
 )
 
 MARKER = ".hqseg-output.json"
@@ -230,7 +230,7 @@ def _mark_in_place(path: Path, command: str, marker: str, tmp: Path) -> None:
             fh.write(content)
             fh.flush()
             os.fsync(fh.fileno())
-        _replace(tmp, path / marker)
+        rename(tmp, path / marker)
     except OSError as exc:
         raise (disk_error(exc, path) or exc) from exc
 

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hqseg.utils.atomic import Journal, _replace, disk_error, locked_folder, recover
+from hqseg.utils.atomic import Journal, disk_error, locked_folder, recover, rename
 from hqseg.utils.outdir import OutputDirError
 
 
@@ -97,7 +97,7 @@ def _write_sidecar(journal: Journal, path: Path, command: str, digests: list[str
         fh.write(json.dumps({"command": command, "sha256": digests}) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
-    _replace(tmp, sidecar(path))
+    rename(tmp, sidecar(path))
 
 
 @contextlib.contextmanager
@@ -127,7 +127,7 @@ def owned_file(
             new = _sha256(tmp)
             previous = [_sha256(path)] if path.is_file() and owns(path, command) else []
             _write_sidecar(journal, path, command, [new, *previous])
-            _replace(tmp, path)
+            rename(tmp, path)
             _write_sidecar(journal, path, command, [new])
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
