@@ -60,6 +60,16 @@ def disk_error(exc: OSError, path: str | os.PathLike) -> WriteError | None:
     return WriteError(f"cannot write {where}: {exc.strerror or exc}")
 
 
+def _write_error(exc: OSError, path: str | os.PathLike) -> WriteError:
+    """The one-line error for any OSError while preparing an output (a parent that is a
+    file, a lock name taken by a folder, a full disk)."""
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return WriteError(f"cannot write {path}: {exc.filename or path} is not a folder")
+    return disk_error(exc, path) or WriteError(
+        f"cannot write {exc.filename or path}: {exc.strerror or exc}"
+    )
+
+
 def _replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     """``os.replace`` with the fault-injection seam described in the module docstring."""
     global _renames
@@ -203,9 +213,9 @@ def folder_lock(path: str | os.PathLike) -> Iterator[Journal]:
     lock = path.with_name(f".{path.name}.lock")
     while True:
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666 & ~_umask())
         except OSError as exc:
-            raise (disk_error(exc, lock) or exc) from exc
+            raise _write_error(exc, lock) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -241,7 +251,7 @@ def locked_folder(path: str | os.PathLike) -> Iterator[Journal]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise (disk_error(exc, path.parent) or exc) from exc
+        raise _write_error(exc, path.parent) from exc
     with folder_lock(path) as journal:
         yield journal
 

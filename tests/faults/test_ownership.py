@@ -270,3 +270,19 @@ def test_build_stats_out_never_overwrites_a_users_file(tmp_path):
     assert json.loads((tmp_path / "stats.json").read_text()) == json.loads(
         (tmp_path / "b" / "stats.json").read_text()
     )
+
+
+@pytest.mark.parametrize("where", ["lock-is-a-folder", "parent-is-a-file", "lock-is-a-link"])
+def test_an_unusable_lock_or_parent_is_one_line(tmp_path, where):
+    mine = _plant(tmp_path, "afile")
+    out = tmp_path / "res"
+    if where == "lock-is-a-folder":
+        (tmp_path / ".res.lock").mkdir()
+    elif where == "lock-is-a-link":
+        (tmp_path / ".res.lock").symlink_to(tmp_path / "afile")
+    else:
+        out = tmp_path / "afile" / "res"
+    code, text = _run(["sample", "--out", out])
+    _refused(code, text)
+    assert "cannot write" in text
+    _untouched(mine)
