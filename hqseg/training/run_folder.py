@@ -5,7 +5,9 @@ The folder is written in place (checkpoints and metric files grow over the run a
 with files ``train`` did not write, another command's output, ``.`` or ``/`` is
 refused before anything is touched, and a lock keeps a second run out while this one
 trains. The marker lives in ``checkpoints/`` (part of the stage's DVC output), so the
-committed files beside it stay as they are. A folder without the marker is taken only
+committed files beside it stay as they are; a top-level ``.hqseg-output.json`` of
+``train`` counts as well (the committed ``runs/hq_sam/`` carries one, so that a fresh
+clone without the DVC cache can train into it). A folder without the marker is taken only
 when it holds no file (``dvc repro`` deletes the stage's outputs, marker included,
 before it runs ``train``, and leaves empty folders); names never decide, so a
 ``summary.json`` of yours in a folder train did not create is never overwritten.

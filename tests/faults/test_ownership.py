@@ -286,3 +286,14 @@ def test_an_unusable_lock_or_parent_is_one_line(tmp_path, where):
     _refused(code, text)
     assert "cannot write" in text
     _untouched(mine)
+
+
+def test_train_takes_a_run_folder_with_a_top_level_train_marker(tmp_path):
+    """The committed runs/hq_sam/ of a fresh clone: its files, and train's marker at the
+    top (checkpoints/, with the other marker, is in the DVC cache only)."""
+    run = tmp_path / "run"
+    _plant(run, "summary.json", "dvclive/metrics.json")
+    (run / ".hqseg-output.json").write_text('{"command": "train", "run_id": "", "files": {}}')
+    code, out = _run(CASES["train"][1](run, {}))
+    _refused(code, out)
+    assert "does not exist" in out and "did not write" not in out
