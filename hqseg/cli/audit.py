@@ -78,8 +78,9 @@ def audit_command(
 
     from hqseg.curation.audit import run_audit, write_audit
     from hqseg.curation.review import write_review_page
-    from hqseg.utils.outdir import output_dir
+    from hqseg.utils.outdir import check_replaceable, output_dir
 
+    check_replaceable(Path(out_dir), "audit")  # before the work, not after it
     predictor = None
     if checkpoint is not None or model_type is not None:
         from hqseg.evaluation.predict import load_predictor
@@ -94,7 +95,7 @@ def audit_command(
         predictor=predictor,
         progress=progress,
     )
-    with output_dir(out_dir, "audit", legacy=("audit.csv", "summary.json"), manifest=True) as tmp:
+    with output_dir(out_dir, "audit", manifest=True) as tmp:
         audit_csv = write_audit(result, tmp)
         write_review_page(
             audit_csv, Path(data_dir), Path(tmp), top, model_masks=result.model_masks or None

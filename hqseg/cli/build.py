@@ -245,7 +245,10 @@ def build_cmd(
 @click.option("--repo-id", required=True, help="Hub dataset repo, ORG/NAME (created if needed).")
 @click.option("--private", is_flag=True, help="Create the repo as private.")
 @click.option(
-    "--dry-run", is_flag=True, help="Print the files that would be uploaded, upload nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Print the files that would be uploaded, upload nothing; exit 2 with "
+    "'the upload would be refused' when the real upload would be (a sample build).",
 )
 @click.option(
     "--allow-sample",
@@ -255,10 +258,17 @@ def build_cmd(
 def publish_cmd(folder, repo_id, private, dry_run, allow_sample):
     """Upload a build folder to the Hugging Face Hub as a dataset repo.
 
-    The card is validated first, and a sample build is refused unless
-    --allow-sample. The token is read from HF_TOKEN or a previous `hf auth login`.
+    The card is validated first, and a sample build (as its stats.json says, whatever
+    the card says) is refused unless --allow-sample; --dry-run says so and exits 2.
+    The token is read from HF_TOKEN or a previous `hf auth login`.
     """
-    from hqseg.data.publish import check_repo_id, publish, publish_plan
+    from hqseg.data.publish import (
+        PublishError,
+        check_repo_id,
+        publish,
+        publish_plan,
+        sample_refusal,
+    )
 
     check_repo_id(repo_id)
     plan = publish_plan(folder)
@@ -267,6 +277,9 @@ def publish_cmd(folder, repo_id, private, dry_run, allow_sample):
             click.echo(f"{size:>14,}  {path}")
         total = sum(size for _, size in plan)
         click.echo(f"dry run: {len(plan)} files, {total:,} bytes -> datasets/{repo_id}")
+        refusal = sample_refusal(folder, allow_sample)
+        if refusal:
+            raise PublishError(f"dry run: the upload would be refused: {refusal}")
         return
     click.echo(publish(folder, repo_id, private=private, allow_sample=allow_sample))
 

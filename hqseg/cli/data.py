@@ -97,7 +97,7 @@ def _status(name: str, folder: Path) -> str:
     default=Path("data/sample"),
     show_default=True,
     help="Folder to write the sample archives, SHA256SUMS and manifest.json into "
-    "(replaced as a whole; a folder holding other files is refused).",
+    "(replaced as a whole; a folder holding files but no `hqseg sample` marker is refused).",
 )
 @click.option(
     "--seed",

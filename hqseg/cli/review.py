@@ -15,6 +15,17 @@ import click
     help="The build folder the audit scored (images and masks are read from it).",
 )
 @click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The page to (re)write, e.g. review.html. A file that `hqseg review` did not write "
+    "is refused unless --force (`hqseg audit` already writes AUDIT_DIR/index.html).",
+)
+@click.option(
+    "--force", is_flag=True, help="Overwrite --out even if hqseg review did not write it."
+)
+@click.option(
     "--top",
     default=100,
     show_default=True,
@@ -28,8 +39,11 @@ import click
     help="JSON object: record id -> the model's mask as COCO RLE ({size: [h, w], counts}), "
     "drawn beside the record's mask.",
 )
-def review_cmd(audit_dir, data_dir, top, model_masks):
-    """Write AUDIT_DIR/index.html: the top suspects of AUDIT_DIR/audit.csv to review.
+def review_cmd(audit_dir, data_dir, out_file, force, top, model_masks):
+    """Write the review page of AUDIT_DIR/audit.csv's top suspects to --out.
+
+    `hqseg audit` writes this page itself (AUDIT_DIR/index.html); use this command to draw
+    another --top, or the masks of another model (--model-masks).
 
     One HTML file that works offline (thumbnails embedded): image, mask overlay, the
     score, each signal and the reasons; sortable by score and by each signal, filterable
@@ -37,13 +51,15 @@ def review_cmd(audit_dir, data_dir, top, model_masks):
     """
     from pathlib import Path
 
-    from hqseg.curation.review import read_model_masks, write_review_page
+    from hqseg.curation.review import read_model_masks, render_review_page
+    from hqseg.utils.outfile import check_file_replaceable, owned_file
 
+    check_file_replaceable(Path(out_file), "review", force=force)  # before the work
     masks = read_model_masks(model_masks) if model_masks else None
-    path = write_review_page(
-        Path(audit_dir) / "audit.csv", Path(data_dir), Path(audit_dir), top, model_masks=masks
-    )
-    click.echo(f"review page: {path}")
+    html = render_review_page(Path(audit_dir) / "audit.csv", Path(data_dir), top, masks)
+    with owned_file(out_file, "review", force=force) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    click.echo(f"review page: {out_file}")
 
 
 COMMANDS = [review_cmd]

@@ -206,14 +206,13 @@ def thumbnails(record: dict, model_mask: Any = None, thumb: int = THUMB) -> dict
     return out
 
 
-def write_review_page(
+def render_review_page(
     audit_csv: Path,
     data_dir: Path,
-    out_dir: Path,
     top: int = 100,
     model_masks: dict | None = None,
-) -> Path:
-    """Write ``out_dir/index.html`` for the ``top`` suspects of ``audit_csv``; return its path.
+) -> str:
+    """The review page (one self-contained HTML document) of the ``top`` suspects.
 
     Args:
         audit_csv: the audit table (see the module doc).
@@ -244,8 +243,23 @@ def write_review_page(
         log.warning("%d suspect(s) not in %s, listed but not drawn", len(absent), data_dir)
     order = {s.id: i for i, s in enumerate(chosen)}
     shown.sort(key=lambda s: order[s.id])
-    html = render_page(shown, numbers, total=len(rows), absent=sorted(absent),
+    return render_page(shown, numbers, total=len(rows), absent=sorted(absent),
                        source_file=Path(audit_csv).name)  # fmt: skip
+
+
+def write_review_page(
+    audit_csv: Path,
+    data_dir: Path,
+    out_dir: Path,
+    top: int = 100,
+    model_masks: dict | None = None,
+) -> Path:
+    """Write ``out_dir/index.html`` (:func:`render_review_page`); return its path.
+
+    ``out_dir`` is a folder the caller owns (``hqseg audit`` writes it into its own output
+    folder before that is swapped into place).
+    """
+    html = render_review_page(audit_csv, data_dir, top, model_masks)
     out = Path(out_dir) / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_text(out, html)

@@ -75,10 +75,7 @@ from hqseg.data.sources import source_names
 from hqseg.errors import DatasetError
 from hqseg.utils.atomic import write_json, write_text
 from hqseg.utils.outdir import check_replaceable, output_dir
-
-# What a build folder holds (an earlier output written before markers existed).
-BUILD_FILES = ("README.md", LICENSE_FILE, "data", "duplicates.csv", "stats.json", REJECTS_FILE,
-               EXCLUDED_FILE)  # fmt: skip
+from hqseg.utils.outfile import check_file_replaceable, write_owned_json
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +266,9 @@ def build(
         raise DatasetError(f"preset {preset.name!r} builds only added sources: give --add SPEC")
     if dedup not in DEDUP_MODES:
         raise DatasetError(f"--dedup must be one of {DEDUP_MODES}, not {dedup!r}")
-    check_replaceable(out, "build", BUILD_FILES)  # before the work, not after it
+    check_replaceable(out, "build")  # before the work, not after it
+    if stats_out is not None:
+        check_file_replaceable(stats_out, "build", option="--stats-out")
     wanted = read_exclude(exclude) if exclude else {}
     normalized_dir, raw_dir = Path(normalized_dir), Path(raw_dir)
     summaries, missing = ensure_normalized(
@@ -314,7 +313,7 @@ def build(
     dropped = pa.array(sorted(result.dropped | set(wanted)), type=pa.string())
     rejects = [r for s in summaries for r in read_rejects(folders[s] / REJECTS_FILE)]
 
-    with output_dir(out, "build", legacy=BUILD_FILES) as tmp:
+    with output_dir(out, "build") as tmp:
         per_source: list[ConfigFiles] = []
         counts: dict[str, dict[str, int]] = {}
         todo = [(s, sp) for s, summary in summaries.items() for sp in _split_order(s, summary)]
@@ -398,6 +397,7 @@ def build(
             "excluded": len(excluded),
             "missing_sources": len(missing),
             "resized_masks": sum(len(summaries[s].get("warnings", [])) for s in summaries),
+            "sample": sample,  # `hqseg publish` reads it here: the card is the user's to edit
         }
         for source, splits in counts.items():
             for split, n in splits.items():
@@ -407,5 +407,5 @@ def build(
         )
         write_json(tmp / "stats.json", stats)
     if stats_out is not None:
-        write_json(stats_out, stats)
+        write_owned_json(stats_out, stats, "build", option="--stats-out")
     return stats

@@ -95,9 +95,7 @@ def download_source(
 
     adapter = get_source(name)
     records, rejects = [], []
-    # A folder with a download manifest is an earlier `hqseg download` output.
-    legacy = ("*",) if old is not None else ()
-    with output_dir(dest, "download", legacy=legacy, marker=".hqseg/output.json") as tmp:
+    with output_dir(dest, "download", marker=".hqseg/output.json") as tmp:
         if from_path is not None and from_path.is_dir() and _is_layout(adapter, from_path, uses):
             log(f"ingesting the already-extracted folder {from_path}")
             rejects += [

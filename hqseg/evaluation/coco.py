@@ -26,13 +26,11 @@ from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.hq import encode_rle
 from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
-from hqseg.metrics.headline import HEADLINE_GLOB, coco_headlines
+from hqseg.metrics.headline import coco_headlines
 from hqseg.metrics.units import stats_to_percent, with_unit
 from hqseg.provenance import write_provenance
 from hqseg.utils.atomic import write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
-
-COCO_FILES = ("metrics.json", HEADLINE_GLOB, "results_*.json", "provenance.json")
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +162,7 @@ def evaluate_coco_models(
     Returns:
         The metrics on rank 0, None on other ranks.
     """
-    check_replaceable(out_dir, "eval coco", COCO_FILES)  # before the work, not after it
+    check_replaceable(out_dir, "eval coco")  # before the work, not after it
     coco = load_gt(gt_json)
     if detections is None:
         prompts = oracle_prompts(coco)
@@ -204,7 +202,7 @@ def evaluate_coco_models(
         "world_size": world,
     }
     metrics = with_unit(metrics)
-    with output_dir(out_dir, "eval coco", legacy=COCO_FILES, manifest=True) as tmp:
+    with output_dir(out_dir, "eval coco", manifest=True) as tmp:
         for model, entries in merged.items():
             write_json(tmp / f"results_{model}.json", entries, indent=None)
         write_json(tmp / "metrics.json", metrics)

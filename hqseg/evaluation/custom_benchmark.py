@@ -59,14 +59,14 @@ def evaluate_custom_benchmarks(
     from hqseg.data.custom import custom_records, parse_spec
     from hqseg.errors import DatasetError
     from hqseg.evaluation.hq import resolve_protocol
-    from hqseg.evaluation.hq_run import HQ_FILES, write_hq_outputs
+    from hqseg.evaluation.hq_run import write_hq_outputs
     from hqseg.utils.outdir import check_replaceable
 
     parsed = [parse_spec(s) for s in specs]
     names = [p.name for p in parsed]
     if len(set(names)) != len(names):
         raise DatasetError(f"--benchmark sources need distinct names (?name=...): {names}")
-    check_replaceable(Path(out_dir), "eval hq", HQ_FILES)  # before the work, not after it
+    check_replaceable(Path(out_dir), "eval hq")  # before the work, not after it
     protocol = resolve_protocol(predictor, None).name
     evaluators = []
     for spec in parsed:

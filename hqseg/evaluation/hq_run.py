@@ -22,20 +22,11 @@ from typing import Any
 
 from hqseg.errors import DatasetError
 from hqseg.evaluation.hq import BENCHMARKS, resolve_protocol, run_hq_split, summarize
-from hqseg.metrics.headline import HEADLINE_GLOB, hq_headlines
+from hqseg.metrics.headline import hq_headlines
 from hqseg.metrics.units import with_unit
 from hqseg.provenance import write_provenance
 from hqseg.utils.atomic import atomic_file, write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
-
-HQ_FILES = (
-    "metrics.json",
-    HEADLINE_GLOB,
-    "per_image.csv",
-    "masks.json",
-    "skipped.csv",
-    "provenance.json",
-)
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +90,7 @@ def evaluate_hq_benchmarks(
         The summary written to ``metrics.json``.
     """
     out_dir = Path(out_dir)
-    check_replaceable(out_dir, "eval hq", HQ_FILES)  # before the work, not after it
+    check_replaceable(out_dir, "eval hq")  # before the work, not after it
     proto = resolve_protocol(predictor, protocol)
     evaluators = []
     for split, dataset in load_benchmarks(data_dir, splits).items():
@@ -145,7 +136,7 @@ def write_hq_outputs(
     summary = with_unit({"protocol": protocol, **summarize(per_image)})
     # One unit: the files replace the previous run's together, and the marker
     # records their hashes so readers can refuse a mix of runs.
-    with output_dir(out_dir, "eval hq", legacy=HQ_FILES, manifest=True) as tmp:
+    with output_dir(out_dir, "eval hq", manifest=True) as tmp:
         with atomic_file(tmp / "per_image.csv", "w") as fh:
             per_image.to_csv(fh, index=False, lineterminator="\n")
         with atomic_file(tmp / "skipped.csv", "w") as fh:

@@ -30,8 +30,6 @@ from hqseg.utils.outdir import output_dir
 
 NAMES = {**BENCHMARKS, "mean": "mean (HQ-4 when all four)", "all": "all images"}
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
-# What a report folder holds (outputs written before markers existed).
-REPORT_FILES = ("report.md", "report.html", "paired_iou.csv", "plots", "gallery")
 REVIEW_PAGE = "audit/index.html"  # under the results folder: the review page of `hqseg audit`
 
 
@@ -209,7 +207,7 @@ def write_report(
         "",
     ]
     paired, summary = _paired(res.model_table("sam"), res.model_table("hq_sam"), seed)
-    with output_dir(out_dir, "report", legacy=REPORT_FILES) as tmp:
+    with output_dir(out_dir, "report") as tmp:
         if res.hq:
             lines += _hq_section(res)
         if summary is not None:

@@ -78,7 +78,7 @@ class TrainConfig:
     out: str = _opt(
         "runs/hq_sam",
         "Run folder: checkpoints/, dvclive/, exports, curves (one run at a time; a folder "
-        "holding other files is refused).",
+        "holding files but no train marker, checkpoints/.hqseg-output.json, is refused).",
     )
     seed: int = _opt(42, "Base seed; rank r uses seed + r, samples use (seed, epoch, index).")
     device: str = _opt("auto", "auto (GPU of this rank if CUDA exists), cpu, cuda or cuda:N.")
@@ -192,11 +192,13 @@ def load_params(path: str | Path, section: str = "train") -> dict[str, Any]:
     """The ``section`` mapping of a params.yaml file ({} when the section is absent)."""
     import yaml
 
+    from hqseg.utils import params_yaml
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"params file {path} does not exist")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = params_yaml.load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         problem = " ".join(str(exc).split())  # YAML errors span several lines
         raise ConfigError(f"{path}: not valid YAML: {problem}") from exc

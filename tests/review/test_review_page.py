@@ -136,11 +136,17 @@ def test_review_command_writes_index_html(audit, tmp_path):
     folder = tmp_path / "audit"
     folder.mkdir()
     (folder / "audit.csv").write_bytes(audit.csv.read_bytes())
-    args = ["review", str(folder), "--data", str(audit.build), "--top", "5"]
+    page = tmp_path / "review.html"
+    args = ["review", str(folder), "--data", str(audit.build), "--top", "5", "--out", str(page)]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    assert len(_Page((folder / "index.html").read_text(encoding="utf-8")).rows) == 4  # 5 - GONE
-    res = CliRunner().invoke(main, ["review", str(tmp_path), "--data", str(audit.build)])
+    assert len(_Page(page.read_text(encoding="utf-8")).rows) == 4  # 5 - GONE
+    assert CliRunner().invoke(main, args).exit_code == 0  # its own page: replaced
+    page.write_text("my notes", encoding="utf-8")  # no longer the page it wrote: refused
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and page.read_text(encoding="utf-8") == "my notes", res.output
+    res = CliRunner().invoke(main, ["review", str(tmp_path), "--data", str(audit.build),
+                                    "--out", str(tmp_path / "other.html")])  # fmt: skip
     assert res.exit_code == 2 and "cannot read the audit table" in res.output
     assert len(res.output.strip().splitlines()) == 1
 
@@ -158,10 +164,11 @@ def test_review_command_draws_model_masks_from_rle_json(audit, tmp_path):
     masks = {rid: {"size": rle["size"], "counts": rle["counts"].decode("ascii")}}
     (tmp_path / "m.json").write_text(json.dumps(masks))
     args = ["review", str(folder), "--data", str(audit.build), "--top", "3",
-            "--model-masks", str(tmp_path / "m.json")]  # fmt: skip
+            "--model-masks", str(tmp_path / "m.json"),
+            "--out", str(folder / "model.html")]  # fmt: skip
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    rows = _Page((folder / "index.html").read_text(encoding="utf-8")).rows
+    rows = _Page((folder / "model.html").read_text(encoding="utf-8")).rows
     assert [len(r["imgs"]) for r in rows] == [3, 2]
     (tmp_path / "m.json").write_text(json.dumps({rid: [1, 2]}))
     res = CliRunner().invoke(main, args)

@@ -113,7 +113,15 @@ class CustomSource:
     # -- helpers for subclasses ------------------------------------------------
 
     def derived(self, rel: str, data: bytes, shown: str) -> Path:
-        """Write ``data`` to ``work_dir/rel`` and remember ``shown`` as its name."""
+        """Write ``data`` to ``work_dir/rel`` and remember ``shown`` as its name.
+
+        ``rel`` is built from names in the user's data (COCO annotation ids, id cells);
+        one that could leave ``work_dir`` (absolute, ``..``, empty parts) is written
+        under ``unsafe/<sha256 of rel>`` instead, a name no safe ``rel`` can take.
+        """
+        parts = rel.split("/")
+        if rel.startswith("/") or any(p in ("", ".", "..") or "\\" in p for p in parts):
+            rel = f"unsafe/{hashlib.sha256(rel.encode('utf-8', 'surrogatepass')).hexdigest()}"
         path = self.work_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)

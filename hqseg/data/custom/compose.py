@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hqseg.data.card import FALLBACK_TERMS, SourceInfo
-from hqseg.data.custom.spec import SourceSpec, SpecError, parse_spec
+from hqseg.data.custom.spec import SourceSpec, SpecError, check_name, parse_spec
 from hqseg.data.exclude import Excluded, count_by_source
 
 NO_LICENCE = "not stated (give it with --licence)"
@@ -64,8 +64,14 @@ def resolve_added(
 
 
 def with_options(spec: SourceSpec, **options: str) -> SourceSpec:
-    """``spec`` with ``options`` set (empty values ignored); its text is unchanged."""
+    """``spec`` with ``options`` set (empty values ignored); its text is unchanged.
+
+    Raises:
+        SpecError: ``name`` is not a valid source name (:func:`~.spec.check_name`).
+    """
     extra = {k: v for k, v in options.items() if v}
+    if "name" in extra:
+        check_name(extra["name"], spec.text)
     return dataclasses.replace(spec, options={**spec.options, **extra}) if extra else spec
 
 
@@ -81,8 +87,10 @@ def specs_from_params(path: str | Path, key: str = "custom") -> list[SourceSpec]
     """
     import yaml
 
+    from hqseg.utils import params_yaml
+
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = params_yaml.load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: cannot read the {key}: list: {exc}") from None
     entries = (data.get(key) or []) if isinstance(data, dict) else []
