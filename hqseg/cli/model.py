@@ -55,6 +55,12 @@ def export(
     """Convert CHECKPOINT (an HQ checkpoint, or a base one with --hq-weights) for use
     elsewhere. Files are read with torch.load(weights_only=True)."""
     from hqseg.modeling.export import export_checkpoint
+    from hqseg.modeling.startup import startup_line
+
+    def loaded(model) -> None:
+        data = {"hq_weights": hq_weights} if hq_weights else None
+        click.echo(startup_line(model, model_type=None, checkpoint=checkpoint, device="cpu",
+                                data=data))  # fmt: skip
 
     report = export_checkpoint(
         checkpoint,
@@ -63,6 +69,7 @@ def export(
         fmt=fmt,
         hq_weights=hq_weights,
         multimask_output=multimask_output,
+        on_loaded=loaded,
     )
     click.echo(str(report))
     if report.hq_initialised_fresh:

@@ -1,4 +1,5 @@
-"""The shared ``--model-type`` option; its choices come from hqseg.modeling.model_types."""
+"""The shared model options: ``--model-type`` (choices from hqseg.modeling.model_types),
+``--device`` (a validated device name) and ``--random-weights``."""
 
 from __future__ import annotations
 
@@ -26,3 +27,46 @@ def model_type_option(help_text: str, *, default: str | None = None, name: str =
         metavar="TYPE",
         help=f"{help_text} One of: {_NAMES}.",
     )
+
+
+class DeviceType(click.ParamType):
+    """A torch device name, checked without importing torch: ``auto``, ``cpu``, ``cuda``,
+    ``cuda:N`` or ``mps``. Whether CUDA exists is checked when the model is placed."""
+
+    name = "device"
+    NAMES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip().lower()
+        head, _, index = text.partition(":")
+        if text in ("auto", "cpu", "cuda", "mps") or (head == "cuda" and index.isdigit()):
+            return text
+        self.fail(f"{value!r} is not a device; use one of {', '.join(self.NAMES)}", param, ctx)
+
+    def get_metavar(self, param, ctx=None):
+        return "[auto|cpu|cuda|cuda:N|mps]"
+
+
+DEVICE = DeviceType()
+
+
+def device_option(help_text: str, *, default: str | None = "auto", name: str = "device"):
+    """``--device``: a validated :class:`DeviceType`."""
+    return click.option(
+        "--device",
+        name,
+        type=DEVICE,
+        default=default,
+        show_default=default is not None,
+        help=f"torch device: cpu, cuda, cuda:N or mps; {help_text}",
+    )
+
+
+random_weights_option = click.option(
+    "--random-weights",
+    is_flag=True,
+    help="Run a real model type (vit_*, sam2.1_*) with random weights when no --checkpoint "
+    "is given (smoke runs; test_* types never need it).",
+)
+"""``--random-weights``: the explicit opt-in :func:`hqseg.modeling.startup.require_weights`
+asks for."""

@@ -76,6 +76,22 @@ def check_build_folder(folder: str | Path) -> Path:
     return folder
 
 
+def split_counts(folder: str | Path) -> dict[str, dict[str, int]]:
+    """``{config: {split: records}}`` as a build folder's card lists them (its
+    ``dataset_info``), without loading any data; ``{}`` when the card is missing or
+    unreadable (loading the data reports that properly)."""
+    from hqseg.data.card import parse_front_matter
+
+    try:
+        meta = parse_front_matter((Path(folder) / "README.md").read_text(encoding="utf-8"))
+        return {
+            info["config_name"]: {s["name"]: int(s["num_examples"]) for s in info["splits"]}
+            for info in meta.get("dataset_info") or []
+        }
+    except Exception:  # noqa: BLE001  (a start-up line must not fail on a bad card)
+        return {}
+
+
 def load_split(folder: str | Path, config: str = "default", split: str = "train"):
     """Load one split of a ``hqseg build`` folder as a ``datasets.Dataset``.
 

@@ -103,6 +103,8 @@ class _Trainer:
         seed_everything(config.seed)  # identical HQ init on every rank
         self.model = model_api.build_model(config.model_type, config.checkpoint).to(device)
         self.model.image_encoder.eval()  # frozen: no dropout/BN updates, no autograd
+        if info.is_main:
+            print(model_api.startup_text(self, config), flush=True)
         self.names_params = model_api.hq_named_parameters(self.model)
         self.params = [p for _, p in self.names_params]
         dist_utils.broadcast_parameters(self.params, info)
