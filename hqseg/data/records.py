@@ -104,8 +104,11 @@ def load_split(folder: str | Path, config: str = "default", split: str = "train"
     import pyarrow as pa
     from datasets.exceptions import DatasetGenerationError
 
+    from hqseg.utils.progress import quiet_library_bars
+
     folder = check_build_folder(folder)
     where = f"{folder}: cannot load config {config!r} split {split!r}"
+    quiet_library_bars()
     try:
         return datasets.load_dataset(
             str(folder), config, split=split, cache_dir=str(_cache_dir(folder))
