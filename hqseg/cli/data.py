@@ -65,10 +65,13 @@ def _status(name: str, folder: Path) -> str:
     if not manifest or not manifest.get("complete"):
         return f"{folder}: " + ("incomplete" if folder.exists() else "not downloaded")
     pairs, rejects = count_pairs(name, folder)
-    rejected = sum(rejects.values()) + len(manifest.get("rejects", []))
+    extraction, layout = len(manifest.get("rejects", [])), sum(rejects.values())
     counts = ", ".join(f"{split}={n}" for split, n in pairs.items())
     origin = manifest["origin"]
-    return f"{folder}: {origin}, pairs {counts}; {rejected} rejected (extraction + layout)"
+    return (
+        f"{folder}: {origin}, pairs {counts}; {extraction} member(s) rejected at extraction, "
+        f"{layout} file(s) by layout"
+    )
 
 
 @click.command("sample")
@@ -173,7 +176,13 @@ def sample_cmd(out: Path, seed: int, scale: int) -> None:
     show_default=True,
     help="Retries per URL on network errors (each resumes the partial file).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress bars on a terminal (log lines elsewhere); as for train and eval.",
+)
+@click.option("--quiet", is_flag=True, hidden=True, help="Deprecated: --no-progress.")
 def download_cmd(
     sources,
     origin,
@@ -185,6 +194,7 @@ def download_cmd(
     no_verify,
     force,
     retries,
+    progress,
     quiet,
 ) -> None:
     """Download (or ingest) SOURCE..., verify sha256, and extract it safely.
@@ -202,6 +212,9 @@ def download_cmd(
     from hqseg.data.download import download_source
     from hqseg.data.sources import source_names
 
+    if quiet:  # the old spelling, kept working for one release
+        click.secho("warning: --quiet is deprecated; use --no-progress", fg="yellow", err=True)
+        progress = False
     if origin == "local" and from_path is None:
         raise click.UsageError(
             "--origin local reads archives you already have: give their folder with --from PATH"
@@ -230,7 +243,7 @@ def download_cmd(
             verify_checksums=not no_verify,
             force=force,
             retries=retries,
-            progress=not quiet,
+            progress=progress,
             log=click.echo,
         )
         click.echo(f"  {_status(manifest['source'], raw_dir / manifest['source'])}")

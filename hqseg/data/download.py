@@ -91,6 +91,7 @@ def download_source(
 
     adapter = get_source(name)
     records, rejects = [], []
+    archive_log = _once(log)  # e.g. "using checksums from ..." once, not per archive
     # A folder with a download manifest is an earlier `hqseg download` output.
     legacy = ("*",) if old is not None else ()
     with output_dir(dest, "download", legacy=legacy, marker=".hqseg/output.json") as tmp:
@@ -111,7 +112,7 @@ def download_source(
                     strict=verify_checksums,
                     retries=retries,
                     progress=progress,
-                    log=log,
+                    log=archive_log,
                     force=force,
                 )
                 try:
@@ -144,6 +145,18 @@ def download_source(
         log(f"rejected {r.path}: {r.reason} ({r.detail})")
     log(f"{name}: extracted to {dest} ({layout} layout, {len(rejects)} member(s) rejected)")
     return manifest
+
+
+def _once(log: Log) -> Log:
+    """``log`` that drops a line it has already printed."""
+    seen: set[str] = set()
+
+    def log_once(line: str) -> None:
+        if line not in seen:
+            seen.add(line)
+            log(line)
+
+    return log_once
 
 
 def is_sample_folder(path: Path) -> bool:
