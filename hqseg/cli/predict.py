@@ -46,10 +46,10 @@ def _check_outputs(image: str, out: str, overlay: str | None) -> None:
 
     paths = [("--out", out)] + ([("--overlay", overlay)] if overlay else [])
     for flag, path in paths:
-        if Path(path).suffix.lower() != ".png":
-            raise HqsegError(f"{flag} {path}: must be a .png file")
         if Path(path).is_dir():
             raise HqsegError(f"{flag} {path}: is a folder; give a file name")
+        if Path(path).suffix.lower() != ".png":
+            raise HqsegError(f"{flag} {path}: must be a .png file")
         if Path(path).resolve() == Path(image).resolve():
             raise HqsegError(f"{flag} {path}: would overwrite the input image")
     if overlay and Path(out).resolve() == Path(overlay).resolve():
