@@ -83,10 +83,10 @@ def _predictor(
     )
     click.echo(
         startup_line(
-            predictor.model,
-            model_type=None,
+            getattr(predictor, "model", predictor),
+            model_type=model_type,
             checkpoint=checkpoint,
-            device=predictor.device,
+            device=getattr(predictor, "device", device),
             data=data,
         )
     )

@@ -89,10 +89,12 @@ def startup_line(
         data: what it will read, e.g. ``{"train": 100, "val": {"dis_vd": 6}}``.
     """
     name = model_type or getattr(model, "model_type", None) or "?"
-    params = list(model.parameters())
-    total = sum(p.numel() for p in params)
-    trainable = sum(p.numel() for p in params if p.requires_grad)
+    counted = "parameters unknown"
+    if hasattr(model, "parameters"):  # a torch module (a stand-in predictor may not be)
+        params = list(model.parameters())
+        trainable = sum(p.numel() for p in params if p.requires_grad)
+        counted = f"{sum(p.numel() for p in params):,} parameters ({trainable:,} trainable)"
     return (
-        f"model {name} | weights {weights_text(checkpoint)} | {total:,} parameters "
-        f"({trainable:,} trainable) | device {device} | data {data_text(data)}"
+        f"model {name} | weights {weights_text(checkpoint)} | {counted} | device {device} "
+        f"| data {data_text(data)}"
     )
