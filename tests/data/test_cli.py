@@ -27,7 +27,7 @@ def test_download_help_explains_every_option():
         "--no-verify",
         "--force",
         "--retries",
-        "--no-progress",
+        "--progress",  # shown as "--progress / --no-progress"
     } <= set(options)
     for cmd in ("sample", "sources"):
         assert _run(cmd, "--help").exit_code == 0
