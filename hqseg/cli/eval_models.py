@@ -9,7 +9,12 @@ from pathlib import Path
 
 import click
 
-from hqseg.cli.model_type import device_option, model_type_option, random_weights_option
+from hqseg.cli.model_type import (
+    device_option,
+    load_cli_predictor,
+    model_type_option,
+    random_weights_option,
+)
 from hqseg.modeling.model_types import DEFAULT_MODEL_TYPE
 
 
@@ -58,39 +63,6 @@ def _resize_option(default: str):
         "resized mask, logits upsampled straight to the GT size); 'longest_side' = SAM's "
         "resize + padding, the original box scaled, SAM's postprocess.",
     )
-
-
-def _predictor(
-    model_type, checkpoint: str | None, device: str, bf16: bool, resize_mode, *, data=None
-):
-    """Load the predictor and print the start-up line (model, weights, device, ``data``)."""
-    import os
-
-    import torch
-
-    from hqseg.evaluation.predict import load_predictor
-    from hqseg.modeling.startup import startup_line
-
-    if model_type is None and checkpoint is None:
-        model_type = DEFAULT_MODEL_TYPE
-
-    if device == "auto":
-        device = "cpu"
-        if torch.cuda.is_available():
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    predictor = load_predictor(
-        model_type, checkpoint=checkpoint, device=device, bf16=bf16, resize_mode=resize_mode
-    )
-    click.echo(
-        startup_line(
-            getattr(predictor, "model", predictor),
-            model_type=model_type,
-            checkpoint=checkpoint,
-            device=getattr(predictor, "device", device),
-            data=data,
-        )
-    )
-    return predictor
 
 
 def _provenance(model_type, checkpoint: str | None, data, **params):
@@ -209,7 +181,7 @@ def hq_command(
 
         counts = split_counts(data_dir).get(HQ_CONFIG, {})
         data = {HQ_CONFIG: {k: n for k, n in counts.items() if not splits or k in splits}}
-    predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
+    predictor = load_cli_predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
     mask_types = ("hq", "sam") if with_sam else ("hq",)
     if benchmarks:
         from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
@@ -323,7 +295,7 @@ def coco_command(
     created = init_from_env()
     try:
         data = {"annotations": Path(annotations).name, "prompts": detections or "GT boxes"}
-        predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
+        predictor = load_cli_predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
         metrics = evaluate_coco_models(
             predictor,
             annotations,

@@ -1,11 +1,17 @@
 """The shared model options: ``--model-type`` (choices from hqseg.modeling.model_types),
-``--device`` (a validated device name) and ``--random-weights``."""
+``--device`` (a validated device name) and ``--random-weights``, and loading the predictor
+they describe (:func:`load_cli_predictor`)."""
 
 from __future__ import annotations
 
 import click
 
-from hqseg.modeling.model_types import CLI_CHOICES, DEPRECATED_ALIASES, resolve_model_type
+from hqseg.modeling.model_types import (
+    CLI_CHOICES,
+    DEFAULT_MODEL_TYPE,
+    DEPRECATED_ALIASES,
+    resolve_model_type,
+)
 
 _NAMES = ", ".join(c for c in CLI_CHOICES if c not in DEPRECATED_ALIASES)
 
@@ -70,3 +76,38 @@ random_weights_option = click.option(
 )
 """``--random-weights``: the explicit opt-in :func:`hqseg.modeling.startup.require_weights`
 asks for."""
+
+
+def load_cli_predictor(
+    model_type, checkpoint: str | None, device: str, bf16: bool, resize_mode, *, data=None
+):
+    """Load the predictor of a model-running command (``device`` auto = cuda if available,
+    under torchrun cuda:LOCAL_RANK) and print the start-up line (model, weights, device,
+    ``data``; see hqseg.modeling.startup)."""
+    import os
+
+    import torch
+
+    from hqseg.evaluation.predict import load_predictor
+    from hqseg.modeling.startup import startup_line
+
+    if model_type is None and checkpoint is None:
+        model_type = DEFAULT_MODEL_TYPE
+
+    if device == "auto":
+        device = "cpu"
+        if torch.cuda.is_available():
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    predictor = load_predictor(
+        model_type, checkpoint=checkpoint, device=device, bf16=bf16, resize_mode=resize_mode
+    )
+    click.echo(
+        startup_line(
+            getattr(predictor, "model", predictor),
+            model_type=model_type,
+            checkpoint=checkpoint,
+            device=getattr(predictor, "device", device),
+            data=data,
+        )
+    )
+    return predictor

@@ -8,6 +8,7 @@ import click
 
 from hqseg.cli.model_type import (
     device_option,
+    load_cli_predictor,
     model_type_option,
     random_weights_option,
 )
@@ -96,7 +97,6 @@ def predict_command(image, checkpoint, model_type, random_weights, boxes, points
     authors' SamPredictor. Coordinates are pixels of IMAGE as viewers show it (EXIF
     orientation applied).
     """
-    from hqseg.cli.eval_models import _predictor
     from hqseg.errors import HqsegError
     from hqseg.modeling import interactive
     from hqseg.modeling.startup import require_weights
@@ -109,7 +109,7 @@ def predict_command(image, checkpoint, model_type, random_weights, boxes, points
     points = [p if len(p) == 3 else (*p, 1.0) for p in points]
     prompts = interactive.check_prompts(list(boxes), points, rgb.shape[:2])
     data = {"image": f"{rgb.shape[1]}x{rgb.shape[0]}", "boxes": len(boxes), "points": len(points)}
-    predictor = _predictor(model_type, checkpoint, device, False, "longest_side", data=data)
+    predictor = load_cli_predictor(model_type, checkpoint, device, False, "longest_side", data=data)
     mask, scores = interactive.segment(
         predictor, rgb, prompts, multimask_output=multimask, hq_token_only=hq_token_only
     )
