@@ -101,6 +101,8 @@ def load_cli_predictor(
     predictor = load_predictor(
         model_type, checkpoint=checkpoint, device=device, bf16=bf16, resize_mode=resize_mode
     )
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: one line, from rank 0
+        return predictor
     click.echo(
         startup_line(
             getattr(predictor, "model", predictor),
