@@ -180,7 +180,8 @@ def hq_command(
         from hqseg.data.records import split_counts
 
         counts = split_counts(data_dir).get(HQ_CONFIG, {})
-        data = {HQ_CONFIG: {k: n for k, n in counts.items() if not splits or k in splits}}
+        counts = {k: n for k, n in counts.items() if not splits or k in splits}
+        data = {HQ_CONFIG: counts} if counts else {"folder": data_dir}  # no counts on its card
     predictor = load_cli_predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
     mask_types = ("hq", "sam") if with_sam else ("hq",)
     if benchmarks:
