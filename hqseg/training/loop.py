@@ -103,8 +103,6 @@ class _Trainer:
         seed_everything(config.seed)  # identical HQ init on every rank
         self.model = model_api.build_model(config.model_type, config.checkpoint).to(device)
         self.model.image_encoder.eval()  # frozen: no dropout/BN updates, no autograd
-        if info.is_main:
-            print(model_api.startup_text(self, config), flush=True)
         self.names_params = model_api.hq_named_parameters(self.model)
         self.params = [p for _, p in self.names_params]
         dist_utils.broadcast_parameters(self.params, info)
@@ -170,6 +168,8 @@ class _Trainer:
     # ------------------------------------------------------------------ main
     def run(self, resume: str | None, progress: bool) -> TrainResult:
         cfg, info = self.cfg, self.info
+        if info.is_main:  # the run folder is ours now: say what runs
+            print(model_api.startup_text(self, cfg), flush=True)
         position = self._resume(resume)
         monitor = Monitor(self.run_dir) if info.is_main else NullMonitor()
         monitor.sync(self.history)  # the files hold exactly the checkpointed rows
