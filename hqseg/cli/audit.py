@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hqseg.cli.model_type import model_type_option
+from hqseg.cli.model_type import device_option, model_type_option, random_weights_option
 
 
 @click.command(name="audit")
@@ -30,12 +30,11 @@ from hqseg.cli.model_type import model_type_option
     default=None,
     help="Add the model signal: any HQ-SAM line's checkpoint (HQ-SAM, Light HQ-SAM, "
     "HQ-SAM 2), prompted with each mask's box by the authors' protocol. --model-type "
-    "alone: random weights (smoke runs; such a model gets weight 0).",
+    "alone: random weights (test_* types, or --random-weights; such a model gets weight 0).",
 )
 @model_type_option("Model type of --checkpoint (default: inferred from the file).")
-@click.option(
-    "--device", default="cpu", show_default=True, help="torch device of the model signal."
-)
+@random_weights_option
+@device_option("the model signal's.", default="cpu")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -61,8 +60,8 @@ from hqseg.cli.model_type import model_type_option
     "--progress/--no-progress", default=True, show_default=True, help="Show progress."
 )
 def audit_command(
-    data_dir, out_dir, config, sources, checkpoint, model_type, device, workers, threshold,
-    top, progress,
+    data_dir, out_dir, config, sources, checkpoint, model_type, random_weights, device, workers,
+    threshold, top, progress,
 ):  # fmt: skip
     """Score every record of build DATA; write DIR/audit.csv, summary.json, index.html.
 
@@ -83,9 +82,14 @@ def audit_command(
     check_replaceable(Path(out_dir), "audit")  # before the work, not after it
     predictor = None
     if checkpoint is not None or model_type is not None:
-        from hqseg.evaluation.predict import load_predictor
+        from hqseg.cli.model_type import load_cli_predictor
+        from hqseg.modeling.startup import require_weights
 
-        predictor = load_predictor(model_type, checkpoint=checkpoint, device=device)
+        require_weights(model_type, checkpoint, random_weights)
+        predictor = load_cli_predictor(
+            model_type, checkpoint, str(device), bf16=False, resize_mode="square",
+            data={"build": str(data_dir)},
+        )  # fmt: skip
     result = run_audit(
         data_dir,
         config=config,

@@ -84,10 +84,13 @@ def _status(name: str, folder: Path) -> str:
     if not manifest or not manifest.get("complete"):
         return f"{folder}: " + ("incomplete" if folder.exists() else "not downloaded")
     pairs, rejects = count_pairs(name, folder)
-    rejected = sum(rejects.values()) + len(manifest.get("rejects", []))
+    extraction, layout = len(manifest.get("rejects", [])), sum(rejects.values())
     counts = ", ".join(f"{split}={n}" for split, n in pairs.items())
     origin = manifest["origin"]
-    return f"{folder}: {origin}, pairs {counts}; {rejected} rejected (extraction + layout)"
+    return (
+        f"{folder}: {origin}, pairs {counts}; {extraction} member(s) rejected at extraction, "
+        f"{layout} file(s) by layout"
+    )
 
 
 @click.command("sample")
@@ -214,7 +217,13 @@ def sample_cmd(out: Path, seed: int, scale: int) -> None:
     help="Largest expansion ratio (uncompressed/compressed) of a member or archive over "
     "16 MiB: a higher one is a decompression bomb (member: reject; archive: refused).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress bars on a terminal (log lines elsewhere); as for train and eval.",
+)
+@click.option("--quiet", is_flag=True, hidden=True, help="Deprecated: --no-progress.")
 def download_cmd(
     sources,
     origin,
@@ -229,6 +238,7 @@ def download_cmd(
     max_member_bytes,
     max_archive_bytes,
     max_ratio,
+    progress,
     quiet,
 ) -> None:
     """Download (or ingest) SOURCE..., verify sha256, and extract it safely.
@@ -247,6 +257,9 @@ def download_cmd(
     from hqseg.data.download import download_source
     from hqseg.data.sources import source_names
 
+    if quiet:  # the old spelling, kept working for one release
+        click.secho("warning: --quiet is deprecated; use --no-progress", fg="yellow", err=True)
+        progress = False
     if origin == "local" and from_path is None:
         raise click.UsageError(
             "--origin local reads archives you already have: give their folder with --from PATH"
@@ -275,7 +288,7 @@ def download_cmd(
             verify_checksums=not no_verify,
             force=force,
             retries=retries,
-            progress=not quiet,
+            progress=progress,
             log=click.echo,
             limits=ExtractLimits(max_member_bytes, max_archive_bytes, max_ratio),
         )

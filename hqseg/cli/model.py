@@ -61,7 +61,13 @@ def export(
     """Convert CHECKPOINT (an HQ checkpoint, or a base one with --hq-weights) for use
     elsewhere. Files are read with torch.load(weights_only=True)."""
     from hqseg.modeling.export import export_checkpoint
+    from hqseg.modeling.startup import startup_line
     from hqseg.utils.outfile import owned_file
+
+    def loaded(model) -> None:
+        data = {"hq_weights": hq_weights} if hq_weights else None
+        click.echo(startup_line(model, model_type=None, checkpoint=checkpoint, device="cpu",
+                                data=data))  # fmt: skip
 
     with owned_file(out, "export", force=force) as tmp:
         report = export_checkpoint(
@@ -71,6 +77,7 @@ def export(
             fmt=fmt,
             hq_weights=hq_weights,
             multimask_output=multimask_output,
+            on_loaded=loaded,
         )
     click.echo(str(report))
     if report.hq_initialised_fresh:

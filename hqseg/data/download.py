@@ -95,6 +95,7 @@ def download_source(
 
     adapter = get_source(name)
     records, rejects = [], []
+    archive_log = _once(log)  # e.g. "using checksums from ..." once, not per archive
     with output_dir(dest, "download", marker=".hqseg/output.json") as tmp:
         if from_path is not None and from_path.is_dir() and _is_layout(adapter, from_path, uses):
             log(f"ingesting the already-extracted folder {from_path}")
@@ -113,7 +114,7 @@ def download_source(
                     strict=verify_checksums,
                     retries=retries,
                     progress=progress,
-                    log=log,
+                    log=archive_log,
                     force=force,
                 )
                 try:
@@ -156,6 +157,18 @@ def download_source(
         log(f"rejected {r.path}: {r.reason} ({r.detail})")
     log(f"{name}: extracted to {dest} ({layout} layout, {len(rejects)} member(s) rejected)")
     return manifest
+
+
+def _once(log: Log) -> Log:
+    """``log`` that drops a line it has already printed."""
+    seen: set[str] = set()
+
+    def log_once(line: str) -> None:
+        if line not in seen:
+            seen.add(line)
+            log(line)
+
+    return log_once
 
 
 def is_sample_folder(path: Path) -> bool:

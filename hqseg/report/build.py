@@ -256,7 +256,7 @@ def write_report(
         text = "\n".join(lines).rstrip() + "\n"
         (tmp / "report.md").write_text(text, encoding="utf-8")
         (tmp / "report.html").write_text(
-            md.to_html(text, "hqseg evaluation report"), encoding="utf-8"
+            md.to_html(text, "hqseg evaluation report", images_from=tmp), encoding="utf-8"
         )
     return out_dir / "report.md"
 

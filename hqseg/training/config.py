@@ -17,6 +17,9 @@ from hqseg.errors import HqsegError
 PROMPT_TYPES: tuple[str, ...] = ("box", "points", "noise_mask")
 """The recipe's prompt types (see :mod:`hqseg.training.prompts`)."""
 
+AMP_MODES: tuple[str, ...] = ("none", "bf16")
+"""``amp`` values: full precision or bfloat16 autocast."""
+
 
 class ConfigError(HqsegError):
     """A training setting is unknown or out of range."""
@@ -121,7 +124,7 @@ class TrainConfig:
             (self.loss_points >= 1, "loss_points must be >= 1"),
             (self.oversample_ratio >= 1, "oversample_ratio must be >= 1"),
             (0 <= self.importance_ratio <= 1, "importance_ratio must be in [0, 1]"),
-            (self.amp in ("none", "bf16"), "amp must be 'none' or 'bf16'"),
+            (self.amp in AMP_MODES, f"amp must be one of {', '.join(AMP_MODES)}"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
             (self.num_workers >= -1, "num_workers must be >= 0 (or -1 = auto)"),
             (self.limit_train_samples >= 0, "limit_train_samples must be >= 0"),

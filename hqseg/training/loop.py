@@ -169,6 +169,8 @@ class _Trainer:
     # ------------------------------------------------------------------ main
     def run(self, resume: str | None, progress: bool) -> TrainResult:
         cfg, info = self.cfg, self.info
+        if info.is_main:  # the run folder is ours now: say what runs
+            print(model_api.startup_text(self, cfg), flush=True)
         position = self._resume(resume)
         monitor = Monitor(self.run_dir) if info.is_main else NullMonitor()
         monitor.sync(self.history)  # the files hold exactly the checkpointed rows

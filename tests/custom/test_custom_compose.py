@@ -174,7 +174,9 @@ def test_benchmark_bad_spec_is_one_clear_error(tmp_path):
     args = ["eval", "hq", "--benchmark", f"folder:{tmp_path / 'nothing'}", "--model-type",
             "test_vit", "--device", "cpu", "--out", str(tmp_path / "ev")]  # fmt: skip
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 2 and result.output.startswith("error: ")
+    # the start-up line (model, weights, the benchmark spec), then one error line
+    lines = [x for x in result.output.splitlines() if not x.startswith("model test_vit | ")]
+    assert result.exit_code == 2 and lines[0].startswith("error: ") and len(lines) == 1
     assert "is not a folder" in result.output
 
 

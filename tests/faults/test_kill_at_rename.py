@@ -147,7 +147,7 @@ def test_download_killed_at_each_rename(runners, tmp_path, raw):
         with zipfile.ZipFile(archives / f"{name}.zip", "w") as zf:
             for file in sorted((raw / "ecssd" / name).iterdir()):
                 zf.write(file, f"{name}/{file.name}")
-    args = ["download", "ecssd", "--from", archives, "--raw-dir", "raw", "--quiet"]
+    args = ["download", "ecssd", "--from", archives, "--raw-dir", "raw", "--no-progress"]
     _kill_each_rename(runners, tmp_path, _mkdir, args, ["raw"])
 
 

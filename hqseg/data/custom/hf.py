@@ -63,6 +63,9 @@ class HFSource(CustomSource):
             return self._splits
         import datasets
 
+        from hqseg.utils.progress import quiet_library_bars
+
+        quiet_library_bars()
         where = self.spec.text
         try:
             if (
