@@ -58,3 +58,11 @@ def test_checkpoint_of_the_wrong_line_is_one_line(built, tmp_path):
     assert "checkpoint is test_tinyvit" in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_real_model_type_without_weights_is_refused_before_any_work(built, tmp_path):
+    _, build = built("official", "drop")
+    result = _audit(build, "--out", tmp_path / "out", "--model-type", "vit_b")
+    assert result.exit_code == 2, result.output
+    assert "--random-weights" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
