@@ -9,7 +9,8 @@ Layout (keys sorted when written; no timestamps)::
     {"model_type": "vit_b",
      "checkpoint": {"path": "runs/x/sam_hq_vit_b.pth", "sha256": "..."} | null,  # null: random
      "params": {...},                        # the options the command ran with
-     "data": {"path": "data/hqseg44k", "sample": true | false | null},
+     "data": {"path": "data/hqseg44k", "sample": true | false | null,
+              "specs": ["folder:..."]},             # only with eval hq --benchmark
      "packages": {"torch": "2.4.1", "sam2": ..., ...},   # null = not installed
      "python": "3.11.9", "platform": "Linux-...-x86_64-with-glibc2.36",
      "git": {"revision": "<sha>", "dirty": false}
@@ -18,7 +19,8 @@ Layout (keys sorted when written; no timestamps)::
 Reproducibility. Everything except :data:`VOLATILE_KEYS` is a function of the code,
 params, data and pinned environment, so a fresh clone's ``dvc repro`` writes it again
 byte for byte. The git revision and dirty flag cannot be: the committed results were
-made at a revision before the commit that holds them, and ``platform`` names the
+made at a revision before the commit that holds them (dirty counts code files only, so
+dvc.lock and results written mid-pipeline do not set it), and ``platform`` names the
 kernel release of the machine. Comparisons of a fresh run with committed results must
 drop those keys (:func:`stable_part`). ``hqseg report`` shows the git revision and
 dirty flag of each results folder (read from its ``provenance.json``, never from the
@@ -78,9 +80,15 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
+#: What ``dirty`` looks at: code only. Under ``dvc repro`` dvc.lock and the results of
+#: earlier stages change mid-pipeline; they say nothing about the code that ran.
+CODE_PATHSPECS = (":(top,glob)**/*.py", ":(top)pyproject.toml", ":(top)constraints.txt")
+
+
 def git_state(repo: str | Path | None = None) -> dict[str, Any]:
     """``{"revision", "dirty"}`` of the git checkout holding ``repo`` (default: the
-    hqseg package's folder, i.e. the code that ran), or both None and a ``reason``."""
+    hqseg package's folder, i.e. the code that ran), or both None and a ``reason``.
+    ``dirty``: a code file (:data:`CODE_PATHSPECS`) differs from ``revision`` or is new."""
     where = Path(repo) if repo is not None else Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
@@ -90,7 +98,7 @@ def git_state(repo: str | Path | None = None) -> dict[str, Any]:
 
     try:
         revision = git("rev-parse", "HEAD").strip()
-        dirty = bool(git("status", "--porcelain").strip())
+        dirty = bool(git("status", "--porcelain", "--", *CODE_PATHSPECS).strip())
     except FileNotFoundError:
         return {"revision": None, "dirty": None, "reason": "git is not installed"}
     except (OSError, subprocess.CalledProcessError) as exc:
@@ -135,6 +143,7 @@ def collect_provenance(
     params: Mapping[str, Any] | None = None,
     data_dir: str | Path | None = None,
     repo: str | Path | None = None,
+    specs: list[str] | None = None,
 ) -> dict[str, Any]:
     """The provenance dict described in the module docstring.
 
@@ -145,6 +154,8 @@ def collect_provenance(
         params: the options of the run (JSON-serialisable), recorded as given.
         data_dir: the build folder, or the COCO annotations file.
         repo: where to read the git state (default: the hqseg package's folder).
+        specs: the ``--benchmark`` source specs scored instead of a build folder,
+            recorded as ``data.specs`` (the report's gallery reads the images from them).
     """
     ckpt = None
     if checkpoint is not None:
@@ -156,6 +167,7 @@ def collect_provenance(
         "data": {
             "path": None if data_dir is None else str(data_dir),
             "sample": is_sample_data(data_dir),
+            **({"specs": list(specs)} if specs else {}),
         },
         "packages": package_versions(),
         "python": platform.python_version(),

@@ -15,6 +15,24 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+XDIST_DEFAULT = {"numprocesses": 2, "dist": "loadfile"}
+"""The suite's default parallelism: 2 workers (2 cores in CI), each test file on one."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """``-n 2 --dist loadfile`` unless ``-n`` was given or xdist is off (``-p no:xdist``).
+
+    Runs before xdist's own ``pytest_cmdline_main``, which turns the count into workers.
+    """
+    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+        return  # xdist off, or this is a worker already (else workers spawn workers)
+    if config.getoption("numprocesses", None) is None:
+        config.option.numprocesses = XDIST_DEFAULT["numprocesses"]
+        if config.getoption("dist") == "no":
+            config.option.dist = XDIST_DEFAULT["dist"]
+
+
 SOURCES = (
     "dis5k", "thinobject5k", "fss1000", "ecssd", "msra10k", "duts", "dut_omron", "coift", "hrsod",
 )  # fmt: skip

@@ -12,7 +12,7 @@ import sys
 import click
 
 from hqseg import __version__
-from hqseg.cli import build, data, evaluate, model, report, train
+from hqseg.cli import audit, build, data, evaluate, model, predict, report, review, train
 from hqseg.errors import HqsegError
 
 
@@ -44,14 +44,15 @@ def main() -> None:
 
     \b
     Data:       sources, sample, download, normalize, build, publish
-    Model:      export
+    Model:      export, predict
     Training:   train
     Evaluation: eval results | eval hq | eval coco | eval coco-sample, report
+    Curation:   audit (likely wrong masks), review (their page), build --exclude
 
     Every DVC stage in dvc.yaml is one of these commands.
     """
 
 
-for _module in (data, build, model, train, evaluate, report):
+for _module in (data, build, audit, review, model, predict, train, evaluate, report):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -173,6 +173,14 @@ def normalize_cmd(source, raw_dir, out, size_mismatch, workers, name):
     default=None,
     help="Also write stats.json here, e.g. for `dvc metrics` outside the output folder.",
 )
+@click.option(
+    "--exclude",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV of record ids to leave out, with why (columns id and reason; the reviewed "
+    "top of `hqseg audit`'s audit.csv works as it is). Unknown ids are an error; the card, "
+    "stats.json's conservation and OUT/excluded.csv list what was excluded.",
+)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help=_WORKERS_HELP)
 def build_cmd(
     preset,
@@ -189,6 +197,7 @@ def build_cmd(
     licences,
     custom_from,
     custom_dir,
+    exclude,
 ):
     """Compose HQSeg-44K into a folder that `datasets.load_dataset(OUT)` loads.
 
@@ -197,6 +206,7 @@ def build_cmd(
     OUT/data/<source>/    parquet shards
     OUT/rejects.csv       every input file that did not become a record, with its reason
     OUT/duplicates.csv    exact/near duplicate groups, train/eval leaks, what was dropped
+    OUT/excluded.csv      records left out by --exclude, and why
     OUT/stats.json        flat numbers for `dvc metrics`
     """
     from hqseg.data.build import build
@@ -218,6 +228,7 @@ def build_cmd(
         add=add,
         licences=licences,
         custom_dir=custom_dir,
+        exclude=exclude,
     )
     click.echo(json.dumps(stats, indent=2))
 
@@ -234,7 +245,10 @@ def build_cmd(
 @click.option("--repo-id", required=True, help="Hub dataset repo, ORG/NAME (created if needed).")
 @click.option("--private", is_flag=True, help="Create the repo as private.")
 @click.option(
-    "--dry-run", is_flag=True, help="Print the files that would be uploaded, upload nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Print the files that would be uploaded, upload nothing; exit 2 with "
+    "'the upload would be refused' when the real upload would be (a sample build).",
 )
 @click.option(
     "--allow-sample",
@@ -244,10 +258,17 @@ def build_cmd(
 def publish_cmd(folder, repo_id, private, dry_run, allow_sample):
     """Upload a build folder to the Hugging Face Hub as a dataset repo.
 
-    The card is validated first, and a sample build is refused unless
-    --allow-sample. The token is read from HF_TOKEN or a previous `hf auth login`.
+    The card is validated first, and a sample build (as its stats.json says, whatever
+    the card says) is refused unless --allow-sample; --dry-run says so and exits 2.
+    The token is read from HF_TOKEN or a previous `hf auth login`.
     """
-    from hqseg.data.publish import check_repo_id, publish, publish_plan
+    from hqseg.data.publish import (
+        PublishError,
+        check_repo_id,
+        publish,
+        publish_plan,
+        sample_refusal,
+    )
 
     check_repo_id(repo_id)
     plan = publish_plan(folder)
@@ -256,6 +277,9 @@ def publish_cmd(folder, repo_id, private, dry_run, allow_sample):
             click.echo(f"{size:>14,}  {path}")
         total = sum(size for _, size in plan)
         click.echo(f"dry run: {len(plan)} files, {total:,} bytes -> datasets/{repo_id}")
+        refusal = sample_refusal(folder, allow_sample)
+        if refusal:
+            raise PublishError(f"dry run: the upload would be refused: {refusal}")
         return
     click.echo(publish(folder, repo_id, private=private, allow_sample=allow_sample))
 

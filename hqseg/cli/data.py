@@ -6,6 +6,25 @@ from pathlib import Path
 
 import click
 
+from hqseg.data.limits import DEFAULT_EXTRACT_LIMITS, ExtractLimits, parse_size
+
+
+class _Size(click.ParamType):
+    """A byte size: ``500M``, ``4G``, ``1048576``."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+SIZE = _Size()
+
 ORIGIN_HELP = (
     "Where the archives come from (the words of params.yaml download.origin): 'original' "
     "(each dataset's own archives), 'repack' (the HQ-SAM authors' DIS5K.zip / "
@@ -65,10 +84,13 @@ def _status(name: str, folder: Path) -> str:
     if not manifest or not manifest.get("complete"):
         return f"{folder}: " + ("incomplete" if folder.exists() else "not downloaded")
     pairs, rejects = count_pairs(name, folder)
-    rejected = sum(rejects.values()) + len(manifest.get("rejects", []))
+    extraction, layout = len(manifest.get("rejects", [])), sum(rejects.values())
     counts = ", ".join(f"{split}={n}" for split, n in pairs.items())
     origin = manifest["origin"]
-    return f"{folder}: {origin}, pairs {counts}; {rejected} rejected (extraction + layout)"
+    return (
+        f"{folder}: {origin}, pairs {counts}; {extraction} member(s) rejected at extraction, "
+        f"{layout} file(s) by layout"
+    )
 
 
 @click.command("sample")
@@ -78,7 +100,7 @@ def _status(name: str, folder: Path) -> str:
     default=Path("data/sample"),
     show_default=True,
     help="Folder to write the sample archives, SHA256SUMS and manifest.json into "
-    "(replaced as a whole; a folder holding other files is refused).",
+    "(replaced as a whole; a folder holding files but no `hqseg sample` marker is refused).",
 )
 @click.option(
     "--seed",
@@ -173,7 +195,35 @@ def sample_cmd(out: Path, seed: int, scale: int) -> None:
     show_default=True,
     help="Retries per URL on network errors (each resumes the partial file).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--max-member-bytes",
+    type=SIZE,
+    default=str(DEFAULT_EXTRACT_LIMITS.member_bytes),
+    show_default="4G",
+    help="Largest uncompressed archive member; a larger one is the reject too-large.",
+)
+@click.option(
+    "--max-archive-bytes",
+    type=SIZE,
+    default=str(DEFAULT_EXTRACT_LIMITS.archive_bytes),
+    show_default="64G",
+    help="Largest total uncompressed size of one archive; a larger archive is refused.",
+)
+@click.option(
+    "--max-ratio",
+    type=click.FloatRange(min=1.0),
+    default=DEFAULT_EXTRACT_LIMITS.ratio,
+    show_default=True,
+    help="Largest expansion ratio (uncompressed/compressed) of a member or archive over "
+    "16 MiB: a higher one is a decompression bomb (member: reject; archive: refused).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress bars on a terminal (log lines elsewhere); as for train and eval.",
+)
+@click.option("--quiet", is_flag=True, hidden=True, help="Deprecated: --no-progress.")
 def download_cmd(
     sources,
     origin,
@@ -185,6 +235,10 @@ def download_cmd(
     no_verify,
     force,
     retries,
+    max_member_bytes,
+    max_archive_bytes,
+    max_ratio,
+    progress,
     quiet,
 ) -> None:
     """Download (or ingest) SOURCE..., verify sha256, and extract it safely.
@@ -197,11 +251,15 @@ def download_cmd(
     paths, '..', links leaving the folder) are listed as rejected, junk
     (__MACOSX, .DS_Store) is skipped. A manifest with archive hashes and rejects
     is written to RAW_DIR/<source>/.hqseg/download.json; a folder without it is
-    never trusted. Re-running on a complete folder does nothing.
+    never trusted. Re-running on a complete folder does nothing. Extraction is bounded
+    (--max-member-bytes, --max-archive-bytes, --max-ratio; sizes as 500M, 4G).
     """
     from hqseg.data.download import download_source
     from hqseg.data.sources import source_names
 
+    if quiet:  # the old spelling, kept working for one release
+        click.secho("warning: --quiet is deprecated; use --no-progress", fg="yellow", err=True)
+        progress = False
     if origin == "local" and from_path is None:
         raise click.UsageError(
             "--origin local reads archives you already have: give their folder with --from PATH"
@@ -230,8 +288,9 @@ def download_cmd(
             verify_checksums=not no_verify,
             force=force,
             retries=retries,
-            progress=not quiet,
+            progress=progress,
             log=click.echo,
+            limits=ExtractLimits(max_member_bytes, max_archive_bytes, max_ratio),
         )
         click.echo(f"  {_status(manifest['source'], raw_dir / manifest['source'])}")
 

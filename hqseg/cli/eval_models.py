@@ -9,7 +9,12 @@ from pathlib import Path
 
 import click
 
-from hqseg.cli.model_type import model_type_option
+from hqseg.cli.model_type import (
+    device_option,
+    load_cli_predictor,
+    model_type_option,
+    random_weights_option,
+)
 from hqseg.modeling.model_types import DEFAULT_MODEL_TYPE
 
 
@@ -25,15 +30,11 @@ def _model_options(func):
         type=click.Path(exists=True, dir_okay=False),
         default=None,
         help="Official sam_hq_vit_*.pth, a run's sam_hq_<type>.pth from `hqseg train`, or "
-        "plain SAM (sam_vit_*.pth; HQ parts untrained); omitted = random weights (smoke runs).",
+        "plain SAM (sam_vit_*.pth; HQ parts untrained); omitted = random weights (smoke runs: "
+        "--random-weights, except for test_* types).",
     )
-    @click.option(
-        "--device",
-        default="auto",
-        show_default=True,
-        help="torch device (cpu, cuda, cuda:1); auto = cuda if available "
-        "(under torchrun: cuda:LOCAL_RANK).",
-    )
+    @random_weights_option
+    @device_option("auto = cuda if available (under torchrun: cuda:LOCAL_RANK).")
     @click.option("--bf16", is_flag=True, help="Run the model under bfloat16 autocast.")
     @click.option(
         "--limit",
@@ -64,26 +65,7 @@ def _resize_option(default: str):
     )
 
 
-def _predictor(model_type, checkpoint: str | None, device: str, bf16: bool, resize_mode):
-    import os
-
-    import torch
-
-    from hqseg.evaluation.predict import load_predictor
-
-    if model_type is None and checkpoint is None:
-        model_type = DEFAULT_MODEL_TYPE
-
-    if device == "auto":
-        device = "cpu"
-        if torch.cuda.is_available():
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    return load_predictor(
-        model_type, checkpoint=checkpoint, device=device, bf16=bf16, resize_mode=resize_mode
-    )
-
-
-def _provenance(model_type, checkpoint: str | None, data, **params):
+def _provenance(model_type, checkpoint: str | None, data, specs=None, **params):
     """What produced this run's numbers, for ``provenance.json`` (see hqseg.provenance).
 
     The model type is recorded as evaluated: the option, else the type inferred from the
@@ -103,7 +85,7 @@ def _provenance(model_type, checkpoint: str | None, data, **params):
         except (HqsegError, ValueError):
             model_type = None
     return collect_provenance(
-        model_type=model_type, checkpoint=checkpoint, params=params, data_dir=data
+        model_type=model_type, checkpoint=checkpoint, params=params, data_dir=data, specs=specs
     )
 
 
@@ -146,7 +128,14 @@ def _provenance(model_type, checkpoint: str | None, data, **params):
     metavar="SPEC",
     help="Score your own set instead of the build's hq_eval (repeatable): folder:PATH, "
     "coco:ANNOTATIONS.json[:IMAGES_DIR] or hf:NAME_OR_PATH[:CONFIG][:SPLIT] (options after "
-    "'?', as for `hqseg build --add`); every split of it is one benchmark named after it.",
+    "'?', as for `hqseg build --add`). Each evaluation split (not in the spec's train=, "
+    "default train) is one benchmark, <name>_<split>; training splits are left out unless "
+    "--with-train, or unless they are all the set has. Prints what it scored.",
+)
+@click.option(
+    "--with-train",
+    is_flag=True,
+    help="With --benchmark: also score the spec's training splits, each as a benchmark.",
 )
 @_resize_option("square")
 @_model_options
@@ -155,10 +144,12 @@ def hq_command(
     out_dir,
     splits,
     benchmarks,
+    with_train,
     with_sam,
     resize_mode,
     model_type,
     checkpoint,
+    random_weights,
     device,
     bf16,
     limit,
@@ -174,30 +165,44 @@ def hq_command(
     their means, in percent.
     """
     from hqseg.errors import HqsegError
-    from hqseg.evaluation.hq_run import evaluate_hq_benchmarks
+    from hqseg.evaluation.hq_run import HQ_CONFIG, evaluate_hq_benchmarks
+    from hqseg.modeling.startup import require_weights
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    require_weights(model_type, checkpoint, random_weights)
     if benchmarks and splits:
         raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
+    if with_train and not benchmarks:
+        raise HqsegError("--with-train goes with --benchmark SPEC")
     if benchmarks:  # a bad spec fails before the model is loaded
         from hqseg.data.custom import parse_spec
 
         for spec in benchmarks:
             parse_spec(spec)
     provenance = _provenance(
-        model_type, checkpoint, None if benchmarks else data_dir, resize_mode=resize_mode,
+        model_type, checkpoint, None if benchmarks else data_dir, list(benchmarks),
+        **({"with_train": True} if with_train else {}), resize_mode=resize_mode,
         splits=list(splits), benchmarks=list(benchmarks), sam=with_sam, limit=limit,
         bf16=bf16, device=device,
     )  # fmt: skip
-    predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
+    if benchmarks:
+        data = {"benchmarks": " ".join(benchmarks)}
+    else:
+        from hqseg.data.records import split_counts
+
+        counts = split_counts(data_dir).get(HQ_CONFIG, {})
+        counts = {k: n for k, n in counts.items() if not splits or k in splits}
+        data = {HQ_CONFIG: counts} if counts else {"folder": data_dir}  # no counts on its card
+    predictor = load_cli_predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
     mask_types = ("hq", "sam") if with_sam else ("hq",)
     if benchmarks:
         from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
 
         summary = evaluate_custom_benchmarks(predictor, benchmarks, out_dir,
                                              mask_types=mask_types, limit=limit,
-                                             progress=progress,
-                                             provenance=provenance)  # fmt: skip
+                                             progress=progress, provenance=provenance,
+                                             with_train=with_train,
+                                             say=click.echo)  # fmt: skip
     else:
         summary = evaluate_hq_benchmarks(
             predictor,
@@ -275,6 +280,7 @@ def coco_command(
     resize_mode,
     model_type,
     checkpoint,
+    random_weights,
     device,
     bf16,
     limit,
@@ -289,9 +295,11 @@ def coco_command(
     from hqseg.errors import HqsegError
     from hqseg.evaluation.coco import evaluate_coco_models
     from hqseg.evaluation.distributed import init_from_env
+    from hqseg.modeling.startup import require_weights
 
     if (detections is None) == (not oracle_boxes):
         raise HqsegError("give exactly one of --detections FILE or --oracle-boxes")
+    require_weights(model_type, checkpoint, random_weights)
     provenance = _provenance(
         model_type, checkpoint, annotations, annotations=annotations, images=images_dir,
         detections=detections, oracle_boxes=oracle_boxes, top_k=top_k, resize_mode=resize_mode,
@@ -299,7 +307,8 @@ def coco_command(
     )  # fmt: skip
     created = init_from_env()
     try:
-        predictor = _predictor(model_type, checkpoint, device, bf16, resize_mode)
+        data = {"annotations": Path(annotations).name, "prompts": detections or "GT boxes"}
+        predictor = load_cli_predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
         metrics = evaluate_coco_models(
             predictor,
             annotations,

@@ -31,7 +31,12 @@ _FILE = click.Path(path_type=Path, dir_okay=False)
     type=_FILE,
     default=None,
     help='Also write the stats as JSON, {"unit": "percent", iou_type: {stat: value}} '
-    "keyed by 'segm' and 'boundary' (percent, -1 = undefined; written atomically).",
+    "keyed by 'segm' and 'boundary' (percent, -1 = undefined; written atomically). An "
+    "existing file is overwritten only if an earlier `hqseg eval results` wrote it (its "
+    "marker .OUT.hqseg-output.json beside it) or with --force.",
+)
+@click.option(
+    "--force", is_flag=True, help="Overwrite --out even if `hqseg eval results` did not write it."
 )
 @click.option(
     "--iou-type",
@@ -63,6 +68,7 @@ def results_command(
     iou_types: tuple[str, ...],
     workers: int | None,
     dilation_ratio: float,
+    force: bool,
 ) -> None:
     """Score a COCO segm results file: mask AP (segm) and boundary AP (boundary).
 
@@ -78,9 +84,11 @@ def results_command(
     """
     from hqseg.metrics import evaluate_coco, format_stats
     from hqseg.metrics.units import stats_to_percent, with_unit
-    from hqseg.utils.atomic import write_json
+    from hqseg.utils.outfile import check_file_replaceable, write_owned_json
     from hqseg.utils.procs import reap_fork_server
 
+    if out is not None:
+        check_file_replaceable(out, "eval results", force=force)  # before the work
     try:
         stats = evaluate_coco(
             gt_path,
@@ -95,7 +103,7 @@ def results_command(
     click.echo("COCO stats in percent (-1: no ground truth for the stat)")
     click.echo(format_stats(stats))
     if out is not None:
-        write_json(out, with_unit(stats))
+        write_owned_json(out, with_unit(stats), "eval results", force=force)
         click.echo(f"wrote {out}")
 
 

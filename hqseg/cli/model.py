@@ -42,7 +42,12 @@ from hqseg.cli.model_type import model_type_option
     "--out",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Output file, written atomically.",
+    help="Output file, written atomically. An existing file is overwritten only if an "
+    "earlier `hqseg export` wrote it (its marker .OUT.hqseg-output.json beside it) or with "
+    "--force.",
+)
+@click.option(
+    "--force", is_flag=True, help="Overwrite --out even if `hqseg export` did not write it."
 )
 def export(
     checkpoint: str,
@@ -51,19 +56,29 @@ def export(
     multimask_output: bool,
     hq_weights: str | None,
     out: str,
+    force: bool,
 ):
     """Convert CHECKPOINT (an HQ checkpoint, or a base one with --hq-weights) for use
     elsewhere. Files are read with torch.load(weights_only=True)."""
     from hqseg.modeling.export import export_checkpoint
+    from hqseg.modeling.startup import startup_line
+    from hqseg.utils.outfile import owned_file
 
-    report = export_checkpoint(
-        checkpoint,
-        out,
-        model_type=model_type,
-        fmt=fmt,
-        hq_weights=hq_weights,
-        multimask_output=multimask_output,
-    )
+    def loaded(model) -> None:
+        data = {"hq_weights": hq_weights} if hq_weights else None
+        click.echo(startup_line(model, model_type=None, checkpoint=checkpoint, device="cpu",
+                                data=data))  # fmt: skip
+
+    with owned_file(out, "export", force=force) as tmp:
+        report = export_checkpoint(
+            checkpoint,
+            tmp,
+            model_type=model_type,
+            fmt=fmt,
+            hq_weights=hq_weights,
+            multimask_output=multimask_output,
+            on_loaded=loaded,
+        )
     click.echo(str(report))
     if report.hq_initialised_fresh:
         click.secho(

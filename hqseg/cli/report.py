@@ -41,8 +41,9 @@ import click
     "data_dir",
     default=None,
     type=click.Path(file_okay=False),
-    help="Build folder with the HQ images, for the overlay gallery "
-    "(omitted: no gallery, and the report says so).",
+    help="Build folder with the HQ images, for the overlay gallery (results of "
+    "`eval hq --benchmark SPEC` read their images from the specs in their provenance; "
+    "otherwise omitted: no gallery, and the report says so).",
 )
 @click.option(
     "--gallery-k",

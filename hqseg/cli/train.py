@@ -12,8 +12,8 @@ import typing
 
 import click
 
-from hqseg.cli.model_type import model_type_option
-from hqseg.training.config import TrainConfig
+from hqseg.cli.model_type import device_option, model_type_option, random_weights_option
+from hqseg.training.config import AMP_MODES, TrainConfig
 
 _TYPES = {"int": int, "float": float, "str": str, "str | None": str}
 
@@ -29,6 +29,12 @@ def _setting_options(func):
         hint = hints[f.name]
         if f.name == "model_type":
             option = model_type_option(f.metadata["help"] + f" [default: {shown}]")
+        elif f.name == "device":
+            option = device_option(f"auto = the GPU of this rank if CUDA exists [default: {shown}]",
+                                   default=None)  # fmt: skip
+        elif f.name == "amp":
+            choice = click.Choice(list(AMP_MODES))
+            option = click.option(f"--{name}", f.name, type=choice, default=None, help=help_text)
         elif hint is bool:
             option = click.option(f"--{name}/--no-{name}", f.name, default=None, help=help_text)
         elif typing.get_origin(hint) is list:
@@ -64,13 +70,15 @@ def _setting_options(func):
     "is not a terminal (dvc repro, CI), prints a line every 10 steps or 30 s instead "
     "(step, loss, images/s, ETA). HQSEG_PROGRESS=off silences it.",
 )
+@random_weights_option
 @_setting_options
-def train_command(params_file, resume, progress, **settings):
+def train_command(params_file, resume, progress, random_weights, **settings):
     """Train the HQ parameters of HQ-SAM with SAM frozen (the official recipe).
 
     \b
     Single process:   hqseg train --params params.yaml
-    Several GPUs:     torchrun --nproc_per_node=8 -m hqseg.cli train --params params.yaml
+    Several GPUs:     torchrun --standalone --nproc_per_node=8 "$(command -v hqseg)" \\
+                        train --params params.yaml
     Resume:           hqseg train --params params.yaml --resume auto
 
     Writes into --out: checkpoints/last.pt (+ step files), dvclive/ (per-step
@@ -79,6 +87,7 @@ def train_command(params_file, resume, progress, **settings):
     A NaN/inf loss, gradient or weight stops the run (exit 2); the last checkpoint
     stays the last finite one.
     """
+    from hqseg.modeling.startup import require_weights
     from hqseg.training.config import load_params
     from hqseg.training.loop import train
 
@@ -90,6 +99,7 @@ def train_command(params_file, resume, progress, **settings):
             value = [v.strip() for v in value.split(",") if v.strip()]
         values[key] = value
     config = TrainConfig.from_dict(values, source=params_file or "options")
+    require_weights(config.model_type, config.checkpoint, random_weights)
     result = train(config, resume=resume, progress=progress)
     click.echo(f"trained {result.steps} steps; outputs in {result.run_dir}")
 

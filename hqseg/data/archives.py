@@ -117,8 +117,10 @@ def fetch(
 ) -> tuple[Path, str]:
     """Download archive ``key`` to ``cache_dir/.incoming/`` (resuming a partial file).
 
-    ``fresh``: drop any partial file first. A server that will not resume (the range
-    refused) gets the file again from byte zero.
+    ``fresh`` (``--force``): drop every file of an earlier run in ``.incoming/`` first,
+    partial or complete (a complete one is left there by a run killed between the
+    download and the caching, and would otherwise be taken as already downloaded). A
+    server that will not resume (the range refused) gets the file again from byte zero.
 
     Returns:
         ``(path, address)`` of the complete, not yet verified, file.
@@ -134,6 +136,7 @@ def fetch(
     out = incoming / archive_file_name(key)
     if fresh:
         _drop_partials(out)
+        out.unlink(missing_ok=True)
     candidates = archive_urls(archive, mirrors)
     errors = []
     for kind, address in candidates:

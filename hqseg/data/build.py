@@ -7,6 +7,7 @@ none, never one that looks complete)::
     OUT/data/<source>/<split>-NNNNN-of-NNNNN.parquet
     OUT/rejects.csv                                every input file that is not a record
     OUT/duplicates.csv                             duplicate groups, leaks, what was dropped
+    OUT/excluded.csv                               records left out by ``--exclude``, and why
     OUT/stats.json                                 flat numbers for ``dvc metrics``
 
 Configs: ``default`` (split ``train``: the preset's training composition), one per
@@ -21,7 +22,6 @@ others rewritten one row group at a time.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
@@ -32,7 +32,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hqseg.data.card import LICENSE_FILE, ConfigFiles, SourceInfo, render_card, render_license
+from hqseg.data.card import (
+    LICENSE_FILE,
+    ConfigFiles,
+    public_source_info,
+    render_card,
+    render_license,
+)
 from hqseg.data.custom import normalize_custom
 from hqseg.data.custom.compose import (
     added_section,
@@ -42,8 +48,16 @@ from hqseg.data.custom.compose import (
     source_info,
 )
 from hqseg.data.custom.siblings import collapse, expand
-from hqseg.data.dedup import COLUMNS as DUP_COLUMNS
-from hqseg.data.dedup import DEDUP_MODES, NEAR_THRESHOLD, Entry, exact_keys, find_duplicates
+from hqseg.data.dedup import (
+    DEDUP_MODES,
+    NEAR_THRESHOLD,
+    Entry,
+    exact_keys,
+    find_duplicates,
+    write_duplicates,
+)
+from hqseg.data.exclude import FILENAME as EXCLUDED_FILE
+from hqseg.data.exclude import Excluded, card_section, check_known, read_exclude, write_excluded
 from hqseg.data.fingerprints import pixel_digest
 from hqseg.data.normalize import HASHES_FILE, get_source, normalize_source, read_summary
 from hqseg.data.presets import HQ_EVAL, Preset, get_preset
@@ -61,9 +75,7 @@ from hqseg.data.sources import source_names
 from hqseg.errors import DatasetError
 from hqseg.utils.atomic import write_json, write_text
 from hqseg.utils.outdir import check_replaceable, output_dir
-
-# What a build folder holds (an earlier output written before markers existed).
-BUILD_FILES = ("README.md", LICENSE_FILE, "data", "duplicates.csv", "stats.json", REJECTS_FILE)
+from hqseg.utils.outfile import check_file_replaceable, write_owned_json
 
 log = logging.getLogger(__name__)
 
@@ -162,14 +174,6 @@ def _entries(folders: dict[str, Path], tables: dict[str, pa.Table]) -> list[Entr
     return [Entry(r["id"], source, r["split"], keys[r["id"]], r["phash"]) for source, r in rows]
 
 
-def _write_duplicates(path: Path, rows: list[dict]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=DUP_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buf.getvalue())
-
-
 def _link_or_copy(src: Path, dst: Path) -> None:
     try:
         os.link(src, dst)  # same filesystem: no bytes copied
@@ -217,21 +221,6 @@ def _from_sample(raw_dir: Path, sources) -> bool:
     return any((read_manifest(raw_dir / s) or {}).get("sample") for s in sources)
 
 
-def _source_info(name: str) -> SourceInfo:
-    try:
-        adapter = get_source(name)
-    except Exception:  # card text falls back; the build itself already used the adapter
-        return SourceInfo(name)
-    entry = getattr(adapter, "entry", None)
-    return SourceInfo(
-        name,
-        title=getattr(entry, "title", "") or "",
-        homepage=getattr(adapter, "homepage", "") or "",
-        license=getattr(adapter, "license", "") or "",
-        citation=getattr(adapter, "citation", "") or "",
-    )
-
-
 def build(
     preset_name: str,
     *,
@@ -248,6 +237,7 @@ def build(
     add: Sequence[str] = (),
     licences: Sequence[str] = (),
     custom_dir: str | os.PathLike | None = None,
+    exclude: str | os.PathLike | None = None,
 ) -> dict:
     """Build the HQSeg-44K folder ``out`` for ``preset_name``; return ``stats.json``'s content.
 
@@ -262,10 +252,11 @@ def build(
         licences: their licence texts (one for all, or one per spec).
         custom_dir: where custom sources are normalised (default: ``custom`` next
             to ``normalized_dir``).
+        exclude: a CSV of record ids (and reasons) to leave out (:mod:`hqseg.data.exclude`).
 
     Raises:
         DatasetError: unknown preset or dedup mode, missing sources (see
-            :func:`ensure_normalized`), or nothing to build.
+            :func:`ensure_normalized`), nothing to build, or a bad exclude list.
     """
     from hqseg.utils.progress import progress_bar
 
@@ -275,7 +266,10 @@ def build(
         raise DatasetError(f"preset {preset.name!r} builds only added sources: give --add SPEC")
     if dedup not in DEDUP_MODES:
         raise DatasetError(f"--dedup must be one of {DEDUP_MODES}, not {dedup!r}")
-    check_replaceable(out, "build", BUILD_FILES)  # before the work, not after it
+    check_replaceable(out, "build")  # before the work, not after it
+    if stats_out is not None:
+        check_file_replaceable(stats_out, "build", option="--stats-out")
+    wanted = read_exclude(exclude) if exclude else {}
     normalized_dir, raw_dir = Path(normalized_dir), Path(raw_dir)
     summaries, missing = ensure_normalized(
         preset,
@@ -301,8 +295,11 @@ def build(
         raise DatasetError(f"nothing to build: no source of preset {preset.name!r} is available")
     hq_eval_splits = {pair: name for name, pair in HQ_EVAL.items()}
     instance_sources = {n for n, s in added.items() if s.get("instances")}
-    entries, siblings = collapse(_entries(folders, _hash_tables(folders, summaries)),
-                                 instance_sources)  # fmt: skip
+    entries = _entries(folders, _hash_tables(folders, summaries))
+    check_known(exclude, wanted, (e.id for e in entries))
+    excluded = [Excluded(e.id, e.source, e.split, wanted[e.id]) for e in entries if e.id in wanted]
+    entries = [e for e in entries if e.id not in wanted]  # before dedup: keep their duplicates
+    entries, siblings = collapse(entries, instance_sources)
     result = find_duplicates(
         entries,
         is_train=lambda e: preset.is_train(e.source, e.split),
@@ -313,10 +310,10 @@ def build(
         near_threshold=near_threshold,
     )
     result = expand(result, siblings)
-    dropped = pa.array(sorted(result.dropped), type=pa.string())
+    dropped = pa.array(sorted(result.dropped | set(wanted)), type=pa.string())
     rejects = [r for s in summaries for r in read_rejects(folders[s] / REJECTS_FILE)]
 
-    with output_dir(out, "build", legacy=BUILD_FILES) as tmp:
+    with output_dir(out, "build") as tmp:
         per_source: list[ConfigFiles] = []
         counts: dict[str, dict[str, int]] = {}
         todo = [(s, sp) for s, summary in summaries.items() for sp in _split_order(s, summary)]
@@ -359,13 +356,17 @@ def build(
             "dropped": len(result.dropped),
         }
         write_rejects(tmp / REJECTS_FILE, rejects)
-        _write_duplicates(tmp / "duplicates.csv", result.rows)
+        write_duplicates(tmp / "duplicates.csv", result.rows)
+        if exclude:
+            write_excluded(tmp / EXCLUDED_FILE, excluded)
         rejects_by_source = {
             s: count_by_reason(r for r in rejects if r.source == s)
             for s in sorted({r.source for r in rejects})
         }
         sample = _from_sample(raw_dir, summaries)
-        sources = [source_info(added[s]) if s in added else _source_info(s) for s in summaries]
+        sources = [
+            source_info(added[s]) if s in added else public_source_info(s) for s in summaries
+        ]
         card = render_card(
             preset_name=preset.name,
             preset_description=preset.description,
@@ -380,7 +381,8 @@ def build(
             near_threshold=near_threshold,
             missing=missing,
             sample=sample,
-            extra=[added_section(added, counts)] if added else [],
+            extra=([added_section(added, counts)] if added else [])
+            + ([card_section(excluded, Path(exclude).name)] if excluded else []),
         )
         write_text(tmp / "README.md", card)
         write_text(tmp / LICENSE_FILE, render_license(sources, sample=sample))
@@ -392,14 +394,18 @@ def build(
             "duplicates_near": dup_counts["near"],
             "leaks": dup_counts["leaks"],
             "dropped": dup_counts["dropped"],
+            "excluded": len(excluded),
             "missing_sources": len(missing),
             "resized_masks": sum(len(summaries[s].get("warnings", [])) for s in summaries),
+            "sample": sample,  # `hqseg publish` reads it here: the card is the user's to edit
         }
         for source, splits in counts.items():
             for split, n in splits.items():
                 stats[f"{source}_{split}"] = n
-        stats["conservation"] = conservation(summaries, counts, rejects_by_source, result.dropped)
+        stats["conservation"] = conservation(
+            summaries, counts, rejects_by_source, result.dropped, excluded
+        )
         write_json(tmp / "stats.json", stats)
     if stats_out is not None:
-        write_json(stats_out, stats)
+        write_owned_json(stats_out, stats, "build", option="--stats-out")
     return stats

@@ -66,6 +66,24 @@ class SourceInfo:
     citation: str = ""
 
 
+def public_source_info(name: str) -> SourceInfo:
+    """The card's terms line for a public source, from its adapter (name alone if none)."""
+    from hqseg.data.sources import get_source
+
+    try:
+        adapter = get_source(name)
+    except Exception:  # card text falls back; the build itself already used the adapter
+        return SourceInfo(name)
+    entry = getattr(adapter, "entry", None)
+    return SourceInfo(
+        name,
+        title=getattr(entry, "title", "") or "",
+        homepage=getattr(adapter, "homepage", "") or "",
+        license=getattr(adapter, "license", "") or "",
+        citation=getattr(adapter, "citation", "") or "",
+    )
+
+
 class _NoAliasDumper(yaml.SafeDumper):
     """Writes repeated lists in full (no ``&id001`` anchors): plainer for readers and the Hub."""
 
@@ -156,14 +174,15 @@ def render_card(
         duplicates: ``exact``, ``near``, ``leaks``, ``dropped``, ``groups`` counts.
         extra: more sections (markdown), placed before the sources' terms.
     """
-    name = f"HQSeg-44K ({preset_name})" + (", embedded sample" if sample else "")
+    title = _title(preset_name, sources)
+    name = title + (", embedded sample" if sample else "")
     meta = front_matter(configs, pretty_name=name, sample=sample)
     total_train = sum(counts.get(s, {}).get(sp, 0) for s, sp in train_splits)
     parts = [
         "---\n"
         + yaml.dump(meta, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)
         + "---",
-        f"# HQSeg-44K — preset `{preset_name}`",
+        f"# HQSeg-44K — preset `{preset_name}`" if preset_name != "none" else f"# {title}",
         *([SAMPLE_BANNER] if sample else []),
         f"Built by `hqseg build --preset {preset_name}`: {preset_description}. "
         f"The `default` config's `train` split has **{total_train:,}** image/mask pairs.",
@@ -172,9 +191,7 @@ def render_card(
         "`mask` (8-bit single-channel PNG with the original grey levels; threshold at "
         "\\>128 for evaluation, /255 as a soft target for training), `width`, `height`, "
         "`category` (FSS-1000 class), `sha256` (of the image bytes).",
-        "```python\nimport datasets\n"
-        'train = datasets.load_dataset("PATH", "default", split="train")\n'
-        'dis_vd = datasets.load_dataset("PATH", "hq_eval", split="dis_vd")\n```',
+        _usage(configs),
         "## Configs\n"
         + _table(
             ["config", "split", "examples"],
@@ -234,6 +251,35 @@ def render_card(
             + " (built with `--allow-missing`), so it is not the full composition."
         )
     return "\n\n".join(parts) + "\n"
+
+
+def _title(preset_name: str, sources: list[SourceInfo]) -> str:
+    """``HQSeg-44K (preset)``; a build of your own sources alone is named after them."""
+    if preset_name == "none":
+        return f"{', '.join(s.name for s in sources)} (hqseg build of your own data)"
+    return f"HQSeg-44K ({preset_name})"
+
+
+def _usage(configs: list[ConfigFiles]) -> str:
+    """A snippet that loads this build's training split and one of its evaluation splits."""
+    lines = ["import datasets"]
+    names = [c.name for c in configs]
+    if "default" in names:
+        lines.append('train = datasets.load_dataset("PATH", "default", split="train")')
+    evals = [(c.name, s) for c in configs if c.name == "hq_eval" for s in c.splits]
+    train = set(next((c.splits["train"] for c in configs if c.name == "default"), []))
+    evals += [
+        (c.name, s)
+        for c in configs
+        if c.name not in ("default", "hq_eval")
+        for s, files in c.splits.items()
+        if not set(files) <= train
+    ]
+    if evals:
+        config, split = evals[0]
+        var = split if split.isidentifier() else "evaluation"
+        lines.append(f'{var} = datasets.load_dataset("PATH", "{config}", split="{split}")')
+    return "```python\n" + "\n".join(lines) + "\n```"
 
 
 def _source_lines(sources: list[SourceInfo]) -> str:

@@ -40,6 +40,7 @@ from hqseg.data.mask_rule import FOREGROUND, mask_to_grey
 from hqseg.data.pixels import pixels, use_single_blocks
 from hqseg.data.schema import Pair, Reject, record_id
 from hqseg.errors import DatasetError
+from hqseg.utils.regular import NotRegularFile, open_regular, read_regular
 
 #: Reject reasons produced here (the download/extraction side adds its own).
 REASONS = {
@@ -51,6 +52,7 @@ REASONS = {
     "empty-mask": "the mask has no foreground pixel (none above 128 after conversion)",
     "full-mask": "the mask has no background pixel (all above 128 after conversion)",
     "size-mismatch": "image and mask sizes differ (size_mismatch=reject)",
+    "special-file": "a FIFO, socket, device or folder where a file is expected (never read)",
 }
 
 SIZE_MISMATCH_MODES = ("reject", "resize")
@@ -77,7 +79,7 @@ class Converted:
         """
         for column, (path, size, mtime) in self.deferred.items():
             try:
-                with open(path, "rb") as fh:
+                with open_regular(path) as fh:
                     stat = os.fstat(fh.fileno())
                     data = fh.read()
             except OSError as exc:
@@ -102,7 +104,9 @@ def _open(path: Path, kind: str) -> tuple[bytes, Image.Image]:
     ``unreadable-mask``; the detail says which.
     """
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
+    except NotRegularFile as exc:
+        raise _Bad(path, "special-file", f"{kind} is {exc.kind}, not a file") from None
     except OSError as exc:
         detail = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read: {exc}"
         raise _Bad(path, f"{kind}-missing", f"{kind} {detail}") from None

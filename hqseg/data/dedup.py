@@ -30,10 +30,15 @@ near-linear for real data instead of N² comparisons.
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from hqseg.utils.atomic import write_text
 
 NEAR_THRESHOLD = 6
 DEDUP_MODES = ("drop", "keep")
@@ -198,3 +203,12 @@ def find_duplicates(
                 }
             )
     return DedupResult(rows, dropped)
+
+
+def write_duplicates(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Atomically write ``duplicates.csv`` (:data:`COLUMNS`) from :class:`DedupResult` rows."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())

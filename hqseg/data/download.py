@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from hqseg import __version__
 from hqseg.data.archives import Log, discard, find_archive, obtain, promote
 from hqseg.data.catalog import SOURCES, resolve_name
 from hqseg.data.extract import safe_extract
+from hqseg.data.limits import DEFAULT_EXTRACT_LIMITS, ExtractLimits
 from hqseg.data.manifest import (  # noqa: F401 (re-exported: callers import them from here)
     MANIFEST,
     is_complete,
@@ -39,6 +40,7 @@ from hqseg.errors import DatasetError
 from hqseg.utils.atomic import write_json
 from hqseg.utils.checksums import read_checksums
 from hqseg.utils.outdir import output_dir
+from hqseg.utils.regular import file_kind
 
 
 def download_source(
@@ -55,6 +57,7 @@ def download_source(
     retries: int = 3,
     progress: bool = True,
     log: Log = print,
+    limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS,
 ) -> dict[str, Any]:
     """Fetch or ingest source ``name`` and extract it atomically into ``raw_dir/<name>``.
 
@@ -68,6 +71,7 @@ def download_source(
         checksums: a SHA256SUMS file overriding/adding expected hashes.
         verify_checksums: False accepts a mismatching file (loud warning, recorded).
         force: redo even if a complete folder is there.
+        limits: what an archive may expand to (:mod:`hqseg.data.limits`).
 
     Returns:
         The manifest written to ``raw_dir/<name>/.hqseg/download.json``.
@@ -91,9 +95,8 @@ def download_source(
 
     adapter = get_source(name)
     records, rejects = [], []
-    # A folder with a download manifest is an earlier `hqseg download` output.
-    legacy = ("*",) if old is not None else ()
-    with output_dir(dest, "download", legacy=legacy, marker=".hqseg/output.json") as tmp:
+    archive_log = _once(log)  # e.g. "using checksums from ..." once, not per archive
+    with output_dir(dest, "download", marker=".hqseg/output.json") as tmp:
         if from_path is not None and from_path.is_dir() and _is_layout(adapter, from_path, uses):
             log(f"ingesting the already-extracted folder {from_path}")
             rejects += [
@@ -111,11 +114,13 @@ def download_source(
                     strict=verify_checksums,
                     retries=retries,
                     progress=progress,
-                    log=log,
+                    log=archive_log,
                     force=force,
                 )
                 try:
-                    extracted = safe_extract(path, tmp, members=use.members, progress=progress)
+                    extracted = safe_extract(
+                        path, tmp, members=use.members, progress=progress, limits=limits
+                    )
                 except DatasetError as exc:
                     discard(path, record)
                     raise DatasetError(
@@ -126,14 +131,22 @@ def download_source(
                 for r in extracted:
                     rejects.append(Reject(r.path, r.reason, r.detail, name))
                 records.append(record | {"members": list(use.members)})
-        layout = adapter.detect_layout(tmp)
+        try:
+            layout = adapter.detect_layout(tmp)
+        except DatasetError as exc:
+            if not rejects:
+                raise
+            reasons = sorted({r.reason for r in rejects})
+            raise DatasetError(
+                f"{exc}; {len(rejects)} member(s) were rejected while extracting "
+                f"({', '.join(reasons)})"
+            ) from exc
         manifest = {
             "source": name,
             "origin": origin,
             "layout": layout,
             "complete": True,
             "hqseg_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "from_path": str(from_path) if from_path is not None else None,
             "sample": from_path is not None and is_sample_folder(from_path),
             "archives": records,
@@ -144,6 +157,18 @@ def download_source(
         log(f"rejected {r.path}: {r.reason} ({r.detail})")
     log(f"{name}: extracted to {dest} ({layout} layout, {len(rejects)} member(s) rejected)")
     return manifest
+
+
+def _once(log: Log) -> Log:
+    """``log`` that drops a line it has already printed."""
+    seen: set[str] = set()
+
+    def log_once(line: str) -> None:
+        if line not in seen:
+            seen.add(line)
+            log(line)
+
+    return log_once
 
 
 def is_sample_folder(path: Path) -> bool:
@@ -177,17 +202,30 @@ def _is_layout(adapter, folder: Path, uses) -> bool:
 
 
 def _copy_tree(src: Path, dst: Path) -> list[Reject]:
-    """Copy an extracted folder, skipping junk; links leaving ``src`` are rejected, not followed."""
+    """Copy an extracted folder, skipping junk; links leaving ``src`` are rejected, not
+    followed, and FIFOs, sockets and devices (which would block or never end) are
+    rejected (``special-file``) without being opened."""
     root = src.resolve()
     junk = shutil.ignore_patterns("__MACOSX", ".DS_Store", "._*", "Thumbs.db", ".hqseg")
     rejects: list[Reject] = []
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         skipped = set(junk(folder, names))
-        for name in names:
+        for name in sorted(set(names) - skipped):
             path = Path(folder) / name
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 rejects.append(Reject(str(path), "link-outside", "link leaves the folder"))
+                skipped.add(name)
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:  # a dangling link or an unreadable entry
+                detail = f"cannot be read ({exc.strerror})"
+                rejects.append(Reject(str(path), "link-dangling", detail))
+                skipped.add(name)
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                rejects.append(Reject(str(path), "special-file", f"{file_kind(mode)}, not copied"))
                 skipped.add(name)
         return skipped
 

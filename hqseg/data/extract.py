@@ -13,7 +13,15 @@ Rules, applied member by member (the rest of the archive is still extracted):
     * a name that appears more than once: the **last** copy is kept (as ``tar x``
       and ``unzip -o`` do) and each earlier copy is listed (``duplicate-name``);
     * junk (``__MACOSX/``, ``.DS_Store``, ``._*``, ``Thumbs.db``) is skipped silently;
-    * an archive whose only content is another zip (``X.zip.zip``) is unwrapped.
+    * an archive whose only content is another zip (``X.zip.zip``) is unwrapped, at
+      most :data:`~hqseg.data.limits.MAX_NESTING` levels deep (``nested-archive``
+      beyond);
+    * a member larger than the member limit (``too-large``) or, in a zip, expanding
+      more than the ratio limit (``compression-bomb``) is not extracted; an archive
+      whose members add up to more than the archive limit, or expand more than the
+      ratio limit together, is refused whole (:class:`~hqseg.data.limits.ExtractLimits`:
+      the sizes an archive declares are checked before anything is written, and the
+      bytes really written are capped too, in case a header lies).
 
 Only whole-archive failures raise (not an archive, an HTML page, a truncated or
 unreadable index): one :class:`DatasetError` naming the file and the cause. A full
@@ -27,34 +35,24 @@ half-extracted folder.
 from __future__ import annotations
 
 import errno
+import os
 import posixpath
 import shutil
-import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
+from hqseg.data.archive_reader import MEMBER_DATA_ERRORS, Member, OverLimit, Reader
+from hqseg.data.limits import DEFAULT_EXTRACT_LIMITS, MAX_NESTING, Budget, ExtractLimits
 from hqseg.data.schema import Reject
 from hqseg.errors import DatasetError
 from hqseg.utils.progress import progress_bar
 
 _JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db"})
-# Errors reading one member's data: the member is corrupt, the archive index is fine.
-_MEMBER_DATA_ERRORS = (zlib.error, zipfile.BadZipFile, tarfile.TarError, EOFError)
 # Disk-level errors stop the whole extraction (they are not the member's fault).
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
-
-
-@dataclass
-class _Member:
-    name: str
-    kind: str  # "file" | "dir" | "symlink" | "hardlink" | "special"
-    link: str = ""
-    size: int = 0
-    info: object = None  # the ZipInfo / TarInfo (names can repeat)
 
 
 def is_archive(path: Path) -> bool:
@@ -81,74 +79,13 @@ def _wanted(rel: str, members: Sequence[str]) -> bool:
     return not members or any(rel == m.rstrip("/") or rel.startswith(m) for m in members)
 
 
-class _Reader:
-    """A uniform view of zip and tar members."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            if zipfile.is_zipfile(path):
-                self._zip: zipfile.ZipFile | None = zipfile.ZipFile(path)
-                self._tar: tarfile.TarFile | None = None
-            elif tarfile.is_tarfile(path):
-                self._zip, self._tar = None, tarfile.open(path)  # noqa: SIM115 - closed by close()
-            else:
-                raise DatasetError(f"{path}: {_not_archive_cause(path)}")
-        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError) as exc:
-            raise DatasetError(
-                f"{path}: cannot open archive (corrupt or truncated index): {exc}"
-            ) from exc
-
-    def members(self) -> Iterator[_Member]:
-        if self._zip is not None:
-            for info in self._zip.infolist():
-                mode = info.external_attr >> 16
-                if stat.S_ISLNK(mode):
-                    try:
-                        link = self._zip.read(info).decode("utf-8", "replace")
-                    except _MEMBER_DATA_ERRORS:
-                        link = ""  # unreadable target: rejected as a dangling link
-                    yield _Member(info.filename, "symlink", link, info=info)
-                elif info.is_dir():
-                    yield _Member(info.filename, "dir", info=info)
-                else:
-                    yield _Member(info.filename, "file", size=info.file_size, info=info)
-        else:
-            assert self._tar is not None
-            for info in self._tar.getmembers():
-                if info.issym():
-                    yield _Member(info.name, "symlink", info.linkname, info=info)
-                elif info.islnk():
-                    yield _Member(info.name, "hardlink", info.linkname, info=info)
-                elif info.isdir():
-                    yield _Member(info.name, "dir", info=info)
-                elif info.isfile():
-                    yield _Member(info.name, "file", size=info.size, info=info)
-                else:
-                    yield _Member(info.name, "special", info=info)
-
-    def copy_to(self, member: _Member, target: Path) -> None:
-        """Write the member's data to ``target`` (the exact member, even if its name repeats)."""
-        if self._zip is not None:
-            src = self._zip.open(member.info)
-        else:
-            assert self._tar is not None
-            src = self._tar.extractfile(member.info)
-            if src is None:
-                raise tarfile.ExtractError(f"member {member.name} has no data")
-        with src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-
-    def close(self) -> None:
-        (self._zip or self._tar).close()
-
-
 def safe_extract(
     archive: Path,
     dest: Path,
     *,
     members: Sequence[str] = (),
     progress: bool = True,
+    limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS,
 ) -> list[Reject]:
     """Extract ``archive`` into ``dest`` safely; return the members refused, with reasons.
 
@@ -157,107 +94,145 @@ def safe_extract(
         dest: destination folder (created if needed).
         members: if given, only members under these prefixes (``"ecssd/"``) are extracted.
         progress: a bar over the members on a terminal, log lines elsewhere.
+        limits: bytes and expansion ratio allowed (see :mod:`hqseg.data.limits`).
 
     Raises:
-        DatasetError: the archive cannot be read (corrupt, truncated), naming it.
+        DatasetError: the archive cannot be read (corrupt, truncated), or it expands
+            beyond ``limits`` as a whole, naming it.
     """
-    archive, dest = Path(archive), Path(dest)
+    archive = Path(archive)
+    budget = Budget(limits, archive.name)
+    reader = Reader(archive)
+    return _extract(reader, archive.stat().st_size, Path(dest), members, progress, budget, 0)
+
+
+def _extract(
+    reader: Reader,
+    packed: int,
+    dest: Path,
+    members: Sequence[str],
+    progress: bool,
+    budget: Budget,
+    depth: int,
+) -> list[Reject]:
+    """:func:`safe_extract` of an open reader (closed here) whose file has ``packed`` bytes."""
+    name = reader.path.name
     dest.mkdir(parents=True, exist_ok=True)
-    root = dest.resolve()
     rejects: list[Reject] = []
     links: list[tuple[str, str]] = []
     written: list[str] = []
-    reader = _Reader(archive)
     try:
         try:
             listing = list(reader.members())
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
-            raise DatasetError(f"{archive}: archive index is corrupt or truncated: {exc}") from exc
+            raise DatasetError(f"{name}: archive index is corrupt or truncated: {exc}") from exc
+        declared = sum(m.size for m in listing if m.kind == "file")
+        too_big = budget.archive_problem(declared, packed)
+        if too_big:
+            raise DatasetError(f"{reader.path}: {too_big}")
         last = _last_copies(listing)
-        bar = progress_bar(listing, desc=f"extract {archive.name}", unit="file", bar=progress)
+        bar = progress_bar(listing, desc=f"extract {name}", unit="file", bar=progress)
         for i, m in enumerate(bar):
-            where = f"{archive.name}:{_printable(m.name)}"
-            bad = _bad_name(m.name)
-            if bad:
-                rejects.append(Reject(where, "bad-name", bad))
-                continue
-            rel = safe_relpath(m.name)
-            if rel is None:
-                rejects.append(Reject(where, "unsafe-path", "absolute path or '..' in name"))
-                continue
-            if _is_junk(rel) or not _wanted(rel, members):
-                continue
-            if m.kind != "dir" and last.get(rel, i) != i:
-                rejects.append(
-                    Reject(
-                        where,
-                        "duplicate-name",
-                        "name repeats; the last copy is kept",
-                    )
-                )
-                continue
-            try:
-                target = dest / rel
-                if not target.resolve().is_relative_to(root) or _through_link(dest, rel):
-                    rejects.append(Reject(where, "unsafe-path", "resolves outside the destination"))
-                    continue
-                if m.kind == "dir":
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                if m.kind == "file":
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        reader.copy_to(m, target)
-                    except _MEMBER_DATA_ERRORS as exc:
-                        target.unlink(missing_ok=True)
-                        rejects.append(Reject(where, "corrupt-member", _describe(exc)))
-                        continue
-                    written.append(rel)
-                    continue
-            except OSError as exc:
-                if exc.errno in _DISK_ERRNOS:
-                    raise
-                rejects.append(_os_reject(where, exc))
-                continue
-            if m.kind in ("symlink", "hardlink"):
-                base = posixpath.dirname(rel) if m.kind == "symlink" else ""
-                resolved = safe_relpath(posixpath.join(base, m.link))
-                if m.link.startswith("/") or resolved is None:
-                    rejects.append(Reject(where, "link-outside", f"link to {m.link!r} leaves dest"))
-                else:
-                    links.append((rel, resolved))
-            else:
-                rejects.append(
-                    Reject(where, "special-file", "device, FIFO or socket member not extracted")
-                )
+            later = last.get(safe_relpath(m.name) or "", i) != i
+            reject = _one_member(reader, m, later, dest, members, budget, links, written)
+            if reject is not None:
+                rejects.append(reject)
     finally:
         reader.close()
-    rejects += _materialise_links(archive.name, dest, links)
+    rejects += _materialise_links(name, dest, links)
     if len(written) == 1 and written[0].lower().endswith(".zip") and not links:
-        inner = dest / written[0]
-        if zipfile.is_zipfile(inner):
-            rejects += safe_extract(inner, dest, members=members, progress=progress)
-            inner.unlink()
+        rejects += _unwrap(dest / written[0], f"{name}:{written[0]}", dest, members, progress,
+                           budget, depth)  # fmt: skip
     return rejects
 
 
-def _not_archive_cause(path: Path) -> str:
-    """Why ``path`` is not a readable archive, as precisely as its first bytes tell."""
-    with open(path, "rb") as fh:
-        head = fh.read(512).lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
-        return (
-            "is an HTML/XML page, not an archive (the link probably needs a login or a "
-            "confirmation page; download it in a browser and pass it with --from)"
-        )
-    if head.startswith(b"pk"):
-        return "zip archive without a readable central directory (truncated download?)"
-    if not head:
-        return "empty file, not an archive"
-    return "not a zip or tar archive (corrupt or truncated?)"
+def _one_member(reader, m: Member, later: bool, dest: Path, members, budget: Budget,
+                links: list, written: list) -> Reject | None:  # fmt: skip
+    """Extract one member (files now, links noted in ``links``); its reject, or None.
+
+    ``later``: a later member has the same name (this copy is a ``duplicate-name``).
+    """
+    where = f"{reader.path.name}:{_printable(m.name)}"
+    bad = _bad_name(m.name)
+    if bad:
+        return Reject(where, "bad-name", bad)
+    rel = safe_relpath(m.name)
+    if rel is None:
+        return Reject(where, "unsafe-path", "absolute path or '..' in name")
+    if _is_junk(rel) or not _wanted(rel, members):
+        return None
+    if m.kind != "dir" and later:
+        return Reject(where, "duplicate-name", "name repeats; the last copy is kept")
+    try:
+        target = dest / rel
+        if not target.resolve().is_relative_to(dest.resolve()) or _through_link(dest, rel):
+            return Reject(where, "unsafe-path", "resolves outside the destination")
+        if m.kind == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+            return None
+        if m.kind == "file":
+            return _copy_member(reader, m, where, target, rel, budget, written)
+    except OSError as exc:
+        if exc.errno in _DISK_ERRNOS:
+            raise
+        return _os_reject(where, exc)
+    if m.kind in ("symlink", "hardlink"):
+        base = posixpath.dirname(rel) if m.kind == "symlink" else ""
+        resolved = safe_relpath(posixpath.join(base, m.link))
+        if m.link.startswith("/") or resolved is None:
+            return Reject(where, "link-outside", f"link to {m.link!r} leaves dest")
+        links.append((rel, resolved))
+        return None
+    return Reject(where, "special-file", "device, FIFO or socket member not extracted")
 
 
-def _last_copies(listing: list[_Member]) -> dict[str, int]:
+def _copy_member(reader, m: Member, where: str, target: Path, rel: str, budget: Budget,
+                 written: list) -> Reject | None:  # fmt: skip
+    """Write one file member within the budget; its reject, or None."""
+    problem = budget.member_problem(m.size, m.packed)
+    if problem:
+        return Reject(where, *problem)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cap = budget.cap()
+    try:
+        budget.written += reader.copy_to(m, target, cap)
+    except MEMBER_DATA_ERRORS as exc:
+        target.unlink(missing_ok=True)
+        return Reject(where, "corrupt-member", _describe(exc))
+    except OverLimit:
+        target.unlink(missing_ok=True)
+        if cap < budget.limits.member_bytes:  # the archive's allowance ran out
+            raise DatasetError(
+                f"{budget.archive}: expands beyond the limit of {budget.limits.archive_bytes} "
+                "bytes (--max-archive-bytes raises it)"
+            ) from None
+        return Reject(where, "too-large", f"over the limit of {cap} bytes (--max-member-bytes)")
+    written.append(rel)
+    return None
+
+
+def _unwrap(inner: Path, where: str, dest: Path, members, progress: bool, budget: Budget,
+            depth: int) -> list[Reject]:  # fmt: skip
+    """Extract the lone zip ``inner`` into ``dest`` (where it lies) and delete it.
+
+    The file is opened and then deleted before its members are written, so a member of
+    the same name (``a.zip`` in ``a.zip``) is a new file, not the one being read.
+    """
+    if not zipfile.is_zipfile(inner):
+        return []
+    if depth + 1 >= MAX_NESTING:
+        inner.unlink()
+        detail = f"a zip nested more than {MAX_NESTING} deep is not unwrapped"
+        return [Reject(where, "nested-archive", detail)]
+    with open(inner, "rb") as fh:
+        packed = os.fstat(fh.fileno()).st_size
+        inner.unlink()
+        budget.written -= packed  # its bytes are gone again
+        reader = Reader(inner, fileobj=fh)
+        return _extract(reader, packed, dest, members, progress, budget, depth + 1)
+
+
+def _last_copies(listing: list[Member]) -> dict[str, int]:
     """``{relative path: index of its last member}`` for names that repeat."""
     seen: dict[str, int] = {}
     for i, m in enumerate(listing):
@@ -315,10 +290,17 @@ def _materialise_links(archive: str, dest: Path, links: list[tuple[str, str]]) -
     """Write each inside-pointing link as a copy of its target (never as a link)."""
     rejects = []
     for rel, target_rel in links:
-        src = dest / target_rel
-        if src.is_file() and not src.is_symlink():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest / rel)
+        src, where = dest / target_rel, f"{archive}:{rel}"
+        if os.path.lexists(dest / rel):  # a folder or file of another member is there
+            rejects.append(Reject(where, "path-conflict", "a link over another member"))
+        elif src.is_file() and not src.is_symlink():
+            try:
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest / rel)
+            except OSError as exc:
+                if exc.errno in _DISK_ERRNOS:
+                    raise
+                rejects.append(_os_reject(where, exc))
         else:
             rejects.append(
                 Reject(f"{archive}:{rel}", "link-dangling", f"link target {target_rel} not a file")
@@ -328,7 +310,7 @@ def _materialise_links(archive: str, dest: Path, links: list[tuple[str, str]]) -
 
 def list_members(archive: Path) -> list[str]:
     """Member names of ``archive`` (for tests and diagnostics)."""
-    reader = _Reader(Path(archive))
+    reader = Reader(Path(archive))
     try:
         return [m.name for m in reader.members()]
     finally:

@@ -45,8 +45,6 @@ log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
 HASHES_FILE = "hashes.parquet"
-# What a normalized source folder holds (outputs written before markers existed).
-NORMALIZED_FILES = ("*.parquet", "*.json", "*.csv")
 HASHES_SCHEMA = pa.schema(
     [("id", pa.string()), ("split", pa.string()), ("sha256", pa.string()),
      ("width", pa.int32()), ("height", pa.int32()), ("phash", pa.string())]
@@ -152,7 +150,7 @@ def normalize_source(
     schema = record_schema()
     warnings: list[str] = []
     hashes: dict[str, list] = {name: [] for name in HASH_COLUMNS}
-    with output_dir(Path(out_dir) / source, "normalize", legacy=NORMALIZED_FILES) as tmp:
+    with output_dir(Path(out_dir) / source, "normalize") as tmp:
         writers: dict[str, ShardWriter] = {}
         results = bounded_map(work, pairs, workers=workers, chunksize=8, initializer=worker_init)
         bar = progress_bar(

@@ -4,7 +4,8 @@ The token comes from ``HF_TOKEN`` or a previous ``hf auth login``;
 huggingface_hub resolves it. Only the files a build writes are uploaded
 (:func:`publish_plan`), in one commit, never temporary or hidden files. Before
 anything is sent, :func:`check_card` validates the card, and a build made from
-the embedded sample is refused unless ``allow_sample``.
+the embedded sample is refused unless ``allow_sample`` (:func:`sample_refusal`: read
+from the build's ``stats.json``, not from the card).
 
 The Hub address is huggingface_hub's (``HF_ENDPOINT``, read when it is first
 imported); tests point it at a loopback stand-in that records the calls.
@@ -12,6 +13,7 @@ imported); tests point it at a loopback stand-in that records the calls.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -49,12 +51,44 @@ def publish_plan(folder: str | os.PathLike) -> list[tuple[str, int]]:
     return plan
 
 
-def is_sample_build(folder: str | os.PathLike) -> bool:
-    """True if the build's card says it was made from the embedded sample."""
+def sample_refusal(folder: str | os.PathLike, allow_sample: bool = False) -> str | None:
+    """Why the upload of build ``folder`` is refused as a sample build, or None.
+
+    Decided by the build's own ``stats.json`` (``"sample": true|false``, written by
+    ``hqseg build`` from the download manifests), not by the card, whose text is the
+    user's to edit: a card changed to ``sample: false`` does not lift the refusal (a
+    card that says ``sample: true`` is refused too). A ``stats.json`` that does not say
+    (missing, unreadable, an older build) is refused, since the build cannot be shown
+    to be real; ``allow_sample`` lifts every refusal.
+    """
+    if allow_sample:
+        return None
+    stats_file = Path(folder) / "stats.json"
     try:
-        return bool(parse_front_matter((Path(folder) / "README.md").read_text()).get("sample"))
+        sample = json.loads(stats_file.read_text(encoding="utf-8")).get("sample")
+    except (OSError, ValueError, RecursionError, AttributeError):
+        sample = None
+    said_by = "stats.json" if sample is True else "card" if _card_says_sample(folder) else None
+    if said_by:
+        return (
+            f"{folder} was built from the embedded sample (its {said_by} says sample: true), "
+            "not from the real sources; it is not HQSeg-44K. Pass --allow-sample to upload "
+            "it anyway (e.g. to a test repo)"
+        )
+    if sample is False:
+        return None
+    return (
+        f"{stats_file} does not say whether the build was made from the embedded sample "
+        '(no "sample": true/false); rebuild with `hqseg build`, or pass --allow-sample'
+    )
+
+
+def _card_says_sample(folder: str | os.PathLike) -> bool:
+    try:
+        meta = parse_front_matter((Path(folder) / "README.md").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    return isinstance(meta, dict) and bool(meta.get("sample"))
 
 
 def check_card(meta: dict, files: set[str], card: Path) -> None:
@@ -117,12 +151,9 @@ def publish(
     folder = Path(folder)
     plan = publish_plan(folder)
     check_repo_id(repo_id)
-    if is_sample_build(folder) and not allow_sample:
-        raise PublishError(
-            f"{folder} was built from the embedded sample (the card says sample: true), "
-            "not from the real sources; it is not HQSeg-44K. Pass --allow-sample to "
-            "upload it anyway (e.g. to a test repo)"
-        )
+    refusal = sample_refusal(folder, allow_sample)
+    if refusal:
+        raise PublishError(refusal)
     token = token or get_token()
     if not token:
         raise PublishError("no Hugging Face token: run `hf auth login` (or set HF_TOKEN)")

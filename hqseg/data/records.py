@@ -76,6 +76,41 @@ def check_build_folder(folder: str | Path) -> Path:
     return folder
 
 
+def build_configs(folder: str | Path) -> dict[str, dict[str, list[str]]]:
+    """``{config: {split: [data file, ...]}}`` of a build folder, from its card.
+
+    Raises:
+        DatasetError: as :func:`check_build_folder`.
+    """
+    from hqseg.data.card import parse_front_matter
+
+    card = check_build_folder(folder) / "README.md"
+    out: dict[str, dict[str, list[str]]] = {}
+    for config in parse_front_matter(card.read_text(encoding="utf-8"))["configs"]:
+        files = config.get("data_files") or []
+        out[config["config_name"]] = {
+            f["split"]: [f["path"]] if isinstance(f["path"], str) else list(f["path"])
+            for f in files
+        }
+    return out
+
+
+def split_counts(folder: str | Path) -> dict[str, dict[str, int]]:
+    """``{config: {split: records}}`` as a build folder's card lists them (its
+    ``dataset_info``), without loading any data; ``{}`` when the card is missing or
+    unreadable (loading the data reports that properly)."""
+    from hqseg.data.card import parse_front_matter
+
+    try:
+        meta = parse_front_matter((Path(folder) / "README.md").read_text(encoding="utf-8"))
+        return {
+            info["config_name"]: {s["name"]: int(s["num_examples"]) for s in info["splits"]}
+            for info in meta.get("dataset_info") or []
+        }
+    except Exception:  # noqa: BLE001  (a start-up line must not fail on a bad card)
+        return {}
+
+
 def load_split(folder: str | Path, config: str = "default", split: str = "train"):
     """Load one split of a ``hqseg build`` folder as a ``datasets.Dataset``.
 
@@ -88,8 +123,11 @@ def load_split(folder: str | Path, config: str = "default", split: str = "train"
     import pyarrow as pa
     from datasets.exceptions import DatasetGenerationError
 
+    from hqseg.utils.progress import quiet_library_bars
+
     folder = check_build_folder(folder)
     where = f"{folder}: cannot load config {config!r} split {split!r}"
+    quiet_library_bars()
     try:
         return datasets.load_dataset(
             str(folder), config, split=split, cache_dir=str(_cache_dir(folder))

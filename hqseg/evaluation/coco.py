@@ -26,12 +26,11 @@ from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.hq import encode_rle
 from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
+from hqseg.metrics.headline import coco_headlines
 from hqseg.metrics.units import stats_to_percent, with_unit
 from hqseg.provenance import write_provenance
 from hqseg.utils.atomic import write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
-
-COCO_FILES = ("metrics.json", "results_*.json", "provenance.json")
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +156,13 @@ def evaluate_coco_models(
     Writes (rank 0, as one unit by :func:`hqseg.utils.outdir.output_dir`):
     ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
     RLE masks) and ``metrics.json`` ``{"unit": "percent", model: {"segm": {...},
-    "boundary": {...}}, "setup": {...}}`` (AP/AR values in percent, -1 = undefined).
+    "boundary": {...}}, "setup": {...}}`` (AP/AR values in percent, -1 = undefined),
+    and ``headline_<model>.json`` ``{"AP", "AP_B"}`` (:mod:`hqseg.metrics.headline`).
 
     Returns:
         The metrics on rank 0, None on other ranks.
     """
-    check_replaceable(out_dir, "eval coco", COCO_FILES)  # before the work, not after it
+    check_replaceable(out_dir, "eval coco")  # before the work, not after it
     coco = load_gt(gt_json)
     if detections is None:
         prompts = oracle_prompts(coco)
@@ -202,10 +202,12 @@ def evaluate_coco_models(
         "world_size": world,
     }
     metrics = with_unit(metrics)
-    with output_dir(out_dir, "eval coco", legacy=COCO_FILES, manifest=True) as tmp:
+    with output_dir(out_dir, "eval coco", manifest=True) as tmp:
         for model, entries in merged.items():
             write_json(tmp / f"results_{model}.json", entries, indent=None)
         write_json(tmp / "metrics.json", metrics)
+        for name, headline in coco_headlines(metrics).items():
+            write_json(tmp / name, headline)
         if provenance is not None:
             write_provenance(tmp, provenance)
     return metrics

@@ -2,9 +2,12 @@
 
 Each spec (``folder:``, ``coco:``, ``hf:``; see :mod:`hqseg.data.custom`) is read
 through the same conversion as a build (EXIF, colour, mask rules; unusable pairs
-logged), and every record of every split is scored as one benchmark named after the
-source. Outputs are the files ``hqseg eval hq`` writes (per_image.csv, metrics.json,
-masks.json, skipped.csv), so the report reads them the same way.
+logged). Each evaluation split (a split not in the spec's ``train=``, default
+``train``) is one benchmark, named ``<name>_<split>`` (``<name>`` when the source has one
+split); training splits are scored only when asked (``with_train``), or when the source
+has nothing else (e.g. one flat folder of benchmark images). Outputs are the files
+``hqseg eval hq`` writes (per_image.csv, metrics.json, masks.json, skipped.csv), so the
+report reads them the same way.
 
 :func:`score_records` is the single place that calls into the HQ evaluation.
 """
@@ -12,7 +15,7 @@ masks.json, skipped.csv), so the report reads them the same way.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +45,13 @@ def evaluate_custom_benchmarks(
     limit: int | None = None,
     progress: bool = True,
     provenance: dict[str, Any] | None = None,
+    with_train: bool = False,
+    say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
-    """Score each spec as one benchmark; write the ``eval hq`` outputs (``provenance``
-    as ``provenance.json`` when given); return the summary.
+    """Score each evaluation split of each spec as one benchmark (see the module doc;
+    ``limit``: first images of each); write the ``eval hq`` outputs (``provenance`` as
+    ``provenance.json`` when given); return the summary. ``say`` gets one line per
+    split: scored or left out, and why.
 
     Raises:
         DatasetError: a spec is bad, its input unreadable, or it yields no usable pair.
@@ -52,18 +59,43 @@ def evaluate_custom_benchmarks(
     from hqseg.data.custom import custom_records, parse_spec
     from hqseg.errors import DatasetError
     from hqseg.evaluation.hq import resolve_protocol
-    from hqseg.evaluation.hq_run import HQ_FILES, write_hq_outputs
+    from hqseg.evaluation.hq_run import write_hq_outputs
     from hqseg.utils.outdir import check_replaceable
 
     parsed = [parse_spec(s) for s in specs]
     names = [p.name for p in parsed]
     if len(set(names)) != len(names):
         raise DatasetError(f"--benchmark sources need distinct names (?name=...): {names}")
-    check_replaceable(Path(out_dir), "eval hq", HQ_FILES)  # before the work, not after it
+    check_replaceable(Path(out_dir), "eval hq")  # before the work, not after it
     protocol = resolve_protocol(predictor, None).name
-    evaluators = [
-        score_records(predictor, itertools.islice(custom_records(spec), limit),
-                      benchmark=spec.name, mask_types=mask_types, progress=progress)  # fmt: skip
-        for spec in parsed
-    ]
+    evaluators = []
+    for spec in parsed:
+        for bench, records in benchmark_splits(spec, custom_records(spec), with_train, say):
+            evaluators.append(
+                score_records(predictor, itertools.islice(records, limit), benchmark=bench,
+                              mask_types=mask_types, progress=progress)  # fmt: skip
+            )
     return write_hq_outputs(out_dir, evaluators, protocol=protocol, provenance=provenance)
+
+
+def benchmark_splits(
+    spec: Any, records: Iterable[dict], with_train: bool, say: Callable[[str], None]
+) -> list[tuple[str, list[dict]]]:
+    """``[(benchmark name, records)]`` of the splits of ``spec`` to score (module doc)."""
+    by_split: dict[str, list[dict]] = {}
+    for record in records:
+        by_split.setdefault(record["split"], []).append(record)
+    train = set(spec.train_splits)
+    chosen = [s for s in by_split if with_train or s not in train] or list(by_split)
+    out = []
+    for split, rows in by_split.items():
+        bench = spec.name if len(by_split) == 1 else f"{spec.name}_{split}"
+        if split in chosen:
+            why = " (a training split)" if split in train else ""
+            say(f"{spec.text}: scoring split {split!r}{why} as benchmark {bench!r}: "
+                f"{len(rows)} image(s)")  # fmt: skip
+            out.append((bench, rows))
+        else:
+            say(f"{spec.text}: left out training split {split!r} ({len(rows)} image(s); "
+                "--with-train scores it)")  # fmt: skip
+    return out

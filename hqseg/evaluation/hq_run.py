@@ -4,7 +4,9 @@ Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.outp
     ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`;
                        ``iou_pct``, ``biou_pct`` in percent);
     ``metrics.json``   ``{"unit": "percent", "protocol": name, benchmark: {model: {mIoU,
-                       mBIoU, n}}, "mean": ...}``, the file DVC tracks as metrics;
+                       mBIoU, n}}, "mean": ...}``, the full summary;
+    ``headline_<model>.json`` ``{"mIoU", "mBIoU"}`` of the mean, the files DVC tracks as
+                       metrics (:mod:`hqseg.metrics.headline`);
     ``masks.json``     predicted masks as RLE, ``{model: {id: rle}}``, for the report gallery;
     ``skipped.csv``    images not scored and why (header only when none);
     ``provenance.json`` what produced them (:mod:`hqseg.provenance`), when the caller
@@ -20,12 +22,11 @@ from typing import Any
 
 from hqseg.errors import DatasetError
 from hqseg.evaluation.hq import BENCHMARKS, resolve_protocol, run_hq_split, summarize
+from hqseg.metrics.headline import hq_headlines
 from hqseg.metrics.units import with_unit
 from hqseg.provenance import write_provenance
 from hqseg.utils.atomic import atomic_file, write_json
 from hqseg.utils.outdir import check_replaceable, output_dir
-
-HQ_FILES = ("metrics.json", "per_image.csv", "masks.json", "skipped.csv", "provenance.json")
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def evaluate_hq_benchmarks(
         The summary written to ``metrics.json``.
     """
     out_dir = Path(out_dir)
-    check_replaceable(out_dir, "eval hq", HQ_FILES)  # before the work, not after it
+    check_replaceable(out_dir, "eval hq")  # before the work, not after it
     proto = resolve_protocol(predictor, protocol)
     evaluators = []
     for split, dataset in load_benchmarks(data_dir, splits).items():
@@ -135,7 +136,7 @@ def write_hq_outputs(
     summary = with_unit({"protocol": protocol, **summarize(per_image)})
     # One unit: the files replace the previous run's together, and the marker
     # records their hashes so readers can refuse a mix of runs.
-    with output_dir(out_dir, "eval hq", legacy=HQ_FILES, manifest=True) as tmp:
+    with output_dir(out_dir, "eval hq", manifest=True) as tmp:
         with atomic_file(tmp / "per_image.csv", "w") as fh:
             per_image.to_csv(fh, index=False, lineterminator="\n")
         with atomic_file(tmp / "skipped.csv", "w") as fh:
@@ -144,6 +145,8 @@ def write_hq_outputs(
             )
         write_json(tmp / "masks.json", masks, indent=None)
         write_json(tmp / "metrics.json", summary)
+        for name, headline in hq_headlines(summary).items():
+            write_json(tmp / name, headline)
         if provenance is not None:
             write_provenance(tmp, provenance)
     for row in skipped:

@@ -23,7 +23,7 @@ from torch import nn
 from hqseg.errors import CheckpointError
 from hqseg.modeling.configs import ENCODER_CONFIGS, TINYVIT_CONFIGS
 from hqseg.modeling.hq_mask_decoder import HQ_MODULE_NAMES
-from hqseg.utils.atomic import atomic_file
+from hqseg.utils.atomic import WriteError, atomic_file
 
 SAM_PREFIXES = ("image_encoder.", "prompt_encoder.", "mask_decoder.")
 HQ_PREFIXES = tuple(f"mask_decoder.{m}." for m in HQ_MODULE_NAMES)
@@ -114,7 +114,8 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: expected a state dict, got {type(obj).__name__}")
     bad = [k for k, v in obj.items() if not isinstance(k, str) or not torch.is_tensor(v)]
     if bad:
-        raise CheckpointError(f"{path}: not a state dict: non-tensor entries {_short(bad)}")
+        shown = _short([repr(k) if not isinstance(k, str) else k for k in bad])
+        raise CheckpointError(f"{path}: not a state dict: non-tensor entries {shown}")
     if all(k.startswith("module.") for k in obj):
         obj = {k[len("module.") :]: v for k, v in obj.items()}
     return obj
@@ -304,10 +305,30 @@ def official_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
 
 
+def check_finite(state_dict: dict[str, torch.Tensor], what: str) -> None:
+    """Refuse weights holding NaN or inf (an export would spread them silently).
+
+    Raises:
+        CheckpointError: naming the first tensors that are not finite.
+    """
+    bad = [k for k, v in state_dict.items() if v.is_floating_point() and not v.isfinite().all()]
+    if bad:
+        raise CheckpointError(f"{what}: weights hold NaN or inf values in {_short(bad)}")
+
+
 def save_state_dict(state_dict: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
-    """Atomically ``torch.save`` a flat state dict."""
-    with atomic_file(path, "wb") as fh:
-        torch.save(state_dict, fh)
+    """Atomically ``torch.save`` a flat state dict.
+
+    Raises:
+        WriteError: the file could not be written (a full disk: torch reports it as a
+            ``RuntimeError``, which is turned into one line here).
+    """
+    try:
+        with atomic_file(path, "wb") as fh:
+            torch.save(state_dict, fh)
+    except RuntimeError as exc:  # PytorchStreamWriter: "file write failed" and the like
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WriteError(f"cannot write {path} (disk full?): {first}") from exc
 
 
 def save_official_checkpoint(model: nn.Module, path: str | os.PathLike) -> None:

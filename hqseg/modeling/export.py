@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Literal
+
+import torch
 
 from hqseg.errors import CheckpointError
 from hqseg.modeling.checkpoint import (
     LoadReport,
+    check_finite,
     infer_model_type,
     load_hq_weights,
     official_state_dict,
@@ -27,6 +31,7 @@ def export_checkpoint(
     fmt: Literal["official", "transformers", "onnx"] = "official",
     hq_weights: str | os.PathLike | None = None,
     multimask_output: bool = False,
+    on_loaded: Callable[[torch.nn.Module], None] | None = None,
 ) -> LoadReport:
     """Convert a checkpoint, written atomically to ``out``:
 
@@ -42,6 +47,7 @@ def export_checkpoint(
       hq_weights: a file with the 25 HQ entries (e.g. from training) put over
         ``checkpoint``'s weights.
       multimask_output: ONNX only; see :func:`~hqseg.modeling.onnx_export.export_onnx`.
+      on_loaded: called with the model once its weights are in (the CLI's start-up line).
 
     Returns the :class:`LoadReport` of reading ``checkpoint``.
     """
@@ -63,6 +69,9 @@ def export_checkpoint(
     if hq_weights is not None:
         load_hq_weights(model, hq_weights)
         report.hq_initialised_fresh = False
+    check_finite(model.state_dict(), str(hq_weights or checkpoint))
+    if on_loaded is not None:
+        on_loaded(model)
     if fmt == "onnx":
         from hqseg.modeling.onnx_export import export_onnx
 

@@ -20,6 +20,8 @@ outputs
   ``masks_sum``       ``[1, 1, 256, 256]``  SAM + HQ logits (``hq_token_only=False``);
   ``iou_predictions`` ``[1, 1]``            the chosen SAM token's predicted IoU.
 
+(their dimensions are named ``batch``, ``num_masks``, ``height``, ``width``: :data:`OUTPUT_DIMS`)
+
 The low-res logits are in the padded 1024 frame, upscale them as ``Sam.postprocess_masks``.
 ``multimask_output`` is fixed at export time. Other lines register their own
 :class:`OnnxDecoder` subclass with :func:`register_onnx_decoder`: HQ-SAM 2's
@@ -43,6 +45,14 @@ from hqseg.modeling.hq_sam import HQSam
 from hqseg.utils.atomic import atomic_file
 
 OPSET = 17
+
+OUTPUT_DIMS: dict[str, dict[int, str]] = {
+    "masks_hq": {0: "batch", 1: "num_masks", 2: "height", 3: "width"},
+    "masks_sum": {0: "batch", 1: "num_masks", 2: "height", 3: "width"},
+    "iou_predictions": {0: "batch", 1: "num_masks"},
+}
+"""Names of the output dimensions (1, 1, 256, 256 and 1, 1 when run); without them the
+tracer names them after graph nodes (``Slicemasks_hq_dim_1``)."""
 
 
 class OnnxDecoder(nn.Module):
@@ -177,6 +187,7 @@ def export_onnx(
     """
     wrapper = onnx_decoder(model, multimask_output=multimask_output)
     dynamic = {"point_coords": {1: "num_points"}, "point_labels": {1: "num_points"}}
+    dynamic.update(OUTPUT_DIMS)
     with torch.no_grad(), warnings.catch_warnings(), atomic_file(path, "wb") as fh:
         # The TorchScript exporter's deprecation notice and tracer notes on shape checks
         # that are constant at batch 1; the graph is checked against torch in the tests.

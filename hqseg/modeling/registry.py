@@ -43,7 +43,8 @@ def build_hq_sam(
       checkpoint: the official HQ checkpoint (``sam_hq_vit_*.pth``; loaded strictly) or
         the plain base checkpoint (``sam_vit_*.pth``, ``mobile_sam.pt``; HQ parameters
         stay freshly initialised). ``model.load_report`` says which
-        (:class:`~hqseg.modeling.checkpoint.LoadReport`).
+        (:class:`~hqseg.modeling.checkpoint.LoadReport`); ``model.model_type`` is the
+        type built (inferred or given).
       freeze_sam: leave only the HQ parameters trainable.
 
     Raises:
@@ -63,9 +64,11 @@ def build_hq_sam(
     if line_of(model_type) == "sam2":  # SAM 2 checkpoint layout and loading rules
         from hqseg.modeling.sam2_hq.build import build_hq_sam2
 
-        return build_hq_sam2(
+        model = build_hq_sam2(
             model_type, checkpoint=checkpoint, freeze_sam=freeze_sam, state_dict=state_dict
         )
+        model.model_type = model_type
+        return model
     if state_dict is not None:
         check_model_type(state_dict, model_type, path=str(checkpoint))
     model = build_model(model_type)
@@ -74,6 +77,7 @@ def build_hq_sam(
     else:
         model.load_report = apply_state_dict(model, state_dict, path=str(checkpoint))
     model.freeze_sam(freeze_sam)
+    model.model_type = model_type  # what was built (the start-up line names it)
     # eval() after loading: TinyViT caches its attention biases on eval() (FACTS 2b).
     return model.eval()
 

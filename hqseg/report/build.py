@@ -3,7 +3,8 @@
 Sections: HQ benchmarks (SAM vs HQ-SAM), paired per-image differences with
 bootstrap 95% CIs and win/loss/tie counts, COCO AP / AP_B, comparison with a
 previous run (``--base``: a folder or a git revision), the paper's numbers, plots,
-an overlay gallery and each results folder's provenance (with a banner at the top when
+an overlay gallery, a link to the audit's review page (``RESULTS/audit/index.html``) when
+there is one, and each results folder's provenance (with a banner at the top when
 the data is the embedded sample). Output folder (replaced atomically)::
 
     report.md  report.html  paired_iou.csv  plots/*.png  gallery/*.png
@@ -29,8 +30,7 @@ from hqseg.utils.outdir import output_dir
 
 NAMES = {**BENCHMARKS, "mean": "mean (HQ-4 when all four)", "all": "all images"}
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
-# What a report folder holds (outputs written before markers existed).
-REPORT_FILES = ("report.md", "report.html", "paired_iou.csv", "plots", "gallery")
+REVIEW_PAGE = "audit/index.html"  # under the results folder: the review page of `hqseg audit`
 
 
 def _hq_section(res: Results) -> list[str]:
@@ -207,7 +207,7 @@ def write_report(
         "",
     ]
     paired, summary = _paired(res.model_table("sam"), res.model_table("hq_sam"), seed)
-    with output_dir(out_dir, "report", legacy=REPORT_FILES) as tmp:
+    with output_dir(out_dir, "report") as tmp:
         if res.hq:
             lines += _hq_section(res)
         if summary is not None:
@@ -236,7 +236,7 @@ def write_report(
             lines += _paper_section(paper_data, res, sample)
         lines += _plots(res, paired, tmp)
         masks = (_model_masks(res, "sam"), _model_masks(res, "hq_sam"))
-        lines += _gallery(paired, masks, data_dir, tmp, gallery_k)
+        lines += _gallery(paired, masks, data_dir, tmp, gallery_k, specs=_specs(res))
         if base_res is not None and _model_masks(base_res, "hq_sam"):
             base_paired, _ = _paired(
                 base_res.model_table("hq_sam"), res.model_table("hq_sam"), seed
@@ -249,14 +249,33 @@ def write_report(
                 gallery_k,
                 labels=("HQ-SAM (base)", "HQ-SAM (this run)"),
                 prefix="base_",
+                specs=_specs(res),
             )
+        lines += _review_section(Path(results_dir), out_dir)
         lines += provenance_section([("this run", res), ("base", base_res)])
         text = "\n".join(lines).rstrip() + "\n"
         (tmp / "report.md").write_text(text, encoding="utf-8")
         (tmp / "report.html").write_text(
-            md.to_html(text, "hqseg evaluation report"), encoding="utf-8"
+            md.to_html(text, "hqseg evaluation report", images_from=tmp), encoding="utf-8"
         )
     return out_dir / "report.md"
+
+
+def _review_section(results_dir: Path, out_dir: Path) -> list[str]:
+    """A link to ``RESULTS/audit/index.html`` (``hqseg audit`` + ``hqseg review``), if present."""
+    import os
+
+    page = results_dir / REVIEW_PAGE
+    if not page.is_file():
+        return []
+    link = Path(os.path.relpath(page.resolve(), out_dir.resolve())).as_posix()
+    return [
+        "## Label-quality review",
+        "",
+        f"The audit's top suspects (likely wrong masks), to review and exclude: [{REVIEW_PAGE}]"
+        f"({link}) (self-contained page; reviewed ids go to `hqseg build --exclude`).",
+        "",
+    ]
 
 
 def _plots(res: Results, paired, tmp: Path) -> list[str]:
@@ -291,6 +310,7 @@ def _gallery(
     *,
     labels: tuple[str, str] = ("SAM", "HQ-SAM"),
     prefix: str = "",
+    specs: list[str] | None = None,
 ) -> list[str]:
     """Gallery section of ``labels[1]``'s biggest wins and losses over ``labels[0]``."""
     out = [f"## Gallery: biggest {labels[1]} wins and losses over {labels[0]}", ""]
@@ -305,6 +325,7 @@ def _gallery(
         labels=labels,
         prefix=prefix,
         k=k,
+        specs=specs,
     )
     if reason:
         return [*out, f"No gallery: {reason}.", ""]
@@ -322,6 +343,12 @@ def _gallery(
             "",
         ]
     return out
+
+
+def _specs(res: Results) -> list[str] | None:
+    """The ``eval hq --benchmark`` specs ``res`` was scored on (its provenance), if any."""
+    prov = (res.provenance or {}).get("hq") or {}
+    return (prov.get("data") or {}).get("specs")
 
 
 def _model_masks(res: Results | None, model: str) -> dict | None:

@@ -138,10 +138,21 @@ def _decode_rle(rle: dict) -> np.ndarray:
     return mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode("ascii")}) > 0
 
 
-def _records_by_id(data_dir: Path, wanted: dict[str, str]) -> dict[str, dict]:
+def _records_by_id(
+    data_dir: Path | None, wanted: dict[str, str], specs: list[str] | None = None
+) -> dict[str, dict]:
+    """Records of the ``wanted`` ids (``{id: benchmark}``): from the ``--benchmark``
+    source ``specs`` the results were scored on when given, else from ``data_dir``'s
+    ``hq_eval`` config."""
     from hqseg.data.records import load_split
 
     found: dict[str, dict] = {}
+    if specs:
+        from hqseg.data.custom import custom_records
+
+        for spec in specs:
+            found |= {r["id"]: r for r in custom_records(spec) if r["id"] in wanted}
+        return found
     for split in sorted(set(wanted.values())):
         ds = load_split(data_dir, "hq_eval", split)
         ids = set(k for k, v in wanted.items() if v == split)
@@ -161,10 +172,13 @@ def build_gallery(
     labels: tuple[str, str] = ("SAM", "HQ-SAM"),
     prefix: str = "",
     k: int = 3,
+    specs: list[str] | None = None,
 ) -> tuple[list[dict], str | None]:
     """Render b's biggest wins and losses over a (``paired`` from ``pair_tables(a, b)``).
 
     Args:
+        specs: the ``eval hq --benchmark`` specs the results came from (their
+            provenance's ``data.specs``): the images are read from them, not ``data_dir``.
         masks_a, masks_b: ``{id: RLE}`` predictions of a and b.
         prefix: file-name prefix, so several galleries share one folder.
 
@@ -174,7 +188,7 @@ def build_gallery(
     from hqseg.data.records import decode_image, decode_mask
     from hqseg.errors import HqsegError
 
-    if data_dir is None:
+    if data_dir is None and not specs:
         return [], "no --data build folder given, so no images to draw"
     if not masks_a or not masks_b:
         return [], "the results have no hq/masks.json (predicted masks)"
@@ -182,9 +196,9 @@ def build_gallery(
     if not cases:
         return [], f"{labels[0]} and {labels[1]} agree on every image"
     try:
-        records = _records_by_id(Path(data_dir), {r.id: r.benchmark for _, r in cases})
+        records = _records_by_id(data_dir, {r.id: r.benchmark for _, r in cases}, specs)
     except HqsegError as exc:
-        return [], f"cannot read images from {data_dir}: {exc}"
+        return [], f"cannot read images from {' '.join(specs or []) or data_dir}: {exc}"
     out = []
     for kind, row in cases:
         rec, rle_a, rle_b = records.get(row.id), masks_a.get(row.id), masks_b.get(row.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -73,13 +74,43 @@ blockquote { border-left: 4px solid #d1495b; margin-left: 0; padding-left: 1em; 
 """
 
 
-def to_html(markdown: str, title: str) -> str:
-    """Render the report's Markdown to a standalone HTML page (tables enabled)."""
+def to_html(markdown: str, title: str, *, images_from: Path | None = None) -> str:
+    """Render the report's Markdown to a standalone HTML page (tables enabled).
+
+    ``images_from``: the folder relative image paths are read from; each such image is
+    embedded as a ``data:`` URI, so the page is one file that can be shared. An image
+    that is missing or lies outside that folder keeps its link.
+    """
     from markdown_it import MarkdownIt
 
-    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    parser = MarkdownIt("commonmark").enable("table")
+    if images_from is not None:
+        render_image = parser.renderer.rules["image"]
+
+        def embedded(_renderer, tokens, idx, options, env):
+            token = tokens[idx]
+            token.attrSet("src", _data_uri(images_from, token.attrGet("src") or ""))
+            return render_image(tokens, idx, options, env)
+
+        parser.add_render_rule("image", embedded)
+    body = parser.render(markdown)
     return (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
         f"<body>\n{body}</body>\n</html>\n"
     )
+
+
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+
+
+def _data_uri(root: Path, src: str) -> str:
+    """``src`` (relative to ``root``) as a base64 ``data:`` URI; ``src`` itself when it is
+    not a file inside ``root`` of a known image type."""
+    import base64
+
+    path = (root / src).resolve()
+    mime = _MIME.get(path.suffix.lower())
+    if mime is None or not path.is_relative_to(root.resolve()) or not path.is_file():
+        return src
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"

@@ -55,7 +55,9 @@ def benchmark_bars(hq: dict[str, Any], path: Path, names: dict[str, str]) -> Pat
         ax.set_ylim(0, 100)
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("%")
-    axes[0].legend(loc="lower left")
+    # Above the panels, not over them: inside an axes the legend can hide a bar.
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center",
+               bbox_to_anchor=(0.5, 1.0), ncol=len(models), frameon=False)  # fmt: skip
     return save_figure(fig, path)
 
 

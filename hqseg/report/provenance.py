@@ -63,7 +63,7 @@ def _part_lines(prov: dict[str, Any] | None) -> list[str]:
     return [
         f"- model type: `{prov.get('model_type')}`",
         f"- checkpoint: {_checkpoint(prov.get('checkpoint'))}",
-        f"- data: `{data.get('path')}`{sample}",
+        f"- data: `{' '.join(data.get('specs') or []) or data.get('path')}`{sample}",
         f"- params: {_params(prov.get('params'))}",
         f"- git revision: {_git_line(prov.get('git'))}",
         f"- python: {prov.get('python', '–')}",

@@ -20,9 +20,16 @@ from typing import Any
 
 import pandas as pd
 
-from hqseg.errors import HqsegError
 from hqseg.metrics.units import per_image_in_percent, without_unit
-from hqseg.utils.outdir import MARKER, OutputDirError, check_unit
+from hqseg.report.validate import (
+    ResultsError,
+    check_coco_metrics,
+    check_hq_metrics,
+    check_per_image,
+    check_unit,
+)
+from hqseg.utils.outdir import MARKER, OutputDirError
+from hqseg.utils.outdir import check_unit as check_output_unit
 
 FILES = (
     "hq/per_image.csv",
@@ -35,10 +42,6 @@ FILES = (
     f"hq/{MARKER}",
     f"coco/{MARKER}",
 )
-
-
-class ResultsError(HqsegError):
-    """A results folder or git revision is missing or unreadable."""
 
 
 @dataclass
@@ -100,7 +103,7 @@ def load_results(folder: str | Path, *, label: str | None = None) -> Results:
     for part in ("hq", "coco"):  # files of one part must come from one run
         if (folder / part).is_dir():
             try:
-                check_unit(folder / part)
+                check_output_unit(folder / part)
             except OutputDirError as exc:
                 raise ResultsError(str(exc)) from exc
     if (folder / "hq" / "per_image.csv").is_file():
@@ -114,12 +117,18 @@ def load_results(folder: str | Path, *, label: str | None = None) -> Results:
             raise ResultsError(
                 f"{folder / 'hq' / 'per_image.csv'}: missing column(s) {sorted(missing)}"
             )
+        check_per_image(res.per_image, folder / "hq" / "per_image.csv")
     if (folder / "hq" / "metrics.json").is_file():
         hq = _read_json(folder / "hq" / "metrics.json")
+        check_unit(hq, folder / "hq" / "metrics.json")
         res.hq_protocol = hq.get("protocol") if isinstance(hq.get("protocol"), str) else None
-        res.hq = {k: v for k, v in hq.items() if isinstance(v, dict)}
+        res.hq = {k: v for k, v in hq.items() if k not in ("unit", "protocol")}
+        check_hq_metrics(res.hq, folder / "hq" / "metrics.json")
     if (folder / "coco" / "metrics.json").is_file():
-        res.coco = without_unit(_read_json(folder / "coco" / "metrics.json"))
+        coco = _read_json(folder / "coco" / "metrics.json")
+        check_unit(coco, folder / "coco" / "metrics.json")
+        res.coco = without_unit(coco)
+        check_coco_metrics(res.coco, folder / "coco" / "metrics.json")
     if (folder / "hq" / "skipped.csv").is_file():
         res.skipped = pd.read_csv(folder / "hq" / "skipped.csv", dtype=str)
     if (folder / "hq" / "masks.json").is_file():

@@ -132,7 +132,7 @@ def write_coco_sample(out: str | Path, seed: int = 0) -> dict[str, Path]:
     out = Path(out)
     rng = np.random.default_rng(seed)
     images, anns = [], []
-    with output_dir(out, "eval coco-sample", legacy=("images", "annotations", "*.json")) as tmp:
+    with output_dir(out, "eval coco-sample") as tmp:
         (tmp / "images").mkdir()
         (tmp / "annotations").mkdir()
         for i in range(1, N_IMAGES + 1):

@@ -7,7 +7,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from hqseg.data.catalog import SOURCES
 from hqseg.sample import content, layouts
 from hqseg.sample.preview import write_preview
 from hqseg.sample.zips import zip_bytes
@@ -15,8 +14,6 @@ from hqseg.utils.atomic import write_bytes, write_json, write_text
 from hqseg.utils.outdir import check_replaceable, output_dir
 
 ORIGINS = ("original", "repack")
-SAMPLE_FILES = ("SHA256SUMS", "manifest.json", "preview.png", "repack", *SOURCES)
-"""What ``sample`` writes (a folder without the marker holding only these is an earlier sample)."""
 
 
 def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str, Any]:
@@ -39,7 +36,7 @@ def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str,
         and the DIS-VD leak; ``archives``: files per source and origin.
     """
     out = Path(out)
-    check_replaceable(out, "sample", SAMPLE_FILES)  # before the work, not after it
+    check_replaceable(out, "sample")  # before the work, not after it
     items = content.build_items(seed, scale)
     built = {"original": layouts.original(items)}
     loc = {"original": layouts.locations()}
@@ -51,7 +48,7 @@ def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str,
         files |= {name: zip_bytes(entries) for name, entries in per_source.items()}
     files |= {name: zip_bytes(entries) for name, entries in rep.items()}
     manifest = _manifest(items, loc, seed, scale, built["original"], rep)
-    with output_dir(out, "sample", legacy=SAMPLE_FILES) as tmp:
+    with output_dir(out, "sample") as tmp:
         for name, data in sorted(files.items()):
             write_bytes(tmp / name, data)
         sums = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(files.items()))

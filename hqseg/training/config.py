@@ -17,6 +17,9 @@ from hqseg.errors import HqsegError
 PROMPT_TYPES: tuple[str, ...] = ("box", "points", "noise_mask")
 """The recipe's prompt types (see :mod:`hqseg.training.prompts`)."""
 
+AMP_MODES: tuple[str, ...] = ("none", "bf16")
+"""``amp`` values: full precision or bfloat16 autocast."""
+
 
 class ConfigError(HqsegError):
     """A training setting is unknown or out of range."""
@@ -78,7 +81,7 @@ class TrainConfig:
     out: str = _opt(
         "runs/hq_sam",
         "Run folder: checkpoints/, dvclive/, exports, curves (one run at a time; a folder "
-        "holding other files is refused).",
+        "holding files but no train marker, checkpoints/.hqseg-output.json, is refused).",
     )
     seed: int = _opt(42, "Base seed; rank r uses seed + r, samples use (seed, epoch, index).")
     device: str = _opt("auto", "auto (GPU of this rank if CUDA exists), cpu, cuda or cuda:N.")
@@ -121,7 +124,7 @@ class TrainConfig:
             (self.loss_points >= 1, "loss_points must be >= 1"),
             (self.oversample_ratio >= 1, "oversample_ratio must be >= 1"),
             (0 <= self.importance_ratio <= 1, "importance_ratio must be in [0, 1]"),
-            (self.amp in ("none", "bf16"), "amp must be 'none' or 'bf16'"),
+            (self.amp in AMP_MODES, f"amp must be one of {', '.join(AMP_MODES)}"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
             (self.num_workers >= -1, "num_workers must be >= 0 (or -1 = auto)"),
             (self.limit_train_samples >= 0, "limit_train_samples must be >= 0"),
@@ -192,11 +195,13 @@ def load_params(path: str | Path, section: str = "train") -> dict[str, Any]:
     """The ``section`` mapping of a params.yaml file ({} when the section is absent)."""
     import yaml
 
+    from hqseg.utils import params_yaml
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"params file {path} does not exist")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = params_yaml.load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         problem = " ".join(str(exc).split())  # YAML errors span several lines
         raise ConfigError(f"{path}: not valid YAML: {problem}") from exc

@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from hqseg.errors import CheckpointError, HqsegError
+from hqseg.metrics.headline import nested, train_headline
 from hqseg.training import checkpoint as ckpt
 from hqseg.training import distributed as dist_utils
 from hqseg.training import model_api
@@ -168,6 +169,8 @@ class _Trainer:
     # ------------------------------------------------------------------ main
     def run(self, resume: str | None, progress: bool) -> TrainResult:
         cfg, info = self.cfg, self.info
+        if info.is_main:  # the run folder is ours now: say what runs
+            print(model_api.startup_text(self, cfg), flush=True)
         position = self._resume(resume)
         monitor = Monitor(self.run_dir) if info.is_main else NullMonitor()
         monitor.sync(self.history)  # the files hold exactly the checkpointed rows
@@ -348,14 +351,15 @@ class _Trainer:
         summary, notes = finite_or_null(
             {
                 "steps": result.steps,
-                "val_before": result.val_before,
-                "val_after": result.val_after,
+                "val_before": nested(result.val_before),
+                "val_after": nested(result.val_after),
                 "final_loss": losses[-1][1] if losses else None,
             }
         )
         if notes:
             summary["notes"] = notes
         write_json(self.run_dir / "summary.json", summary)
+        write_json(self.run_dir / "headline.json", train_headline(summary))
         stale = self.run_dir / "val_before.json"  # written by earlier versions
         if stale.is_file():
             stale.unlink()

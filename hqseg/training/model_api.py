@@ -24,6 +24,20 @@ def build_model(model_type: str, checkpoint: str | None):
         raise HqsegError(str(exc)) from exc
 
 
+def startup_text(trainer, config) -> str:
+    """The start-up line of a run (hqseg.modeling.startup): model, weights, parameters,
+    device and data counts (training records, validation images per split, ranks)."""
+    from hqseg.modeling.startup import startup_line
+
+    data: dict = {f"{config.train_config}/{config.train_split}": len(trainer.records)}
+    if trainer.val_splits:
+        data[config.val_config] = {k: len(v) for k, v in trainer.val_splits.items()}
+    if trainer.info.world_size > 1:
+        data["ranks"] = trainer.info.world_size
+    return startup_line(trainer.model, model_type=config.model_type,
+                        checkpoint=config.checkpoint, device=trainer.device, data=data)  # fmt: skip
+
+
 def hq_named_parameters(model) -> list[tuple[str, torch.nn.Parameter]]:
     """(name, parameter) of the trainable HQ parameters, in a fixed order."""
     names = set(model.hq_parameter_names())

@@ -5,7 +5,12 @@ The folder is written in place (checkpoints and metric files grow over the run a
 with files ``train`` did not write, another command's output, ``.`` or ``/`` is
 refused before anything is touched, and a lock keeps a second run out while this one
 trains. The marker lives in ``checkpoints/`` (part of the stage's DVC output), so the
-committed files beside it stay as they are.
+committed files beside it stay as they are; a top-level ``.hqseg-output.json`` of
+``train`` counts as well (the committed ``runs/hq_sam/`` carries one, so that a fresh
+clone without the DVC cache can train into it). A folder without the marker is taken only
+when it holds no file (``dvc repro`` deletes the stage's outputs, marker included,
+before it runs ``train``, and leaves empty folders); names never decide, so a
+``summary.json`` of yours in a folder train did not create is never overwritten.
 """
 
 from __future__ import annotations
@@ -20,17 +25,6 @@ from hqseg.utils.outdir import MARKER, OutputDirError, check_replaceable, owned_
 
 COMMAND = "train"
 RUN_MARKER = f"checkpoints/{MARKER}"
-RUN_FILES = (
-    "checkpoints",
-    "dvclive",
-    "training_curves.png",
-    "summary.json",
-    "hq_only.pth",
-    "sam_hq_*.pth",
-    "rank*_hq.pth",
-    "val_before.json",
-)
-"""What ``train`` writes (runs of versions without the marker are recognised by these)."""
 
 
 def check_run_folder(path: str | Path) -> None:
@@ -45,7 +39,7 @@ def check_run_folder(path: str | Path) -> None:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--out {path} is a file, not a run folder")
-    check_replaceable(path, COMMAND, RUN_FILES, RUN_MARKER)
+    check_replaceable(path, COMMAND, RUN_MARKER)
 
 
 @contextlib.contextmanager
@@ -61,7 +55,7 @@ def claim_run_folder(path: str | Path, info: dist_utils.DistInfo) -> Iterator[Pa
         refusal: Exception | None = None
         if info.is_main:
             try:
-                stack.enter_context(owned_dir(path, COMMAND, legacy=RUN_FILES, marker=RUN_MARKER))
+                stack.enter_context(owned_dir(path, COMMAND, marker=RUN_MARKER))
             except Exception as exc:  # noqa: BLE001 - shared with the other ranks, then re-raised
                 refusal = exc
         message = dist_utils.broadcast_object(str(refusal) if refusal else None, info)

@@ -6,9 +6,12 @@ leaves either the old output or the new one, never a half-written one.
 
 Folders are written under a lock (``.NAME.lock`` beside them, removed afterwards):
 a second run into the same folder stops with one line instead of mixing outputs.
-Temp folders that an interrupted (killed) run left are removed by the next run (a
-kill can also leave the empty lock file; it is harmless and removed by the next
-run that writes the folder).
+The lock file is also the journal of the temporary and set-aside names
+(``.NAME.tmp-<16 hex>``, ``.NAME.old-<16 hex>``) that the run creates beside
+``NAME``: each is recorded before it is created, so the next run, after a kill,
+removes (or puts back) exactly those and nothing else; a sibling that merely looks
+like one (``.NAME.old-a``) is never touched. A lock file that does not start with
+the journal's header is a user's file: refused, never overwritten.
 A full, read-only or forbidden disk is one line naming the path
 (:class:`WriteError`), never a traceback.
 
@@ -24,6 +27,8 @@ import errno
 import fcntl
 import json
 import os
+import re
+import secrets
 import shutil
 import signal
 import tempfile
@@ -55,6 +60,16 @@ def disk_error(exc: OSError, path: str | os.PathLike) -> WriteError | None:
     return WriteError(f"cannot write {where}: {exc.strerror or exc}")
 
 
+def _write_error(exc: OSError, path: str | os.PathLike) -> WriteError:
+    """The one-line error for any OSError while preparing an output (a parent that is a
+    file, a lock name taken by a folder, a full disk)."""
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return WriteError(f"cannot write {path}: {exc.filename or path} is not a folder")
+    return disk_error(exc, path) or WriteError(
+        f"cannot write {exc.filename or path}: {exc.strerror or exc}"
+    )
+
+
 def _replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     """``os.replace`` with the fault-injection seam described in the module docstring."""
     global _renames
@@ -66,6 +81,12 @@ def _replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     os.replace(src, dst)
     if at == _renames and spec.endswith("+"):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def rename(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """An atomic rename for the other output modules (through the seam, looked up at
+    call time so that tests tracing ``_replace`` see every rename)."""
+    _replace(src, dst)
 
 
 def _umask() -> int:
@@ -129,21 +150,72 @@ def write_json(path: str | os.PathLike, obj: Any, *, indent: int = 2) -> None:
     write_text(path, json.dumps(obj, indent=indent, default=str) + "\n")
 
 
+_JOURNAL = b"hqseg-lock 1\n"  # first line of a lock file: the journal of temp names
+
+
+class Journal:
+    """The temporary and set-aside names a run creates beside output ``path``, kept in
+    the lock file (one per line after :data:`_JOURNAL`), so that only those are ever
+    removed by a later run. Use :meth:`new_name` to get (and record) one."""
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self._fd, self.path = fd, path
+        self._pattern = re.compile(rf"\.{re.escape(path.name)}\.(tmp|old)-[0-9a-f]{{16}}")
+
+    def names(self) -> list[str]:
+        """The recorded names, oldest first (only well-formed ones of this ``path``)."""
+        size = os.fstat(self._fd).st_size
+        lines = os.pread(self._fd, size, 0).decode("utf-8", "replace").splitlines()[1:]
+        return [n for n in lines if self._pattern.fullmatch(n)]
+
+    def new_name(self, kind: str) -> Path:
+        """A fresh ``.NAME.<kind>-<16 hex>`` sibling of ``path`` (not created), recorded first."""
+        while True:
+            name = self.path.with_name(f".{self.path.name}.{kind}-{secrets.token_hex(8)}")
+            if not os.path.lexists(name):
+                break
+        os.lseek(self._fd, 0, os.SEEK_END)
+        os.write(self._fd, f"{name.name}\n".encode())
+        os.fsync(self._fd)
+        return name
+
+    def reset(self) -> None:
+        """Forget the recorded names (after they were dealt with)."""
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, _JOURNAL, 0)
+        os.fsync(self._fd)
+
+
+def _claim_lock_file(fd: int, lock: Path) -> None:
+    """Write the journal header into a new lock file; refuse a file that is not ours."""
+    head = os.pread(fd, len(_JOURNAL), 0)
+    if head == _JOURNAL:
+        return
+    if os.fstat(fd).st_size:
+        raise LockedError(
+            f"{lock}: exists and is not an hqseg lock file; it is never overwritten: "
+            "remove it yourself or choose another --out"
+        )
+    os.pwrite(fd, _JOURNAL, 0)
+
+
 @contextlib.contextmanager
-def folder_lock(path: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive lock on output folder ``path`` (``.NAME.lock`` beside it).
+def folder_lock(path: str | os.PathLike) -> Iterator[Journal]:
+    """Hold an exclusive lock on output ``path`` (``.NAME.lock`` beside it); yield its
+    :class:`Journal`.
 
     Raises:
         LockedError: another process holds it (no waiting: two runs into one
-            output are a mistake to report, not to queue).
+            output are a mistake to report, not to queue), or ``.NAME.lock`` is a
+            file that hqseg did not write.
     """
     path = Path(path)
     lock = path.with_name(f".{path.name}.lock")
     while True:
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666 & ~_umask())
         except OSError as exc:
-            raise (disk_error(exc, lock) or exc) from exc
+            raise _write_error(exc, lock) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -160,7 +232,12 @@ def folder_lock(path: str | os.PathLike) -> Iterator[None]:
             break
         os.close(fd)
     try:
-        yield
+        _claim_lock_file(fd, lock)
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        yield Journal(fd, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(lock)
@@ -168,28 +245,35 @@ def folder_lock(path: str | os.PathLike) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def locked_folder(path: str | os.PathLike) -> Iterator[None]:
+def locked_folder(path: str | os.PathLike) -> Iterator[Journal]:
     """Create ``path``'s parent if needed, then hold ``path``'s :func:`folder_lock`."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise (disk_error(exc, path.parent) or exc) from exc
-    with folder_lock(path):
-        yield
+        raise _write_error(exc, path.parent) from exc
+    with folder_lock(path) as journal:
+        yield journal
 
 
-def _recover(path: Path) -> None:
-    """Clean up after runs that were killed while writing ``path`` (lock held).
+def recover(journal: Journal) -> None:
+    """Clean up after runs that were killed while writing ``journal.path`` (lock held).
 
-    A killed swap can leave the previous output under ``.NAME.old-PID`` with
-    ``path`` missing: it is put back. Temp folders ``.NAME.tmp-*`` are removed.
+    Only names in the journal are touched: a killed swap can leave the previous
+    output set aside (``.NAME.old-*``) with ``NAME`` missing: it is put back; the
+    other recorded temp and set-aside folders or files are removed.
     """
-    olds = sorted(path.parent.glob(f".{path.name}.old-*"))
-    if olds and not path.exists():
-        _replace(olds.pop(), path)
-    for stale in [*olds, *path.parent.glob(f".{path.name}.tmp-*")]:
-        shutil.rmtree(stale, ignore_errors=True)
+    path = journal.path
+    stale = [path.parent / n for n in journal.names()]
+    olds = [p for p in stale if ".old-" in p.name and p.is_dir() and not p.is_symlink()]
+    if olds and not os.path.lexists(path):
+        _replace(olds[-1], path)
+    for p in stale:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif os.path.lexists(p):
+            p.unlink()
+    journal.reset()
 
 
 @contextlib.contextmanager
@@ -202,18 +286,18 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     deleted and ``path`` keeps its previous content.
     """
     path = Path(path)
-    with locked_folder(path):
-        _recover(path)
+    with locked_folder(path) as journal:
+        recover(journal)
+        tmp = journal.new_name("tmp")
         try:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+            os.mkdir(tmp, 0o777)  # the umask applies
         except OSError as exc:
             raise (disk_error(exc, path) or exc) from exc
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700
         try:
             yield tmp
             old = None
             if path.exists():
-                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                old = journal.new_name("old")
                 _replace(path, old)
             _replace(tmp, path)
         except BaseException as exc:

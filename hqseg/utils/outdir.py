@@ -6,14 +6,18 @@ Every command that writes a whole folder (``build``, ``normalize``, ``download``
 goes through :func:`owned_dir` (same checks and lock, written in place). The rule,
 in one place:
 
-* a missing or empty folder (a ``.gitignore`` alone counts as empty) is written;
+* a missing or empty folder is written ("empty": no file at all, only empty
+  folders and a top-level ``.gitignore``: what ``dvc repro`` leaves of a stage's
+  folder once it has deleted the stage's outputs);
 * a folder holding the marker ``.hqseg-output.json`` of the *same* command is this
   command's earlier output and is replaced atomically (temp folder + rename), or
   written into (:func:`owned_dir`);
-* a folder holding only names this command writes (``legacy``; outputs of versions
-  that wrote no marker) is treated the same way;
-* anything else (a user's folder, another command's output, ``.``, ``/``, a parent
-  of the working folder) is refused with one line, before anything is touched.
+* anything else (a user's folder, even one holding only names this command writes;
+  another command's output; ``.``, ``/``, a parent of the working folder) is refused
+  with one line, before anything is touched. Names never decide: only the marker.
+
+Single files (``export --out``, ``eval results --out``, ``build --stats-out``) follow
+the same rule through :mod:`hqseg.utils.outfile`.
 
 The marker is JSON: ``{"command", "run_id", "files": {name: sha256}}``, the same
 bytes for the same output (``run_id`` is a digest of ``files``, empty without them).
@@ -26,7 +30,6 @@ over to the new folder.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import hashlib
 import json
 import os
@@ -36,7 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.errors import HqsegError
-from hqseg.utils.atomic import atomic_dir, locked_folder, remove_stale_temp_files, write_json
+from hqseg.utils.atomic import (
+    atomic_dir,
+    disk_error,
+    locked_folder,
+    recover,
+    remove_stale_temp_files,
+    rename,
+)
 
 MARKER = ".hqseg-output.json"
 _KEEP = (".gitignore",)
@@ -50,6 +60,26 @@ def _entries(path: Path) -> list[str]:
     return sorted(p.name for p in path.iterdir() if p.name not in _KEEP)
 
 
+def _holds_no_file(path: Path) -> bool:
+    """True if the folder tree ``path`` holds only folders (no file, link or other entry)."""
+    for entry in path.iterdir():
+        if entry.is_symlink() or not entry.is_dir() or not _holds_no_file(entry):
+            return False
+    return True
+
+
+def is_empty(path: str | os.PathLike) -> bool:
+    """True if folder ``path`` holds nothing a user could lose: no file anywhere below
+    it, only empty folders and a top-level ``.gitignore`` (kept on replacement)."""
+    path = Path(path)
+    for entry in path.iterdir():
+        if entry.name in _KEEP and entry.is_file() and not entry.is_symlink():
+            continue
+        if entry.is_symlink() or not entry.is_dir() or not _holds_no_file(entry):
+            return False
+    return True
+
+
 def read_marker(path: str | os.PathLike, marker: str = MARKER) -> dict[str, Any] | None:
     """The marker of output folder ``path``, or None when it has none (or an unreadable one)."""
     try:
@@ -59,15 +89,13 @@ def read_marker(path: str | os.PathLike, marker: str = MARKER) -> dict[str, Any]
     return data if isinstance(data, dict) else None
 
 
-def check_replaceable(
-    path: str | os.PathLike, command: str, legacy: Sequence[str] = (), marker: str = MARKER
-) -> None:
-    """Raise :class:`OutputDirError` unless ``path`` may be (re)written by ``command``.
+def check_replaceable(path: str | os.PathLike, command: str, marker: str = MARKER) -> None:
+    """Raise :class:`OutputDirError` unless ``path`` may be (re)written by ``command``:
+    absent, empty (:func:`is_empty`) or holding ``command``'s marker.
 
     Args:
         path: the ``--out`` folder.
         command: the command name as the user types it (``"build"``, ``"eval hq"``).
-        legacy: glob patterns of the names ``command`` writes, for outputs without a marker.
         marker: where the marker lives inside the folder (default :data:`MARKER`).
     """
     path = Path(path)
@@ -81,11 +109,9 @@ def check_replaceable(
         )
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise OutputDirError(f"--out {path}: exists and is not a folder; name a new folder")
-    if not path.exists():
+    if not path.exists() or is_empty(path):
         return
     entries = _entries(path)
-    if not entries:
-        return
     found = read_marker(path, marker)
     if found is None and marker != MARKER:  # another command's output, marked the usual way
         found = read_marker(path)
@@ -96,12 +122,11 @@ def check_replaceable(
             f"--out {path}: holds the output of `hqseg {found.get('command')}`, not of "
             f"`hqseg {command}`; name another folder"
         )
-    if legacy and all(any(fnmatch.fnmatch(e, p) for p in legacy) for e in entries):
-        return
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
     raise OutputDirError(
-        f"--out {path}: folder exists with files `hqseg {command}` did not write ({shown}); "
-        "it is never replaced: remove it yourself or name a new folder"
+        f"--out {path}: folder exists with files `hqseg {command}` did not write ({shown}; "
+        f"no {marker} of this command); it is never replaced: remove it yourself or name "
+        "a new folder"
     )
 
 
@@ -118,7 +143,6 @@ def output_dir(
     path: str | os.PathLike,
     command: str,
     *,
-    legacy: Sequence[str] = (),
     manifest: bool = False,
     marker: str = MARKER,
 ) -> Iterator[Path]:
@@ -136,10 +160,10 @@ def output_dir(
         OutputDirError: ``path`` is not this command's to replace.
     """
     path = Path(path)
-    check_replaceable(path, command, legacy, marker)
+    check_replaceable(path, command, marker)
     with atomic_dir(path) as tmp:
         # Re-check under the lock: another run may have written there meanwhile.
-        check_replaceable(path, command, legacy, marker)
+        check_replaceable(path, command, marker)
         yield tmp
         for name in _KEEP:
             if (path / name).is_file() and not (tmp / name).exists():
@@ -168,7 +192,6 @@ def owned_dir(
     path: str | os.PathLike,
     command: str,
     *,
-    legacy: Sequence[str] = (),
     marker: str = MARKER,
 ) -> Iterator[Path]:
     """Hold ``path`` for ``command`` to write in place; yield it (created if missing).
@@ -177,22 +200,39 @@ def owned_dir(
     (``train``'s run folder: checkpoints, metric files, resume). Same refusals as
     :func:`output_dir` (checked before anything is touched, and again under the
     lock), the same lock for the whole block, and the marker (no file list) written
-    first, so a killed run's folder is still recognised as this command's. The only
-    files removed are the temp files (``.NAME.XXXX.tmp``) of atomic writes that a
-    killed run left.
+    first (through a temp file beside ``path``, recorded in the lock's journal: a kill
+    leaves ``path`` empty or marked), so a killed run's folder is still recognised as
+    this command's. The only files removed are the temp files (``.NAME.XXXX.tmp``) of
+    atomic writes that a killed run left inside the marked folder.
 
     Raises:
         OutputDirError: ``path`` is not this command's to write.
         LockedError: another run holds ``path``.
     """
     path = Path(path)
-    check_replaceable(path, command, legacy, marker)
-    with locked_folder(path):
-        check_replaceable(path, command, legacy, marker)
-        remove_stale_temp_files(path)
+    check_replaceable(path, command, marker)
+    with locked_folder(path) as journal:
+        check_replaceable(path, command, marker)
+        recover(journal)
         if read_marker(path, marker) is None:
-            write_json(path / marker, {"command": command, "run_id": "", "files": {}})
+            _mark_in_place(path, command, marker, journal.new_name("tmp"))
+        remove_stale_temp_files(path)
         yield path
+
+
+def _mark_in_place(path: Path, command: str, marker: str, tmp: Path) -> None:
+    """Write ``command``'s marker (no file list) into ``path`` through ``tmp``, a
+    journal-recorded sibling of ``path``, so that no unmarked file is ever inside it."""
+    content = json.dumps({"command": command, "run_id": "", "files": {}}, indent=2) + "\n"
+    try:
+        (path / marker).parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        rename(tmp, path / marker)
+    except OSError as exc:
+        raise (disk_error(exc, path) or exc) from exc
 
 
 def check_unit(path: str | os.PathLike, names: Sequence[str] | None = None) -> None:
@@ -233,6 +273,7 @@ __all__ = [
     "OutputDirError",
     "check_replaceable",
     "check_unit",
+    "is_empty",
     "output_dir",
     "owned_dir",
     "read_marker",

@@ -81,6 +81,24 @@ def progress_bar(
     )
 
 
+def bars_wanted(stream: IO[str] | None = None) -> bool:
+    """Whether a progress bar may be drawn: ``HQSEG_PROGRESS`` is unset or ``auto``,
+    ``TQDM_DISABLE`` is not set, and ``stream`` (default stderr) is a terminal."""
+    mode = os.environ.get(ENV, "").strip().lower() or "auto"
+    return mode == "auto" and _is_tty(stream or sys.stderr) and not _tqdm_disabled()
+
+
+def quiet_library_bars() -> None:
+    """Turn Hugging Face datasets' own bars ("Generating train split", "Loading dataset
+    shards") off unless :func:`bars_wanted`: they would flood a ``dvc repro`` or CI log.
+    Called before hqseg loads data through ``datasets``."""
+    if bars_wanted():
+        return
+    import datasets
+
+    datasets.disable_progress_bars()
+
+
 def _is_tty(stream: IO[str]) -> bool:
     try:
         return stream.isatty()

@@ -33,6 +33,12 @@ RESULT_FILES = (
     "eval/report/paired_iou.csv",
     "runs/hq_sam/summary.json",
     "runs/hq_sam/dvclive/metrics.json",
+    # the headline metric files (hqseg/metrics/headline.py)
+    "runs/hq_sam/headline.json",
+    "eval/hq/headline_sam.json",
+    "eval/hq/headline_hq_sam.json",
+    "eval/coco/headline_sam.json",
+    "eval/coco/headline_hq_sam.json",
 )
 PLOTS_DIR = "runs/hq_sam/dvclive/plots/metrics"
 # speeds, plus what hqseg.provenance calls volatile (git state, platform string)

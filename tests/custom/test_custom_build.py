@@ -38,7 +38,7 @@ def _check_conservation(stats, name, truth):
     records = sum(truth["records"].values())
     rejects = sum(truth["rejects"].values())
     assert row == {"inputs": records + rejects, "records": records, "rejects": rejects,
-                   "dropped": 0}  # fmt: skip
+                   "dropped": 0, "excluded": 0}  # fmt: skip
 
 
 def test_folder_source_alone(tmp_path):

@@ -91,7 +91,7 @@ def test_conservation_per_source_public_and_custom(composed):
     for source, row in stats["conservation"].items():
         assert row["inputs"] == row["records"] + row["rejects"] + row["dropped"], source
     assert stats["conservation"]["mine"] == {"inputs": 10, "records": 6, "rejects": 2,
-                                             "dropped": 2}  # fmt: skip
+                                             "dropped": 2, "excluded": 0}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -116,9 +116,10 @@ def _bench_spec(root, kind):
     }[kind]
 
 
-@pytest.mark.parametrize(("kind", "expected"), [("folder", 8), ("coco", 3), ("hf", 2)])
+@pytest.mark.parametrize(("kind", "expected"), [("folder", 2), ("coco", 3), ("hf", 2)])
 def test_custom_benchmark_runs_the_hq_protocol_on_every_record(composed, tmp_path, kind,
                                                                expected):  # fmt: skip
+    """Every record of the evaluation splits (folder: val; coco and hf have one split)."""
     from evalfakes import FakePredictor
 
     from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
@@ -138,6 +139,24 @@ def test_custom_benchmark_runs_the_hq_protocol_on_every_record(composed, tmp_pat
     assert set(json.loads((tmp_path / "ev" / "masks.json").read_text())) == {"hq_sam", "sam"}
 
 
+def test_custom_benchmark_scores_each_evaluation_split_and_train_only_when_asked(composed,
+                                                                                 tmp_path):
+    from evalfakes import FakePredictor
+
+    from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
+
+    _, _, root = composed
+    said: list[str] = []
+    summary = evaluate_custom_benchmarks(FakePredictor(), [_bench_spec(root, "folder")],
+                                         tmp_path / "ev", progress=False, say=said.append)
+    assert [k for k in summary if isinstance(summary[k], dict)] == ["mine_val_val"]
+    assert any("left out training split 'train' (6 image(s)" in line for line in said), said
+    summary = evaluate_custom_benchmarks(FakePredictor(), [_bench_spec(root, "folder")],
+                                         tmp_path / "ev", progress=False, with_train=True)
+    assert summary["mine_val_train"]["hq_sam"]["n"] == 6
+    assert summary["mine_val_val"]["hq_sam"]["n"] == 2 and "mean" in summary
+
+
 @pytest.mark.slow
 def test_eval_hq_benchmark_cli_with_the_tiny_model(composed, tmp_path):
     _, _, root = composed
@@ -155,7 +174,9 @@ def test_benchmark_bad_spec_is_one_clear_error(tmp_path):
     args = ["eval", "hq", "--benchmark", f"folder:{tmp_path / 'nothing'}", "--model-type",
             "test_vit", "--device", "cpu", "--out", str(tmp_path / "ev")]  # fmt: skip
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 2 and result.output.startswith("error: ")
+    # the start-up line (model, weights, the benchmark spec), then one error line
+    lines = [x for x in result.output.splitlines() if not x.startswith("model test_vit | ")]
+    assert result.exit_code == 2 and lines[0].startswith("error: ") and len(lines) == 1
     assert "is not a folder" in result.output
 
 

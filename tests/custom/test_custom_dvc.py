@@ -26,6 +26,9 @@ def _project(tmp_path, custom) -> Path:
     project.mkdir()
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(REPO / name, project / name)
+    for code in ("hqseg", "pipelines"):  # the stages list the code they run as deps
+        shutil.copytree(REPO / code, project / code,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["custom"] = custom
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -27,7 +27,7 @@ def test_download_help_explains_every_option():
         "--no-verify",
         "--force",
         "--retries",
-        "--quiet",
+        "--progress",  # shown as "--progress / --no-progress"
     } <= set(options)
     for cmd in ("sample", "sources"):
         assert _run(cmd, "--help").exit_code == 0
@@ -55,7 +55,7 @@ def test_sample_then_download_from_it(tmp_path):
     assert _run("sample", "--out", str(tmp_path / "s")).exit_code == 0
     raw = tmp_path / "raw"
     result = _run(
-        "download", "dis_vd", "--from", str(tmp_path / "s"), "--raw-dir", str(raw), "--quiet"
+        "download", "dis_vd", "--from", str(tmp_path / "s"), "--raw-dir", str(raw), "--no-progress"
     )
     assert result.exit_code == 0, result.output
     assert "part of 'dis5k'" in result.output and "val=6" in result.output
@@ -72,7 +72,7 @@ def test_sample_then_download_from_it(tmp_path):
         str(tmp_path / "s" / "repack"),
         "--raw-dir",
         str(raw),
-        "--quiet",
+        "--no-progress",
     )
     assert repack.exit_code == 0, repack.output
     assert "ecssd: repack, pairs train=9" in repack.output.replace(str(raw) + "/", "")
@@ -95,7 +95,7 @@ def test_download_origin_takes_the_params_words(sample, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = _run("download", "ecssd", "--origin", "sample")  # no data/sample here
     assert res.exit_code == 2 and "hqseg sample" in res.output
-    res = _run("download", "ecssd", "--origin", "sample", "--from", str(folder), "--quiet")
+    res = _run("download", "ecssd", "--origin", "sample", "--from", str(folder), "--no-progress")
     assert res.exit_code == 0, res.output
     import json
 

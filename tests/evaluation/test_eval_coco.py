@@ -96,6 +96,7 @@ def test_cli_coco_oracle_boxes(coco_sample, tmp_path, fake_predictor, monkeypatc
         "--out",
         str(tmp_path),
         "--no-progress",
+        "--random-weights",  # the fake predictor stands in for the default vit_l
     ]
     res = CliRunner().invoke(main, [*args, "--oracle-boxes"])
     assert res.exit_code == 0, res.output
@@ -124,6 +125,7 @@ def test_cli_coco_malformed_detections_is_clear_error(
             str(coco_sample["images"]),
             "--detections",
             str(bad),
+            "--random-weights",
             "--out",
             str(tmp_path / "o"),
         ],

@@ -117,6 +117,7 @@ def test_cli_hq_missing_requested_split_is_a_clear_error(
             str(build_folder),
             "--split",
             "hrsod",
+            "--random-weights",
             "--out",
             str(tmp_path / "o"),
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from importlib import metadata
 
 import numpy as np
@@ -72,6 +73,29 @@ def test_collect_hashes_checkpoint_and_reads_versions(checkpoint, tmp_path):
 def test_git_state_of_the_code_checkout():
     state = git_state()  # the hqseg package's folder: this worktree in tests
     assert len(state["revision"]) == 40 and isinstance(state["dirty"], bool)
+
+
+def test_dirty_looks_at_code_files_only(tmp_path):
+    """dvc.lock and results change mid-pipeline under ``dvc repro``: not dirty; code is."""
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "pkg").mkdir()
+    for rel in ("pkg/code.py", "dvc.lock", "eval.json"):
+        (tmp_path / rel).write_text("1\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x")
+    (tmp_path / "dvc.lock").write_text("2\n")
+    (tmp_path / "eval.json").write_text("2\n")
+    (tmp_path / "new_result.csv").write_text("2\n")
+    assert git_state(tmp_path / "pkg")["dirty"] is False
+    (tmp_path / "pkg" / "new.py").write_text("2\n")
+    assert git_state(tmp_path / "pkg")["dirty"] is True
+    (tmp_path / "pkg" / "new.py").unlink()
+    (tmp_path / "pkg" / "code.py").write_text("2\n")
+    assert git_state(tmp_path)["dirty"] is True
 
 
 def test_sample_flag_from_the_card_and_the_coco_sample(build, tmp_path):

@@ -159,3 +159,17 @@ def test_paper_reference_is_consistent():
         mean = sum(v[metric] for v in per_set.values()) / 4
         assert round(mean, 1) == pytest.approx(paper["vit_l"]["hq_sam"]["hq4"][metric], abs=0.051)
     assert paper["vit_b"]["sam"]["coco"] == {"AP_B": 28.2, "AP": 44.4}
+
+
+def test_report_links_the_audit_review_page(base_and_new, tmp_path):
+    _, new = base_and_new
+    out = tmp_path / "r"
+    assert _run(["--results", str(new), "--out", str(out), "--paper", ""]).exit_code == 0
+    assert "Label-quality review" not in (out / "report.md").read_text()  # no audit: no link
+    (new / "audit").mkdir()
+    (new / "audit" / "index.html").write_text("<!DOCTYPE html><title>review</title>")
+    res = _run(["--results", str(new), "--out", str(out), "--paper", ""])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    href = html.split("Label-quality review", 1)[1].split('href="', 1)[1].split('"', 1)[0]
+    assert (out / href).resolve() == (new / "audit" / "index.html").resolve()

@@ -323,5 +323,9 @@ def test_without_a_terminal_training_prints_progress_lines(data, tmp_path):
     proc = CliRunner().invoke(main, ["train", *_cli_args(settings)], env={"HQSEG_PROGRESS": ""})
     assert proc.exit_code == 0, proc.output[-2000:]
     assert "train: 1/2 steps (50%) loss=" in proc.stderr, proc.stderr[-2000:]
+    # one start-up line first: model, weights, parameters, device, data counts
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("model test_vit | weights RANDOM | "), proc.stdout[:500]
+    assert " trainable) | device cpu | data default/train=" in first
     assert "train: 2/2 steps (100%) loss=" in proc.stderr
     assert "img_s=" in proc.stderr and "steps/s" in proc.stderr

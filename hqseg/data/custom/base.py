@@ -31,7 +31,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from hqseg.data.custom.spec import SourceSpec, SpecError
+from hqseg.data.mask_rule import mask_to_grey
 from hqseg.data.schema import Pair, Reject
+from hqseg.utils.regular import NotRegularFile, open_regular
 
 MASK_TYPES = ("auto", "binary", "grey", "instances")
 AUTO_SAMPLE = 16
@@ -88,23 +90,38 @@ class CustomSource:
 
     def resolve_auto(self, masks: list[Path]) -> None:
         """Settle ``mask_type=auto`` from up to :data:`AUTO_SAMPLE` masks (sorted order):
-        ``binary`` when each has at most two values, else ``grey``."""
+        ``binary`` when each, read by the one mask rule
+        (:func:`~hqseg.data.mask_rule.mask_to_grey`), has at most two values and its
+        foreground is the one that reading it as object ids gives; else ``grey``. So
+        an RGBA matte (white colour, alpha carrying the matte) is read through its
+        alpha, never as "every pixel is a non-zero id"."""
         if self.mask_type != "auto":
             return
         self.mask_type = "binary"
         for path in sorted(masks)[:AUTO_SAMPLE]:
             try:
-                with Image.open(path) as img:
-                    if len(np.unique(np.asarray(img.convert("L")))) > 2:
+                with open_regular(path) as fh, Image.open(fh) as img:
+                    img.load()
+                    grey = mask_to_grey(img, "grey")
+                    ids = mask_to_grey(img, "object_ids")
+                    if len(np.unique(grey)) > 2 or not np.array_equal(grey > 0, ids > 0):
                         self.mask_type = "grey"
                         return
-            except (OSError, ValueError, UnidentifiedImageError):
+            except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
                 continue  # rejected later, with its reason
 
     # -- helpers for subclasses ------------------------------------------------
 
     def derived(self, rel: str, data: bytes, shown: str) -> Path:
-        """Write ``data`` to ``work_dir/rel`` and remember ``shown`` as its name."""
+        """Write ``data`` to ``work_dir/rel`` and remember ``shown`` as its name.
+
+        ``rel`` is built from names in the user's data (COCO annotation ids, id cells);
+        one that could leave ``work_dir`` (absolute, ``..``, empty parts) is written
+        under ``unsafe/<sha256 of rel>`` instead, a name no safe ``rel`` can take.
+        """
+        parts = rel.split("/")
+        if rel.startswith("/") or any(p in ("", ".", "..") or "\\" in p for p in parts):
+            rel = f"unsafe/{hashlib.sha256(rel.encode('utf-8', 'surrogatepass')).hexdigest()}"
         path = self.work_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -119,10 +136,13 @@ class CustomSource:
     ) -> Iterator[Pair | Reject]:
         """One pair per object of an instance-id mask file (see the module rule)."""
         try:
-            with Image.open(mask) as img:
+            with open_regular(mask) as fh, Image.open(fh) as img:
                 img.load()
                 arr = np.asarray(img if img.mode in ("L", "P", "I", "I;16") else img.convert("RGB"))
-        except (OSError, ValueError, UnidentifiedImageError) as exc:
+        except NotRegularFile as exc:
+            yield self.reject(mask, "special-file", f"mask is {exc.kind}, not a file")
+            return
+        except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
             yield self.reject(mask, "unreadable-mask", f"mask does not decode: {exc}")
             return
         if arr.ndim == 3:

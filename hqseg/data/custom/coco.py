@@ -18,11 +18,19 @@ seen before), ``bad-polygon`` (an odd count of numbers, or non-numeric ones),
 ``degenerate`` (renders to no pixel), ``out-of-image`` (a vertex or bbox corner more
 than one pixel outside the image), ``too-small`` (fewer than ``min_area`` pixels).
 An image whose file has another size than the JSON says is rejected by the common
-size check (``size-mismatch``), like any pair.
+size check (``size-mismatch``), like any pair. Each image entry is checked before any
+of its annotations is rendered; its annotations are then rejected with the entry's
+problem: ``bad-image-entry`` (``file_name`` not a string, ``height``/``width`` not
+positive integers), ``unsafe-path`` (an absolute ``file_name`` or one with ``..``: it
+would be read from outside IMAGES_DIR), ``too-large`` (``height`` x ``width`` above
+:data:`hqseg.data.limits.MAX_PIXELS`, so nothing of that size is ever allocated).
+RLE counts must be non-negative and cover exactly ``height`` x ``width`` pixels
+(``bad-segmentation`` otherwise).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -33,7 +41,10 @@ import numpy as np
 
 from hqseg.data.custom.base import CustomSource, files_fingerprint, png_bytes
 from hqseg.data.custom.spec import SourceSpec, SpecError
+from hqseg.data.extract import safe_relpath
+from hqseg.data.limits import MAX_PIXELS
 from hqseg.data.schema import Pair, Reject
+from hqseg.utils.regular import is_regular
 
 MIN_AREA = 16
 _SLACK = 1.0  # pixels a vertex may lie outside the image before it is out-of-image
@@ -94,10 +105,36 @@ class CocoSource(CustomSource):
                 raise SpecError(
                     f"{where}: image entry {entry!r:.80} lacks id/file_name/width/height"
                 )
+            if not isinstance(entry["id"], int | str):
+                raise SpecError(f"{where}: image id {entry['id']!r:.80} is not an integer")
             if entry["id"] in images:
                 raise SpecError(f"{where}: image id {entry['id']!r} appears twice in images")
             images[entry["id"]] = entry
         return images, data["annotations"]
+
+    def _image(self, entry: dict) -> tuple[Path, int, int]:
+        """(file, height, width) of an image entry, checked before anything is allocated."""
+        name, h, w = entry["file_name"], entry["height"], entry["width"]
+        if not isinstance(name, str) or not name:
+            raise _BadAnnotation("bad-image-entry", f"file_name must be a string, not {name!r:.60}")
+        rel = safe_relpath(name)
+        if rel is None:
+            raise _BadAnnotation("unsafe-path", f"file_name {name!r} leaves the images folder")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (h, w)):
+            raise _BadAnnotation(
+                "bad-image-entry",
+                f"height/width must be positive integers, not {h!r:.30}/{w!r:.30}",
+            )
+        if h * w > MAX_PIXELS:
+            raise _BadAnnotation(
+                "too-large", f"declared size {w}x{h} exceeds the limit of {MAX_PIXELS} pixels"
+            )
+        image = self.images_dir / rel
+        if image.exists() and not is_regular(image):
+            raise _BadAnnotation("special-file", f"image {rel} is not a regular file")
+        if not image.is_file():
+            raise _BadAnnotation("image-missing", f"image file {rel} not found")
+        return image, h, w
 
     def iter_pairs(self, root: Path | None = None) -> Iterator[Pair | Reject]:
         images, annotations = self._load()
@@ -115,26 +152,30 @@ class CocoSource(CustomSource):
     def _pair(self, ann, ann_id, images, seen, shown) -> Pair:
         if not isinstance(ann, dict):
             raise _BadAnnotation("bad-segmentation", "annotation is not an object")
+        if not isinstance(ann_id, int | str):
+            detail = f"annotation id {ann_id!r:.60} is not an integer"
+            raise _BadAnnotation("bad-segmentation", detail)
         if ann_id in seen:
             raise _BadAnnotation("duplicate-id", f"annotation id {ann_id!r} repeats")
         seen.add(ann_id)
         if ann.get("iscrowd", 0):
             raise _BadAnnotation("crowd", "crowd annotation (iscrowd=1)")
-        entry = images.get(ann.get("image_id"))
+        image_id = ann.get("image_id")
+        entry = images.get(image_id) if isinstance(image_id, int | str) else None
         if entry is None:
-            raise _BadAnnotation("unknown-image", f"image_id {ann.get('image_id')!r} not in images")
-        image = self.images_dir / entry["file_name"]
-        if not image.is_file():
-            raise _BadAnnotation("image-missing", f"image file {entry['file_name']} not found")
-        h, w = int(entry["height"]), int(entry["width"])
+            raise _BadAnnotation("unknown-image", f"image_id {image_id!r:.60} not in images")
+        image, h, w = self._image(entry)
         mask = self._render(ann, h, w)
         area = int(mask.sum())
         if area == 0:
             raise _BadAnnotation("degenerate", "segmentation covers no pixel")
         if area < self.min_area:
             raise _BadAnnotation("too-small", f"{area} px < min_area {self.min_area}")
-        stem = f"{Path(entry['file_name']).with_suffix('').as_posix()}/{ann_id}"
-        path = self.derived(f"coco/{ann_id}.png", png_bytes(mask * np.uint8(255)), shown)
+        stem = f"{Path(image.relative_to(self.images_dir)).with_suffix('').as_posix()}/{ann_id}"
+        # The annotation id names the derived file only through its hash: an id is user
+        # text ("../x") and must not choose a path.
+        key = hashlib.sha256(repr(ann_id).encode()).hexdigest()[:24]
+        path = self.derived(f"coco/{key}.png", png_bytes(mask * np.uint8(255)), shown)
         return Pair(image, path, self.split, stem)
 
     def _render(self, ann: dict, h: int, w: int) -> np.ndarray:
@@ -147,10 +188,11 @@ class CocoSource(CustomSource):
             rings = self._polygons(seg, h, w)
             rle = mask_utils.merge(mask_utils.frPyObjects(rings, h, w))
         elif isinstance(seg, dict) and "counts" in seg and "size" in seg:
-            if list(seg["size"]) != [h, w]:
+            if seg["size"] != [h, w]:
                 raise _BadAnnotation(
-                    "bad-segmentation", f"RLE size {seg['size']} differs from image {[h, w]}"
+                    "bad-segmentation", f"RLE size {seg['size']!r:.40} differs from image {[h, w]}"
                 )
+            self._check_counts(seg["counts"], h, w)
             try:
                 if isinstance(seg["counts"], list):
                     rle = mask_utils.frPyObjects(seg, h, w)
@@ -165,6 +207,27 @@ class CocoSource(CustomSource):
         else:
             raise _BadAnnotation("bad-segmentation", "no polygon or RLE segmentation")
         return mask_utils.decode(rle).astype(np.uint8)
+
+    @staticmethod
+    def _check_counts(counts, h: int, w: int) -> None:
+        """RLE run lengths must be non-negative and cover exactly h x w pixels (a decoder
+        trusts them: longer runs would write past the mask)."""
+        from hqseg.metrics.rle import rle_counts
+
+        if isinstance(counts, list) and not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in counts
+        ):
+            raise _BadAnnotation("bad-segmentation", "RLE counts must be integers")
+        if not isinstance(counts, list | str):
+            raise _BadAnnotation("bad-segmentation", "RLE counts must be a list or a string")
+        try:
+            runs = rle_counts({"counts": counts})
+        except (ValueError, IndexError, TypeError, UnicodeError, OverflowError):
+            runs = None
+        if runs is None or (runs < 0).any() or int(runs.sum()) != h * w:
+            raise _BadAnnotation(
+                "bad-segmentation", f"RLE counts are negative or do not cover {h}x{w} pixels"
+            )
 
     @staticmethod
     def _polygons(seg: list, h: int, w: int) -> list[list[float]]:

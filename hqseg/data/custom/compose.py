@@ -15,11 +15,12 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hqseg.data.card import FALLBACK_TERMS, SourceInfo
-from hqseg.data.custom.spec import SourceSpec, SpecError, parse_spec
+from hqseg.data.custom.spec import SourceSpec, SpecError, check_name, parse_spec
+from hqseg.data.exclude import Excluded, count_by_source
 
 NO_LICENCE = "not stated (give it with --licence)"
 RESERVED = ("default", "hq_eval")  # config names of every build
@@ -63,8 +64,14 @@ def resolve_added(
 
 
 def with_options(spec: SourceSpec, **options: str) -> SourceSpec:
-    """``spec`` with ``options`` set (empty values ignored); its text is unchanged."""
+    """``spec`` with ``options`` set (empty values ignored); its text is unchanged.
+
+    Raises:
+        SpecError: ``name`` is not a valid source name (:func:`~.spec.check_name`).
+    """
     extra = {k: v for k, v in options.items() if v}
+    if "name" in extra:
+        check_name(extra["name"], spec.text)
     return dataclasses.replace(spec, options={**spec.options, **extra}) if extra else spec
 
 
@@ -80,8 +87,10 @@ def specs_from_params(path: str | Path, key: str = "custom") -> list[SourceSpec]
     """
     import yaml
 
+    from hqseg.utils import params_yaml
+
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = params_yaml.load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: cannot read the {key}: list: {exc}") from None
     entries = (data.get(key) or []) if isinstance(data, dict) else []
@@ -137,11 +146,13 @@ def conservation(
     counts: dict[str, dict[str, int]],
     rejects_by_source: dict[str, dict[str, int]],
     dropped: set[str],
+    excluded: Iterable[Excluded] = (),
 ) -> dict[str, dict[str, int]]:
-    """Per source: ``inputs``, ``records`` (in the build), ``rejects``, ``dropped``.
+    """Per source: ``inputs``, ``records`` (in the build), ``rejects``, ``dropped``, ``excluded``.
 
     ``inputs`` is what normalisation enumerated (pairs found plus listing and
-    download rejects); it must equal records + rejects + dropped.
+    download rejects); it must equal records + rejects + dropped + excluded
+    (``--exclude``).
 
     Raises:
         DatasetError: it does not (an item was lost without a trace).
@@ -152,6 +163,7 @@ def conservation(
     for rid in dropped:
         source = rid.split("/", 1)[0]
         dropped_by[source] = dropped_by.get(source, 0) + 1
+    excluded_by = count_by_source(excluded)
     out = {}
     for source, summary in summaries.items():
         n_rejects = sum(rejects_by_source.get(source, {}).values())
@@ -161,11 +173,13 @@ def conservation(
             "records": kept,
             "rejects": n_rejects,
             "dropped": dropped_by.get(source, 0),
+            "excluded": excluded_by.get(source, 0),
         }
-        if row["inputs"] != kept + n_rejects + row["dropped"]:
+        if row["inputs"] != kept + n_rejects + row["dropped"] + row["excluded"]:
             raise DatasetError(
                 f"{source}: {row['inputs']} inputs but {kept} records + {n_rejects} rejects + "
-                f"{row['dropped']} dropped duplicates; rebuild after deleting its normalised folder"
+                f"{row['dropped']} dropped duplicates + {row['excluded']} excluded; rebuild "
+                "after deleting its normalised folder"
             )
         out[source] = row
     return out

@@ -31,6 +31,7 @@ from hqseg.data.custom.base import CustomSource, files_fingerprint, png_bytes
 from hqseg.data.custom.spec import SourceSpec
 from hqseg.data.schema import Pair, Reject
 from hqseg.errors import DatasetError
+from hqseg.utils.regular import read_regular
 
 IMAGE_COLUMNS = ("image", "img", "images", "pixel_values", "input", "photo")
 MASK_COLUMNS = ("mask", "masks", "label", "labels", "annotation", "segmentation",
@@ -62,6 +63,9 @@ class HFSource(CustomSource):
             return self._splits
         import datasets
 
+        from hqseg.utils.progress import quiet_library_bars
+
+        quiet_library_bars()
         where = self.spec.text
         try:
             if (
@@ -155,7 +159,7 @@ class HFSource(CustomSource):
             data = value.get("bytes")
             if data is None and value.get("path"):
                 try:
-                    data = Path(value["path"]).read_bytes()
+                    data = read_regular(value["path"])  # a FIFO there: no hang
                 except OSError:
                     data = None
         elif isinstance(value, bytes | bytearray):

@@ -155,15 +155,20 @@ def parse_spec(text: str) -> SourceSpec:
     if not location.strip():
         raise SpecError(f"{text!r}: no location after {kind}:")
     result = SourceSpec(kind, location.strip(), options, extra, spec)
-    name = result.name
-    if not _NAME.match(name):
-        raise SpecError(
-            f"{text!r}: source name {name!r} must be lower-case letters, digits and _, "
-            "starting with a letter (set it with ?name=...)"
-        )
+    check_name(result.name, text)
     if not result.train_splits and "train" in options and options["train"] not in ("", "none"):
         raise SpecError(f"{text!r}: train= names no split")
     return result
+
+
+def check_name(name: str, text: str) -> None:
+    """Raise :class:`SpecError` unless ``name`` is a valid source name (it becomes a
+    folder name under the output root, so it can never hold ``/``, ``.`` or ``..``)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise SpecError(
+            f"{text!r}: source name {name!r} must be lower-case letters, digits and _, "
+            "starting with a letter, at most 48 characters (set it with ?name=... or --name)"
+        )
 
 
 def derive_name(spec: SourceSpec) -> str:

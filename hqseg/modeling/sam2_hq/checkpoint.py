@@ -15,9 +15,8 @@ import torch
 from torch import nn
 
 from hqseg.errors import CheckpointError
-from hqseg.modeling.checkpoint import LoadReport
+from hqseg.modeling.checkpoint import LoadReport, save_state_dict
 from hqseg.modeling.sam2_hq.configs import HQ_MODULE_NAMES, TRUNK_SIGNATURES
-from hqseg.utils.atomic import atomic_file
 
 _HQ_PREFIXES = tuple(f"sam_mask_decoder.{m}." for m in HQ_MODULE_NAMES)
 
@@ -98,5 +97,4 @@ def official_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def save_official_checkpoint(model: nn.Module, path: str | os.PathLike) -> None:
     """Write ``{"model": state_dict}`` (``sam2.1_hq_hiera_*.pt`` layout), atomically."""
-    with atomic_file(path, "wb") as fh:
-        torch.save({"model": official_state_dict(model)}, fh)
+    save_state_dict({"model": official_state_dict(model)}, path)

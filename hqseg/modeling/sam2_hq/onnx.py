@@ -29,7 +29,8 @@ encoder does for ``SAM2ImagePredictor`` (which passes boxes as corner points): d
 add one (unlike SAM's ONNX convention).
 
 outputs: ``masks_hq``, ``masks_sum`` ``[1, 1, 256, 256]`` and ``iou_predictions``
-``[1, 1]``, as :meth:`HQSam2.decode` with ``hq_token_only`` True / False (see
+``[1, 1]`` (dimensions named as :data:`~hqseg.modeling.onnx_export.OUTPUT_DIMS` says),
+as :meth:`HQSam2.decode` with ``hq_token_only`` True / False (see
 :mod:`hqseg.modeling.onnx_export`). Without ``multimask_output``, SAM's part is
 SAM 2's single-mask answer (token 0, or the best multimask token when token 0 is
 unstable). The logits are not clamped; ``SAM2ImagePredictor`` clamps the low-res
