@@ -14,6 +14,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# hqseg commands the tests start compare runs on this one machine: the CPU's own kernels
+# (faster); tests/training/test_cpu_numerics.py sets the mode it checks
+os.environ.setdefault("HQSEG_CPU_NUMERICS", "native")
 
 SOURCES = (
     "dis5k", "thinobject5k", "fss1000", "ecssd", "msra10k", "duts", "dut_omron", "coift", "hrsod",
