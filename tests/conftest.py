@@ -14,6 +14,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# hqseg commands the tests start compare runs on this one machine: the CPU's own kernels
+# (faster); tests/training/test_cpu_numerics.py sets the mode it checks
+os.environ.setdefault("HQSEG_CPU_NUMERICS", "native")
 
 XDIST_DEFAULT = {"numprocesses": 2, "dist": "loadfile"}
 """The suite's default parallelism: 2 workers (2 cores in CI), each test file on one."""

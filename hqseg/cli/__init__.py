@@ -36,6 +36,19 @@ class _Group(click.Group):
         click.secho(f"error: {message}", fg="red", err=True)
         sys.exit(2)
 
+    def __call__(self, *args, **kwargs):
+        """A process's entry (the console script, ``python -m hqseg.cli``, torchrun ranks):
+        pin CPU numerics before anything imports torch (``hqseg.utils.cpu_numerics``).
+        In-process calls (click's test runner) go through ``main()`` and keep theirs."""
+        from hqseg.utils.cpu_numerics import pin_cpu_numerics
+
+        try:
+            pin_cpu_numerics()
+        except HqsegError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+        return super().__call__(*args, **kwargs)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hqseg")

@@ -5,6 +5,7 @@ from functools import partial
 import pytest
 import segment_anything_hq.modeling as official  # test dependency: must fail if missing
 import torch
+from tolerances import assert_close_f32
 
 from hqseg.modeling.build import build_hq_mask_decoder
 from hqseg.modeling.configs import ENCODER_CONFIGS
@@ -18,7 +19,6 @@ except ImportError as exc:  # pragma: no cover - only without the test extra
     ) from exc
 
 MODES = [(mm, hq) for mm in (False, True) for hq in (False, True)]
-ATOL = 1e-5
 
 
 def official_decoder(vit_dim: int):
@@ -85,8 +85,8 @@ def test_decoder_matches_official(decoder_pair, multimask, hq_only):
         m2, i2 = theirs(emb, pe, sparse, dense, multimask, hq_only, [interm])
     assert m1.shape == m2.shape == (3, 1, 256, 256)
     assert i1.shape == i2.shape == (3, 1)
-    torch.testing.assert_close(m1, m2, atol=ATOL, rtol=0)
-    torch.testing.assert_close(i1, i2, atol=ATOL, rtol=0)
+    assert_close_f32(m1, m2)
+    assert_close_f32(i1, i2)
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +122,8 @@ def test_whole_model_matches_official(model_pair, one_image, official_outputs, m
     with torch.no_grad():
         got = ours([one_image], multimask, hq_only)[0]
     want = official_outputs[(multimask, hq_only)]
-    torch.testing.assert_close(got["low_res_logits"], want["low_res_logits"], atol=ATOL, rtol=0)
-    torch.testing.assert_close(got["iou_predictions"], want["iou_predictions"], atol=ATOL, rtol=0)
+    assert_close_f32(got["low_res_logits"], want["low_res_logits"])
+    assert_close_f32(got["iou_predictions"], want["iou_predictions"])
     assert got["masks"].shape == want["masks"].shape == (2, 1, 1200, 900)
     # Bool masks may flip only where the logit is within float noise of 0.
     assert (got["masks"] != want["masks"]).float().mean() < 1e-4

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tolerances import RTOL32_OTHER_KERNELS, assert_close_f32
 
 from hqseg.errors import CheckpointError
 from hqseg.modeling import HQSamPredictor, build_hq_sam, hq_sam_model_registry
@@ -82,13 +83,13 @@ def test_decode_types_follow_hq_sam_rules(model, features):
         )
     assert masks.shape == (2, 5, 256, 256) and iou.shape == (2, 4)
     assert plain.shape == (2, 4, 256, 256) and plain_iou.shape == (2, 4)
-    torch.testing.assert_close(out["sam"][0], plain[:, 0:1])
-    torch.testing.assert_close(out["hq"][0], masks[:, 4:5])
-    torch.testing.assert_close(out["sum"][0], masks[:, 0:1] + masks[:, 4:5])
+    assert_close_f32(out["sam"][0], plain[:, 0:1], RTOL32_OTHER_KERNELS)
+    assert_close_f32(out["hq"][0], masks[:, 4:5], RTOL32_OTHER_KERNELS)
+    assert_close_f32(out["sum"][0], masks[:, 0:1] + masks[:, 4:5], RTOL32_OTHER_KERNELS)
     best = iou[:, 1:].argmax(1) + 1
     rows = torch.arange(2)
-    torch.testing.assert_close(multi[:, 0], masks[rows, best] + masks[:, 4])
-    torch.testing.assert_close(multi_iou[:, 0], iou[rows, best])
+    assert_close_f32(multi[:, 0], masks[rows, best] + masks[:, 4], RTOL32_OTHER_KERNELS)
+    assert_close_f32(multi_iou[:, 0], iou[rows, best], RTOL32_OTHER_KERNELS)
     # the HQ token takes part in the attention: the HQ pass's SAM tokens are not plain SAM 2.1
     assert not torch.allclose(plain[:, 1:], masks[:, 1:4])
 
@@ -123,8 +124,8 @@ def test_sam_mask_type_is_meta_sam2_itself(model):
             best = meta_iou.argmax(1)
             meta_low = meta_low[np.arange(2), best][:, None]
             meta_iou = meta_iou[np.arange(2), best][:, None]
-        np.testing.assert_allclose(low, meta_low, atol=1e-4, rtol=0)
-        np.testing.assert_allclose(iou, meta_iou[:, 0], atol=1e-5, rtol=0)
+        assert_close_f32(low, meta_low, RTOL32_OTHER_KERNELS)
+        assert_close_f32(iou, meta_iou[:, 0], RTOL32_OTHER_KERNELS)
 
 
 def test_one_image_for_many_prompts_equals_a_batch(model, features):
@@ -134,7 +135,7 @@ def test_one_image_for_many_prompts_equals_a_batch(model, features):
         batched = model.decode(
             embed.expand(2, -1, -1, -1), high_res.expand(2, -1, -1, -1), boxes=BOXES
         )[0]
-    torch.testing.assert_close(shared, batched, atol=1e-5, rtol=0)
+    assert_close_f32(shared, batched, RTOL32_OTHER_KERNELS)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +160,7 @@ def test_authors_output_modes(model, features, multimask, hq_only, n_masks, n_io
     assert logits.abs().max() <= 32
     if multimask and not hq_only:  # HQ logits added to each SAM multimask logit
         want = (all_masks[:, 1:4] + all_masks[:, 4:5]).clamp(-32, 32)
-        torch.testing.assert_close(logits, want, atol=1e-5, rtol=0)
+        assert_close_f32(logits, want, RTOL32_OTHER_KERNELS)
 
 
 def test_mask_prompt_and_box_with_points(model, features):
@@ -211,7 +212,7 @@ def test_official_checkpoint_round_trip_and_plain_sam2(model, features, tmp_path
     assert base.load_report.kind == "sam" and base.load_report.hq_initialised_fresh
     assert sorted(base.load_report.missing_keys) == sorted(hq_keys)
     with torch.no_grad():  # plain SAM 2.1's mask is the checkpoint's, whatever the HQ weights
-        torch.testing.assert_close(
+        assert_close_f32(
             base.decode(embed, high_res, boxes=BOXES, mask_type="sam")[0],
             model.decode(embed, high_res, boxes=BOXES, mask_type="sam")[0],
         )

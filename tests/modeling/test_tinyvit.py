@@ -8,13 +8,13 @@ import pytest
 import segment_anything_hq.modeling as official  # test dependency: must fail if missing
 import torch
 from segment_anything_hq.modeling.tiny_vit_sam import TinyViT
+from tolerances import assert_close_f32
 
 from hqseg.errors import CheckpointError
 from hqseg.modeling import build_hq_sam, build_plain_sam, save_official_checkpoint
 from hqseg.modeling.configs import TINYVIT_CONFIGS
 
 MODES = [(mm, hq) for mm in (False, True) for hq in (False, True)]
-ATOL = 1e-5
 
 
 def official_light_hq_sam(model_type: str) -> torch.nn.Module:
@@ -81,8 +81,8 @@ def encoded(pair):
 def test_encoder_and_early_feature_match(encoded):
     (emb, early), (want_emb, want_early) = encoded
     assert early.shape == (1, 64, 64, 48)  # stage layers[1] viewed as [B, 64, 64, C]
-    torch.testing.assert_close(emb, want_emb, atol=ATOL, rtol=0)
-    torch.testing.assert_close(early, want_early, atol=ATOL, rtol=0)
+    assert_close_f32(emb, want_emb)
+    assert_close_f32(early, want_early)
 
 
 PROMPTS = {
@@ -116,8 +116,8 @@ def test_logits_match_authors(pair, encoded, prompt, multimask, hq_only):
             [t_early],
         )
     assert got.shape == want.shape == (2, 1, 256, 256)
-    torch.testing.assert_close(got, want, atol=ATOL, rtol=0)
-    torch.testing.assert_close(got_iou, want_iou, atol=ATOL, rtol=0)
+    assert_close_f32(got, want)
+    assert_close_f32(got_iou, want_iou)
 
 
 def test_whole_forward_matches_authors(pair):
@@ -132,7 +132,7 @@ def test_whole_forward_matches_authors(pair):
     with torch.no_grad():
         got = ours([record], False, False)[0]
         want = theirs([record], False, False)[0]
-    torch.testing.assert_close(got["low_res_logits"], want["low_res_logits"], atol=ATOL, rtol=0)
+    assert_close_f32(got["low_res_logits"], want["low_res_logits"])
 
 
 def test_official_hq_and_mobilesam_checkpoints_load(tmp_path, pair):
@@ -172,7 +172,7 @@ def test_cache_refreshed_after_loading_into_an_eval_model(pair):
     fresh.load_state_dict(ours.state_dict())
     x = torch.rand(1, 3, 1024, 1024)
     with torch.no_grad():
-        torch.testing.assert_close(fresh.encode(x)[0], ours.encode(x)[0], atol=ATOL, rtol=0)
+        assert_close_f32(fresh.encode(x)[0], ours.encode(x)[0])
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tolerances import RTOL32_OTHER_KERNELS, assert_close_f32
 
 from hqseg.training import model_api
 from hqseg.training.config import TrainConfig
@@ -56,6 +57,10 @@ def test_image_by_image_backward_equals_the_whole_batch_loss():
         generator=torch.Generator().manual_seed(5),
     )
     ref.total.backward()
-    assert abs(float(parts.total) - float(ref.total)) < 1e-5
+    # the same sums in another order (image by image vs the batch): float32 rounding
+    assert_close_f32(parts.total, ref.total.detach())
     for p, g in zip(params, grads, strict=True):
-        assert torch.allclose(p.grad, g, atol=1e-6, rtol=1e-4)
+        # gradients at their own scale (entries of 0.01 and more), 1e-4 (≈ 840 ulps): each
+        # is a sum over 1024 points x 2 images in another order, then back through the
+        # decoder's layers
+        assert_close_f32(p.grad, g, rtol=RTOL32_OTHER_KERNELS, floor=0.01)
