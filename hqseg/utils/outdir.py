@@ -47,6 +47,7 @@ from hqseg.utils.atomic import (
     remove_stale_temp_files,
     rename,
 )
+from hqseg.utils.checksums import sha256_file
 
 MARKER = ".hqseg-output.json"
 _KEEP = (".gitignore",)
@@ -130,14 +131,6 @@ def check_replaceable(path: str | os.PathLike, command: str, marker: str = MARKE
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @contextlib.contextmanager
 def output_dir(
     path: str | os.PathLike,
@@ -171,7 +164,7 @@ def output_dir(
         files = {}
         if manifest:
             files = {
-                p.name: _sha256(p)
+                p.name: sha256_file(p)
                 for p in sorted(tmp.iterdir())
                 if p.is_file() and p.name not in (MARKER, *_KEEP)
             }
@@ -253,7 +246,7 @@ def check_unit(path: str | os.PathLike, names: Sequence[str] | None = None) -> N
         if names is not None and name not in names:
             continue
         file = path / name
-        if file.is_file() and _sha256(file) != digest:
+        if file.is_file() and sha256_file(file) != digest:
             raise OutputDirError(
                 f"{file}: does not belong with the other files of run {marker.get('run_id')} "
                 f"in {path} (changed or written by another run); "

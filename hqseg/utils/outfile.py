@@ -27,7 +27,6 @@ that was not ours: that file stays refused until ``--force`` is given again).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.utils.atomic import Journal, disk_error, locked_folder, recover, rename
+from hqseg.utils.checksums import sha256_file
 from hqseg.utils.outdir import OutputDirError
 
 
@@ -42,14 +42,6 @@ def sidecar(path: str | os.PathLike) -> Path:
     """The marker file of single-file output ``path``: ``.NAME.hqseg-output.json`` beside it."""
     path = Path(path)
     return path.with_name(f".{path.name}.hqseg-output.json")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_sidecar(path: Path) -> dict[str, Any] | None:
@@ -64,7 +56,7 @@ def owns(path: str | os.PathLike, command: str) -> bool:
     """True if regular file ``path`` is, unchanged, the output of ``command``."""
     path = Path(path)
     mark = _read_sidecar(path)
-    return bool(mark) and mark.get("command") == command and _sha256(path) in mark["sha256"]
+    return bool(mark) and mark.get("command") == command and sha256_file(path) in mark["sha256"]
 
 
 def check_file_replaceable(
@@ -124,8 +116,8 @@ def owned_file(
             yield tmp
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
-            new = _sha256(tmp)
-            previous = [_sha256(path)] if path.is_file() and owns(path, command) else []
+            new = sha256_file(tmp)
+            previous = [sha256_file(path)] if path.is_file() and owns(path, command) else []
             _write_sidecar(journal, path, command, [new, *previous])
             rename(tmp, path)
             _write_sidecar(journal, path, command, [new])
