@@ -167,9 +167,11 @@ def hq_command(
     from hqseg.errors import HqsegError
     from hqseg.evaluation.hq_run import HQ_CONFIG, evaluate_hq_benchmarks
     from hqseg.modeling.startup import require_weights
+    from hqseg.utils.outdir import check_replaceable
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     require_weights(model_type, checkpoint, random_weights)
+    check_replaceable(Path(out_dir), "eval hq")  # before the model loads, not after the work
     if benchmarks and splits:
         raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
     if with_train and not benchmarks:
@@ -296,10 +298,12 @@ def coco_command(
     from hqseg.evaluation.coco import evaluate_coco_models
     from hqseg.evaluation.distributed import init_from_env
     from hqseg.modeling.startup import require_weights
+    from hqseg.utils.outdir import check_replaceable
 
     if (detections is None) == (not oracle_boxes):
         raise HqsegError("give exactly one of --detections FILE or --oracle-boxes")
     require_weights(model_type, checkpoint, random_weights)
+    check_replaceable(Path(out_dir), "eval coco")  # before the model loads, not after the work
     provenance = _provenance(
         model_type, checkpoint, annotations, annotations=annotations, images=images_dir,
         detections=detections, oracle_boxes=oracle_boxes, top_k=top_k, resize_mode=resize_mode,

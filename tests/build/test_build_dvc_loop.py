@@ -46,14 +46,15 @@ def test_dvc_stages_make_the_loop():
     stages = _stages()
     build, audit, report = stages["build"], stages["audit"], stages["report"]
     assert build["cmd"] == "python -m pipelines.build"
-    assert {"curation", "pipelines/build.py", "pipelines/params.py", "hqseg/data"} <= _deps(build)
+    wanted = {"curation", "pipelines/build.py", "pipelines/params.py", "hqseg/data/exclude.py"}
+    assert wanted <= _deps(build)
     assert "data/hqseg44k" in build["outs"] and "data/hqseg44k" in _deps(audit)  # after build
-    assert audit["cmd"][0].startswith("hqseg audit data/hqseg44k --out eval/audit")
-    assert audit["cmd"][1].startswith("hqseg review eval/audit --data data/hqseg44k")
-    assert {"hqseg/curation", "hqseg/cli"} <= _deps(audit)
+    # the audit writes its review page itself (index.html beside audit.csv)
+    assert audit["cmd"].startswith("hqseg audit data/hqseg44k --out eval/audit")
+    assert {"hqseg/curation", "hqseg/cli/audit.py"} <= _deps(audit)
     outs = {next(iter(o)) for o in audit["outs"]}
-    assert outs == {"eval/audit/audit.csv", "eval/audit/index.html"}
-    assert [next(iter(m)) for m in audit["metrics"]] == ["eval/audit/summary.json"]
+    assert outs == {"eval/audit/audit.csv", "eval/audit/index.html", "eval/audit/summary.json"}
+    assert [next(iter(m)) for m in audit["metrics"]] == ["eval/audit/headline.json"]
     assert "eval/audit/index.html" in _deps(report)  # the report links the page
     # the watched folder holds an empty list to start from
     assert read_exclude(REPO / "curation" / "exclude.csv") == {}

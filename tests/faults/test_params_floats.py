@@ -29,7 +29,8 @@ def test_exponent_floats_are_numbers_in_both_readers(tmp_path, text, value):
 def test_train_accepts_lr_1e_4_from_params(tmp_path):
     """The run gets past the settings (it stops at its missing data, not at ``lr``)."""
     path = tmp_path / "params.yaml"
-    path.write_text(f"train:\n  lr: 1e-4\n  data: {tmp_path / 'none'}\n  out: {tmp_path / 'r'}\n")
+    path.write_text(f"train:\n  lr: 1e-4\n  data: {tmp_path / 'none'}\n  out: {tmp_path / 'r'}\n"
+                    "  model_type: test_vit\n")
     res = CliRunner().invoke(main, ["train", "--params", str(path), "--no-progress"])
     assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
     assert "does not exist" in res.output and "must be a number" not in res.output
