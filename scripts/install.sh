@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create (or update) a virtual environment with hqseg and its locked dependencies.
 #
-#   bash scripts/install.sh                 # .venv with hqseg[test]
+#   bash scripts/install.sh                 # .venv with hqseg[test] (+ Debian's Chromium)
 #   bash scripts/install.sh .venv ""        # .venv with hqseg alone (the main job)
 #   bash scripts/install.sh DIR EXTRAS [CONSTRAINTS]
 #
@@ -20,4 +20,5 @@ pip=("$venv/bin/python" -m pip install -q -c "$lock")
 "${pip[@]}" setuptools wheel torch torchvision
 SAM2_BUILD_CUDA=0 "${pip[@]}" --no-build-isolation "$(grep -E '^sam2==' "$lock" || echo sam2==1.1.0)"
 "${pip[@]}" -e ".${extras:+[$extras]}"
+case ",$extras," in *,test,*) bash scripts/install_browser.sh ;; esac
 echo "installed hqseg${extras:+[$extras]} into $venv"
