@@ -39,6 +39,10 @@ RESULT_FILES = (
     "eval/hq/headline_hq_sam.json",
     "eval/coco/headline_sam.json",
     "eval/coco/headline_hq_sam.json",
+    # the audit's counts (its per-record float signals in audit.csv are left out: OpenCV and
+    # NumPy pick SIMD paths by CPU, and this comparison must hold on any x86-64 CPU)
+    "eval/audit/summary.json",
+    "eval/audit/headline.json",
 )
 PLOTS_DIR = "runs/hq_sam/dvclive/plots/metrics"
 # speeds, plus what hqseg.provenance calls volatile (git state, platform string)
