@@ -90,8 +90,8 @@ def test_eval_follows_the_train_section():
     assert "model_type" not in params["eval"] and "checkpoint" not in params["eval"]
 
 
-def test_editing_metrics_code_makes_dvc_status_list_the_eval_stages(tmp_path):
-    """A real ``dvc status`` on a copy of the tracked files, before and after an edit."""
+def _tracked_copy(tmp_path: Path) -> None:
+    """The tracked files of this checkout copied into ``tmp_path``, a new git repository."""
     files = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
@@ -100,6 +100,11 @@ def test_editing_metrics_code_makes_dvc_status_list_the_eval_stages(tmp_path):
             (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, tmp_path / rel)
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+
+
+def test_editing_metrics_code_makes_dvc_status_list_the_eval_stages(tmp_path):
+    """A real ``dvc status`` on a copy of the tracked files, before and after an edit."""
+    _tracked_copy(tmp_path)
 
     def status() -> dict:
         out = subprocess.run(
@@ -120,14 +125,7 @@ def _committed_copy(tmp_path: Path) -> Path:
     missing deps and outs are stand-ins, recorded by ``dvc commit`` (nothing runs)."""
     from dvc.repo import Repo
 
-    files = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for rel in files:
-        if (ROOT / rel).is_file():
-            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, tmp_path / rel)
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    _tracked_copy(tmp_path)
     with Repo(str(tmp_path)) as repo:
         for stage in repo.index.stages:
             for item in [*stage.deps, *stage.outs]:
