@@ -161,19 +161,6 @@ def test_eval_coco_sample_killed_at_each_rename(runners, tmp_path):
     _kill_each_rename(runners, tmp_path, _mkdir, ["eval", "coco-sample", "--out", "coco"], ["coco"])
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    """An official-format test_vit checkpoint with fixed random weights."""
-    import torch
-
-    from hqseg.modeling import build_hq_sam, save_official_checkpoint
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "sam_hq_test_vit.pth"
-    save_official_checkpoint(build_hq_sam("test_vit"), path)
-    return path
-
-
 def test_eval_hq_killed_at_each_rename(runners, tmp_path, model):
     bench = tmp_path / "bench"
     save(photo(0), bench / "images" / "0.jpg", quality=90)  # one image: the encoder dominates

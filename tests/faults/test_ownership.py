@@ -61,19 +61,6 @@ def bench(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    """An official-format test_vit checkpoint."""
-    import torch
-
-    from hqseg.modeling import build_hq_sam, save_official_checkpoint
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "sam_hq_test_vit.pth"
-    save_official_checkpoint(build_hq_sam("test_vit"), path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
     """An eval/ folder as `eval hq` writes it (for `report`)."""
     from hqseg.utils.outdir import output_dir
