@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hqseg.data import shards as shards_io
 from hqseg.data.card import parse_front_matter
 from hqseg.data.records import check_build_folder
 from hqseg.errors import DatasetError
@@ -65,19 +66,7 @@ def shards(folder: str | Path, config: str | None = None) -> list[Path]:
 
 def count_rows(paths: list[Path]) -> int:
     """Rows in the shards, from their footers (no data read)."""
-
-    return sum(_open(p).metadata.num_rows for p in paths) if paths else 0
-
-
-def _open(path: Path):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise DatasetError(f"{path}: corrupt or truncated shard ({exc}); rebuild with "
-                           "`hqseg build`") from exc  # fmt: skip
+    return shards_io.count_rows(paths, shards_io.REBUILD)
 
 
 def iter_records(paths: list[Path], sources: tuple[str, ...] = ()) -> Iterator[EncodedRecord]:
@@ -89,7 +78,7 @@ def iter_records(paths: list[Path], sources: tuple[str, ...] = ()) -> Iterator[E
     import pyarrow as pa
 
     for path in paths:
-        shard = _open(path)
+        shard = shards_io.open_parquet(path, shards_io.REBUILD)
         missing = [c for c in COLUMNS if c not in shard.schema_arrow.names]
         if missing:
             raise DatasetError(f"{path}: not a hqseg record shard (no {', '.join(missing)} column)")
@@ -99,5 +88,4 @@ def iter_records(paths: list[Path], sources: tuple[str, ...] = ()) -> Iterator[E
                     if not sources or row["source"] in sources:
                         yield EncodedRecord(**row)
         except (OSError, pa.ArrowException) as exc:
-            raise DatasetError(f"{path}: corrupt or truncated shard ({exc}); rebuild with "
-                               "`hqseg build`") from exc  # fmt: skip
+            raise shards_io.corrupt_error(path, exc, shards_io.REBUILD) from exc

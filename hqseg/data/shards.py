@@ -223,19 +223,24 @@ class ShardWriter:
             self._writer.close()
 
 
-def _corrupt(path: Path, exc: Exception) -> DatasetError:
-    return DatasetError(
-        f"{path}: corrupt or truncated parquet file ({exc}); re-run `hqseg normalize` "
-        "for its source"
-    )
+RENORMALIZE = "re-run `hqseg normalize` for its source"
+"""What mends a damaged normalised shard (the default remedy of the readers below)."""
+REBUILD = "rebuild with `hqseg build`"
+"""What mends a damaged shard of a build folder."""
 
 
-def open_parquet(path: Path) -> pq.ParquetFile:
-    """Open a normalised parquet file; a damaged one is a :class:`DatasetError` naming it."""
+def corrupt_error(path: Path, exc: Exception, remedy: str = RENORMALIZE) -> DatasetError:
+    """The one-line error for a damaged parquet file: its path, the cause, ``remedy``."""
+    return DatasetError(f"{path}: corrupt or truncated parquet file ({exc}); {remedy}")
+
+
+def open_parquet(path: Path, remedy: str = RENORMALIZE) -> pq.ParquetFile:
+    """Open a parquet file; a damaged one is a :class:`DatasetError` naming it and
+    ``remedy`` (what the user runs to mend it)."""
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
-        raise _corrupt(path, exc) from exc
+        raise corrupt_error(path, exc, remedy) from exc
 
 
 def read_parquet(path: Path) -> pa.Table:
@@ -243,7 +248,7 @@ def read_parquet(path: Path) -> pa.Table:
     try:
         return open_parquet(path).read()
     except (pa.ArrowException, OSError) as exc:
-        raise _corrupt(path, exc) from exc
+        raise corrupt_error(path, exc) from exc
 
 
 def iter_tables(paths: Iterable[Path], columns: list[str] | None = None) -> Iterator[pa.Table]:
@@ -254,10 +259,10 @@ def iter_tables(paths: Iterable[Path], columns: list[str] | None = None) -> Iter
             try:
                 table = parquet.read_row_group(index, columns=columns)
             except (pa.ArrowException, OSError) as exc:
-                raise _corrupt(path, exc) from exc
+                raise corrupt_error(path, exc) from exc
             yield table
 
 
-def count_rows(paths: Iterable[Path]) -> int:
+def count_rows(paths: Iterable[Path], remedy: str = RENORMALIZE) -> int:
     """Total rows of parquet files, from their footers."""
-    return sum(open_parquet(p).metadata.num_rows for p in paths)
+    return sum(open_parquet(p, remedy).metadata.num_rows for p in paths)
