@@ -65,12 +65,13 @@ def _resize_option(default: str):
     )
 
 
-def _provenance(model_type, checkpoint: str | None, data, specs=None, **params):
+def _provenance(model_type, checkpoint, data, specs=None, **params):
     """What produced this run's numbers, for ``provenance.json`` (see hqseg.provenance).
 
     The model type is recorded as evaluated: the option, else the type inferred from the
-    checkpoint (read here once more; a bad checkpoint is reported by the loader after
-    this, so here it leaves the type None), else the default.
+    checkpoint (a :class:`~hqseg.modeling.checkpoint.Checkpoint`, read once for this and
+    the model; a foreign one is reported by the loader after this, so here it leaves the
+    type None), else the default.
     """
     from hqseg.errors import HqsegError
     from hqseg.provenance import collect_provenance
@@ -78,10 +79,8 @@ def _provenance(model_type, checkpoint: str | None, data, specs=None, **params):
     if model_type is None and checkpoint is None:
         model_type = DEFAULT_MODEL_TYPE
     elif model_type is None:
-        from hqseg.modeling.checkpoint import infer_model_type, read_state_dict
-
         try:
-            model_type = infer_model_type(read_state_dict(checkpoint), path=checkpoint)
+            model_type = checkpoint.model_type
         except (HqsegError, ValueError):
             model_type = None
     return collect_provenance(
@@ -166,6 +165,7 @@ def hq_command(
     """
     from hqseg.errors import HqsegError
     from hqseg.evaluation.hq_run import HQ_CONFIG, evaluate_hq_benchmarks
+    from hqseg.modeling.checkpoint import read_checkpoint
     from hqseg.modeling.startup import require_weights
     from hqseg.utils.outdir import check_replaceable
 
@@ -181,6 +181,7 @@ def hq_command(
 
         for spec in benchmarks:
             parse_spec(spec)
+    checkpoint = read_checkpoint(checkpoint)  # once, for the provenance and the model
     provenance = _provenance(
         model_type, checkpoint, None if benchmarks else data_dir, list(benchmarks),
         **({"with_train": True} if with_train else {}), resize_mode=resize_mode,
@@ -297,6 +298,7 @@ def coco_command(
     from hqseg.errors import HqsegError
     from hqseg.evaluation.coco import evaluate_coco_models
     from hqseg.evaluation.distributed import init_from_env
+    from hqseg.modeling.checkpoint import read_checkpoint
     from hqseg.modeling.startup import require_weights
     from hqseg.utils.outdir import check_replaceable
 
@@ -304,6 +306,7 @@ def coco_command(
         raise HqsegError("give exactly one of --detections FILE or --oracle-boxes")
     require_weights(model_type, checkpoint, random_weights)
     check_replaceable(Path(out_dir), "eval coco")  # before the model loads, not after the work
+    checkpoint = read_checkpoint(checkpoint)  # once, for the provenance and the model
     provenance = _provenance(
         model_type, checkpoint, annotations, annotations=annotations, images=images_dir,
         detections=detections, oracle_boxes=oracle_boxes, top_k=top_k, resize_mode=resize_mode,

@@ -68,14 +68,14 @@ def load_predictor(
     import torch
 
     from hqseg.errors import HqsegError
-    from hqseg.modeling import HQSamPredictor, build_hq_sam
+    from hqseg.modeling import build_hq_sam
     from hqseg.utils.device import parse_device
 
     try:
         model = build_hq_sam(model_type, checkpoint=checkpoint)
     except ValueError as exc:
         raise HqsegError(str(exc)) from exc
-    return HQSamPredictor(
+    return model.line.predictor(
         model,
         device=parse_device(device),
         dtype=torch.bfloat16 if bf16 else None,

@@ -1,14 +1,14 @@
-"""Architecture builders by model type, dispatched by line (random weights, no file I/O).
+"""segment_anything architectures of the HQ-SAM and Light HQ-SAM lines (random
+weights, no file I/O): ViT and TinyViT encoders, the prompt encoder, SAM's and the HQ
+mask decoder, put together as ``HQSam`` or a plain ``Sam``.
 
-Reading checkpoints is :mod:`hqseg.modeling.checkpoint`'s job and building + loading is
-:mod:`hqseg.modeling.registry`'s; this module knows nothing of file formats. Another line
-(e.g. HQ-SAM 2) plugs in with :func:`register_line`.
+The line objects (:mod:`hqseg.modeling.lines`) call these; reading checkpoints is
+:mod:`hqseg.modeling.checkpoint`'s job and building + loading the registry's.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -29,17 +29,7 @@ from hqseg.modeling.configs import (
 )
 from hqseg.modeling.hq_mask_decoder import HQMaskDecoder
 from hqseg.modeling.hq_sam import HQSam
-from hqseg.modeling.model_types import MODEL_TYPES, resolve_model_type
-
-LineBuilder = Callable[..., torch.nn.Module]
-"""``builder(model_type, *, hq: bool) -> nn.Module``: random-weight model of one line."""
-
-_LINE_BUILDERS: dict[str, LineBuilder] = {}
-
-
-def register_line(line: str, builder: LineBuilder) -> None:
-    """Register the architecture builder of ``line`` (see :data:`LineBuilder`)."""
-    _LINE_BUILDERS[line] = builder
+from hqseg.modeling.model_types import line_for, resolve_model_type
 
 
 def _decoder_transformer() -> TwoWayTransformer:
@@ -68,7 +58,8 @@ def _prompt_encoder() -> PromptEncoder:
     )
 
 
-def _vit_encoder(model_type: str) -> tuple[ImageEncoderViT, int]:
+def vit_encoder(model_type: str) -> tuple[ImageEncoderViT, int]:
+    """segment_anything's ViT of ``model_type`` and its width (the early feature's C)."""
     cfg = ENCODER_CONFIGS[model_type]
     encoder = ImageEncoderViT(
         depth=cfg.depth,
@@ -87,7 +78,7 @@ def _vit_encoder(model_type: str) -> tuple[ImageEncoderViT, int]:
     return encoder, cfg.vit_dim
 
 
-def _tinyvit_encoder(model_type: str) -> tuple[torch.nn.Module, int]:
+def tinyvit_encoder(model_type: str) -> tuple[torch.nn.Module, int]:
     """The authors' TinyViT (``segment_anything_hq``; its keys are the checkpoints')."""
     with warnings.catch_warnings():  # timm's deprecation / registry-overwrite notices
         warnings.simplefilter("ignore")
@@ -113,7 +104,9 @@ def _tinyvit_encoder(model_type: str) -> tuple[torch.nn.Module, int]:
     return encoder, cfg.vit_dim
 
 
-def _sam_like(encoder: torch.nn.Module, vit_dim: int, *, hq: bool) -> HQSam | Sam:
+def sam_like(encoder: torch.nn.Module, vit_dim: int, *, hq: bool) -> HQSam | Sam:
+    """``HQSam`` (``hq``) or plain ``Sam`` around ``encoder`` (SAM's prompt encoder and
+    decoder configuration; the HQ decoder fuses ``vit_dim``-channel early features)."""
     if hq:
         decoder = build_hq_mask_decoder(vit_dim=vit_dim)
         return HQSam(image_encoder=encoder, prompt_encoder=_prompt_encoder(), mask_decoder=decoder)
@@ -127,38 +120,8 @@ def _sam_like(encoder: torch.nn.Module, vit_dim: int, *, hq: bool) -> HQSam | Sa
     )
 
 
-register_line("vit", lambda model_type, *, hq: _sam_like(*_vit_encoder(model_type), hq=hq))
-register_line("tinyvit", lambda model_type, *, hq: _sam_like(*_tinyvit_encoder(model_type), hq=hq))
-
-
-def _sam2_line(model_type: str, *, hq: bool) -> torch.nn.Module:
-    """HQ-SAM 2 / plain SAM 2.1 on Meta's ``sam2`` (imported only when asked for)."""
-    from hqseg.modeling.sam2_hq.build import build_sam2_architecture
-
-    return build_sam2_architecture(model_type, hq=hq)
-
-
-register_line("sam2", _sam2_line)
-
-
-def build_model(model_type: str, *, hq: bool = True) -> torch.nn.Module:
-    """A random-weight model of ``model_type`` (aliases accepted), in train mode.
-
-    ``hq=False`` gives the plain base model with the same encoder (SAM / MobileSAM: a
-    genuine segment_anything ``Sam`` with its own key names).
-
-    Raises:
-      ValueError: unknown model type, or a line whose builder is not installed.
-    """
-    model_type = resolve_model_type(model_type)
-    line = MODEL_TYPES[model_type].line
-    builder = _LINE_BUILDERS.get(line)
-    if builder is None:
-        raise ValueError(f"model type {model_type!r} (line {line}) is not available here")
-    return builder(model_type, hq=hq)
-
-
 def build_plain_sam(model_type: str) -> Sam:
     """The plain base model (SAM's own decoder, random weights) with the image encoder of
     ``model_type``: the baseline for benchmarks and tests."""
-    return build_model(model_type, hq=False)
+    model_type = resolve_model_type(model_type)
+    return line_for(model_type).build(model_type, hq=False)

@@ -10,21 +10,19 @@ import torch
 
 from hqseg.errors import CheckpointError
 from hqseg.modeling.checkpoint import (
+    Checkpoint,
     LoadReport,
     check_finite,
-    infer_model_type,
     load_hq_weights,
-    official_state_dict,
-    read_state_dict,
     save_state_dict,
 )
-from hqseg.modeling.model_types import MODEL_TYPES, resolve_model_type
+from hqseg.modeling.model_types import line_for, resolve_model_type
 
 FORMATS = ("official", "transformers", "onnx")
 
 
 def export_checkpoint(
-    checkpoint: str | os.PathLike,
+    checkpoint: str | os.PathLike | Checkpoint,
     out: str | os.PathLike,
     *,
     model_type: str | None = None,
@@ -33,10 +31,11 @@ def export_checkpoint(
     multimask_output: bool = False,
     on_loaded: Callable[[torch.nn.Module], None] | None = None,
 ) -> LoadReport:
-    """Convert a checkpoint, written atomically to ``out``:
+    """Convert a checkpoint (read once), written atomically to ``out``:
 
-    * ``official``: the flat ``sam_hq_vit_*.pth`` state dict the authors' code loads;
-    * ``transformers``: the same tensors under ``SamHQModel``'s key names (ViT line only);
+    * ``official``: the line's official file (HQ-SAM's flat ``sam_hq_vit_*.pth`` state
+      dict, HQ-SAM 2's ``{"model": ...}``) that the authors' code loads;
+    * ``transformers``: the same tensors under ``SamHQModel``'s key names (HQ-SAM line);
     * ``onnx``: prompt encoder + HQ mask decoder as an ONNX graph, every line
       (:func:`hqseg.modeling.onnx_export.export_onnx`; HQ-SAM 2's inputs:
       :mod:`hqseg.modeling.sam2_hq.onnx`).
@@ -44,8 +43,9 @@ def export_checkpoint(
     Arguments:
       checkpoint: an HQ checkpoint, or a base checkpoint plus ``hq_weights``.
       model_type: checked against the checkpoint; inferred from it when ``None``.
-      hq_weights: a file with the 25 HQ entries (e.g. from training) put over
-        ``checkpoint``'s weights.
+      hq_weights: a file with only the HQ parameters (e.g. a run's ``hq_only.pth``:
+        HQ-SAM's 25 ``mask_decoder.*`` tensors, HQ-SAM 2's 13 ``sam_mask_decoder.*``;
+        the decoder prefix may be left out) put over ``checkpoint``'s weights.
       multimask_output: ONNX only; see :func:`~hqseg.modeling.onnx_export.export_onnx`.
       on_loaded: called with the model once its weights are in (the CLI's start-up line).
 
@@ -55,15 +55,14 @@ def export_checkpoint(
 
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if model_type is None:
-        model_type = infer_model_type(read_state_dict(checkpoint), path=str(checkpoint))
-    model_type = resolve_model_type(model_type)
-    if fmt == "transformers" and MODEL_TYPES[model_type].line != "vit":
+    checkpoint = Checkpoint.read(checkpoint)
+    model_type = resolve_model_type(model_type or checkpoint.model_type)
+    line = line_for(model_type)
+    if fmt == "transformers" and not line.transformers_names:
         raise CheckpointError(
-            f"transformers' SamHQModel has only the ViT line; {model_type} cannot be exported "
-            "to its key names (use --format official or onnx)"
+            f"transformers' SamHQModel has only the HQ-SAM (ViT) line; {model_type} "
+            f"({line.title}) cannot be exported to its key names (use --format official or onnx)"
         )
-    line = MODEL_TYPES[model_type].line
     model = build_hq_sam(model_type, checkpoint=checkpoint)
     report = model.load_report
     if hq_weights is not None:
@@ -76,16 +75,10 @@ def export_checkpoint(
         from hqseg.modeling.onnx_export import export_onnx
 
         export_onnx(model.eval(), out, multimask_output=multimask_output)
-        return report
-    if line == "sam2":  # the authors' {"model": state_dict} layout of sam2.1_hq_hiera_*.pt
-        from hqseg.modeling.sam2_hq import save_official_checkpoint
-
-        save_official_checkpoint(model, out)
-        return report
-    sd = official_state_dict(model)
-    if fmt == "transformers":
+    elif fmt == "transformers":
         from hqseg.modeling.transformers_keys import to_transformers_state_dict
 
-        sd = to_transformers_state_dict(sd)
-    save_state_dict(sd, out)
+        save_state_dict(to_transformers_state_dict(line.official_state_dict(model)), out)
+    else:
+        line.save_official(model, out)
     return report

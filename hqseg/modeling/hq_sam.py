@@ -12,17 +12,11 @@ import torch
 from segment_anything.modeling import PromptEncoder, Sam
 from torch import nn
 
-from hqseg.modeling.hq_mask_decoder import (
-    HQ_MODULE_NAMES,
-    HQMaskDecoder,
-    MaskType,
-    select_masks,
-    select_sam_mask,
-)
-from hqseg.modeling.hq_parameters import HQParameters
+from hqseg.modeling.hq_mask_decoder import HQMaskDecoder
+from hqseg.modeling.protocol import HQModelBase
 
 
-class HQSam(HQParameters, Sam):
+class HQSam(HQModelBase, Sam):
     """SAM with HQ-SAM's decoder.
 
     The early feature ``[B, 64, 64, C]`` (channels-last) is, for a ViT, the output of the
@@ -33,8 +27,6 @@ class HQSam(HQParameters, Sam):
     Coordinates are in the 1024-input frame (after ``ResizeLongestSide``): points
     ``(x, y)``, boxes XYXY.
     """
-
-    hq_prefixes = tuple(f"mask_decoder.{m}." for m in HQ_MODULE_NAMES)
 
     def __init__(
         self,
@@ -73,7 +65,7 @@ class HQSam(HQParameters, Sam):
         return result
 
     # ------------------------------------------------------------------ parameters
-    # hq_parameter_names, hq_parameters, freeze_sam: see HQParameters
+    # hq_parameter_names, hq_parameters, freeze_sam and decode: see HQModelBase
 
     # ------------------------------------------------------------------ encode / decode
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,58 +89,6 @@ class HQSam(HQParameters, Sam):
         finally:
             handle.remove()
         return image_embeddings, captured[0]
-
-    def decode(
-        self,
-        image_embeddings: torch.Tensor,
-        interm_embeddings: torch.Tensor,
-        *,
-        point_coords: torch.Tensor | None = None,
-        point_labels: torch.Tensor | None = None,
-        boxes: torch.Tensor | None = None,
-        mask_inputs: torch.Tensor | None = None,
-        multimask_output: bool = False,
-        hq_token_only: bool = False,
-        mask_type: MaskType | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decode one prompt set per image.
-
-        Arguments:
-          image_embeddings: ``[B, 256, 64, 64]``, or ``[1, 256, 64, 64]`` shared by all
-            B prompt sets.
-          interm_embeddings: ``[B or 1, 64, 64, C]``, same batch as ``image_embeddings``.
-          point_coords: ``[B, N, 2]`` (x, y) in the 1024-input frame; point_labels ``[B, N]``
-            (1 = foreground, 0 = background).
-          boxes: ``[B, 4]`` XYXY in the 1024-input frame.
-          mask_inputs: ``[B, 1, 256, 256]`` logits from an earlier prediction.
-          multimask_output: choose SAM's mask as the best of tokens 1..3 by predicted IoU.
-          hq_token_only: return the HQ logits alone instead of SAM + HQ.
-          mask_type: overrides ``hq_token_only``: ``"sum"``, ``"hq"`` or ``"sam"`` (plain
-            SAM's own decoder, see :meth:`decode_sam`).
-
-        Returns:
-          low_res_logits ``[B, 1, 256, 256]`` and iou_predictions ``[B, 1]``.
-        """
-        if mask_type == "sam":
-            masks, iou = self.decode_sam(
-                image_embeddings,
-                point_coords=point_coords,
-                point_labels=point_labels,
-                boxes=boxes,
-                mask_inputs=mask_inputs,
-            )
-            return select_sam_mask(masks, iou, multimask_output=multimask_output)
-        masks, iou = self.decode_all(
-            image_embeddings,
-            interm_embeddings,
-            point_coords=point_coords,
-            point_labels=point_labels,
-            boxes=boxes,
-            mask_inputs=mask_inputs,
-        )
-        if mask_type is None:
-            mask_type = "hq" if hq_token_only else "sum"
-        return select_masks(masks, iou, multimask_output=multimask_output, mask_type=mask_type)
 
     def _prompts(self, point_coords, point_labels, boxes, mask_inputs):
         if (point_coords is None) != (point_labels is None):

@@ -5,8 +5,11 @@ choices from it without loading a model. Lines:
 
 * ``vit``     -- HQ-SAM on segment_anything's ViT (``vit_b``, ``vit_l``, ``vit_h``);
 * ``tinyvit`` -- Light HQ-SAM on MobileSAM's TinyViT (``vit_tiny``);
-* ``sam2``    -- HQ-SAM 2 on Meta's SAM 2.1 (``sam2.1_hiera_*``; built by the sam2 line's
-  own subpackage, which registers its builder with :mod:`hqseg.modeling.build`).
+* ``sam2``    -- HQ-SAM 2 on Meta's SAM 2.1 (``sam2.1_hiera_*``).
+
+Each line is one :class:`~hqseg.modeling.lines.base.ModelLine` object (building, HQ
+keys, checkpoints, ONNX, predictor); :func:`line_for` gives it, importing it (and
+torch) only then.
 
 ``test_*`` types are small random-weight configurations for tests and the embedded
 pipeline; they have no official checkpoints. ``tiny`` is the deprecated old name of
@@ -21,7 +24,23 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-LINES = ("vit", "tinyvit", "sam2")
+
+@dataclass(frozen=True)
+class LineInfo:
+    """The torch-free facts of a line: its name in prose and the base model it extends."""
+
+    title: str
+    baseline: str
+
+
+LINE_INFO: dict[str, LineInfo] = {
+    "vit": LineInfo("HQ-SAM", "SAM"),
+    "tinyvit": LineInfo("Light HQ-SAM", "MobileSAM"),
+    "sam2": LineInfo("HQ-SAM 2", "SAM 2.1"),
+}
+"""Every line by name; its object is :data:`hqseg.modeling.lines.LINES` [name]."""
+
+LINES = tuple(LINE_INFO)
 
 
 @dataclass(frozen=True)
@@ -45,7 +64,7 @@ class ModelType:
     @property
     def baseline(self) -> str:
         """The base model scored beside this one (same image encoder, its own decoder)."""
-        return {"vit": "SAM", "tinyvit": "MobileSAM", "sam2": "SAM 2.1"}[self.line]
+        return LINE_INFO[self.line].baseline
 
 
 _ALL = (
@@ -99,6 +118,14 @@ def resolve_model_type(name: str) -> str:
 def line_of(name: str) -> str:
     """The line of model type ``name`` (aliases resolved)."""
     return MODEL_TYPES[resolve_model_type(name)].line
+
+
+def line_for(name: str):
+    """The :class:`~hqseg.modeling.lines.base.ModelLine` of model type ``name`` (aliases
+    resolved; imports torch)."""
+    from hqseg.modeling.lines import LINES as LINE_OBJECTS
+
+    return LINE_OBJECTS[line_of(name)]
 
 
 def types_of_line(line: str) -> tuple[str, ...]:

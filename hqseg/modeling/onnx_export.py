@@ -23,8 +23,8 @@ outputs
 (their dimensions are named ``batch``, ``num_masks``, ``height``, ``width``: :data:`OUTPUT_DIMS`)
 
 The low-res logits are in the padded 1024 frame, upscale them as ``Sam.postprocess_masks``.
-``multimask_output`` is fixed at export time. Other lines register their own
-:class:`OnnxDecoder` subclass with :func:`register_onnx_decoder`: HQ-SAM 2's
+``multimask_output`` is fixed at export time. Each model line picks its
+:class:`OnnxDecoder` subclass (``ModelLine.onnx_decoder``): HQ-SAM 2's
 (:mod:`hqseg.modeling.sam2_hq.onnx`) takes SAM 2's image embedding and two
 high-resolution features instead of the early feature, and adds SAM 2's padding point
 itself.
@@ -32,7 +32,6 @@ itself.
 
 from __future__ import annotations
 
-import importlib
 import os
 import warnings
 from typing import ClassVar
@@ -41,7 +40,6 @@ import torch
 from torch import nn
 
 from hqseg.modeling.hq_mask_decoder import select_masks
-from hqseg.modeling.hq_sam import HQSam
 from hqseg.utils.atomic import atomic_file
 
 OPSET = 17
@@ -154,27 +152,11 @@ class HQSamOnnxDecoder(OnnxDecoder):
         return self._outputs(masks, iou)
 
 
-_DECODERS: list[tuple[type, type[OnnxDecoder]]] = [(HQSam, HQSamOnnxDecoder)]
-
-_LINE_MODULES = {"sam2": "hqseg.modeling.sam2_hq.onnx"}
-"""Modules that register the decoder of a model line (``model.line``) when imported;
-imported on first use, as they need that line's package."""
-
-
-def register_onnx_decoder(model_cls: type, decoder_cls: type[OnnxDecoder]) -> None:
-    """Use ``decoder_cls`` to export models of class ``model_cls`` (checked first)."""
-    _DECODERS.insert(0, (model_cls, decoder_cls))
-
-
 def onnx_decoder(model: nn.Module, *, multimask_output: bool = False) -> OnnxDecoder:
-    """The :class:`OnnxDecoder` wrapper for ``model`` (in eval mode)."""
-    line_module = _LINE_MODULES.get(getattr(model, "line", None))
-    if line_module is not None:
-        importlib.import_module(line_module)
-    for model_cls, decoder_cls in _DECODERS:
-        if isinstance(model, model_cls):
-            return decoder_cls(model.eval(), multimask_output=multimask_output).eval()
-    raise TypeError(f"no ONNX export for {type(model).__name__}")
+    """The :class:`OnnxDecoder` wrapper of ``model``'s line, in eval mode."""
+    from hqseg.modeling.lines import line_of_model
+
+    return line_of_model(model).onnx_decoder(model, multimask_output=multimask_output)
 
 
 def export_onnx(

@@ -131,14 +131,14 @@ def from_transformers_state_dict(
     """Rename a ``SamHQModel`` (or ``SamModel``) state dict to the official key layout.
 
     The result loads with ``build_hq_sam(model_type, checkpoint=...)`` once saved (or
-    with :func:`~hqseg.modeling.checkpoint.apply_state_dict`). Keys that have no
+    with the line's ``load_state``). Keys that have no
     counterpart raise CheckpointError naming them.
     """
-    from hqseg.modeling.build import build_model
+    from hqseg.modeling.model_types import line_for
 
     model_type = model_type or _infer_hf_model_type(hf_state_dict)
     with torch.device("meta"):
-        reference = build_model(model_type).state_dict()
+        reference = line_for(model_type).build(model_type).state_dict()
     inverse = {to_transformers_key(k): k for k in reference}
     out, unknown = {}, []
     for key, value in hf_state_dict.items():

@@ -9,7 +9,7 @@ Modules, one job each:
     data            the training Dataset / sampler over a ``hqseg build`` folder.
     model_api       the one place that talks to ``hqseg.modeling``.
     distributed     torchrun process-group setup and gradient all-reduce.
-    checkpoint      atomic, weights_only-loadable training checkpoints.
+    run_state       the resumable run state (training checkpoints), atomic, weights_only.
     history         logged metrics keyed by step, saved inside each checkpoint.
     validation      held-out mIoU / mBIoU exactly as the HQ benchmarks score them.
     monitor         per-step metric files (dvclive layout) and the PNG training curve.

@@ -27,9 +27,9 @@ from torch.utils.data import DataLoader
 
 from hqseg.errors import CheckpointError, HqsegError
 from hqseg.metrics.headline import nested, train_headline
-from hqseg.training import checkpoint as ckpt
 from hqseg.training import distributed as dist_utils
 from hqseg.training import model_api
+from hqseg.training import run_state as ckpt
 from hqseg.training.config import TrainConfig
 from hqseg.training.data import HQTrainDataset, ResumableSampler, open_train_records
 from hqseg.training.history import History, finite_or_null
@@ -125,7 +125,7 @@ class _Trainer:
         path = ckpt.resolve_resume(resume, self.run_dir)
         if path is None:
             return ckpt.Position()
-        payload = ckpt.load_checkpoint(path)
+        payload = ckpt.load_run_state(path)
         saved_type = payload["config"].get("model_type")
         if saved_type != self.cfg.model_type:
             raise CheckpointError(
@@ -301,7 +301,7 @@ class _Trainer:
     def _save(self, monitor, position: ckpt.Position) -> None:
         self.position = position
         if self.info.is_main:
-            self.last_checkpoint = ckpt.save_checkpoint(
+            self.last_checkpoint = ckpt.save_run_state(
                 self.run_dir,
                 hq_state=model_api.hq_state_dict(self.model),
                 optimizer=self.optimizer,

@@ -1,6 +1,8 @@
 """The one place training talks to ``hqseg.modeling``: build, encode, decode, HQ state, export.
 
 Keeping this glue in one module means a change in the model API is a change here only.
+The model is an :class:`hqseg.modeling.protocol.HQModel` of any line; what differs by
+line (HQ key names, the official file layout) its ``model.line`` knows.
 """
 
 from __future__ import annotations
@@ -10,6 +12,22 @@ from pathlib import Path
 import torch
 
 from hqseg.errors import CheckpointError, HqsegError
+from hqseg.modeling.checkpoint import (  # the line-aware HQ state, shared with modeling
+    hq_state_dict,
+    load_hq_state,
+    save_official_checkpoint,
+)
+
+__all__ = [
+    "build_model",
+    "decode_hq",
+    "encode",
+    "export_official",
+    "hq_named_parameters",
+    "hq_state_dict",
+    "load_hq_state",
+    "startup_text",
+]
 
 
 def build_model(model_type: str, checkpoint: str | None):
@@ -44,34 +62,11 @@ def hq_named_parameters(model) -> list[tuple[str, torch.nn.Parameter]]:
     return [(n, p) for n, p in model.named_parameters() if n in names]
 
 
-def hq_state_dict(model) -> dict[str, torch.Tensor]:
-    """The HQ parameters only (what a training checkpoint stores), detached CPU copies."""
-    return {n: p.detach().cpu().clone() for n, p in hq_named_parameters(model)}
-
-
-def load_hq_state(model, state: dict[str, torch.Tensor], *, source: str) -> None:
-    """Copy ``state`` into the HQ parameters; the key sets and shapes must match exactly."""
-    params = dict(hq_named_parameters(model))
-    if set(state) != set(params):
-        missing, extra = sorted(set(params) - set(state)), sorted(set(state) - set(params))
-        raise CheckpointError(
-            f"{source}: HQ parameters do not match this model (missing {missing[:3]}, "
-            f"unexpected {extra[:3]}); was it trained with another model type?"
-        )
-    with torch.no_grad():
-        for name, value in state.items():
-            if params[name].shape != value.shape:
-                raise CheckpointError(
-                    f"{source}: {name} has shape {tuple(value.shape)}, model expects "
-                    f"{tuple(params[name].shape)}; was it trained with another model type?"
-                )
-            params[name].copy_(value)
-
-
 def encode(model, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Raw-pixel images [B, 3, 1024, 1024] (0..255) -> SAM embeddings.
 
-    Returns (image_embeddings [B, 256, 64, 64], early ViT feature [B, 64, 64, C]).
+    Returns (image_embeddings [B, 256, 64, 64], the line's second feature: HQ-SAM's early
+    ViT feature [B, 64, 64, C], HQ-SAM 2's packed high-res features [B, 48, 256, 256]).
     """
     return model.encode(model.preprocess(images))
 
@@ -92,11 +87,7 @@ def decode_hq(model, embeddings, interm, *, boxes=None, points=None, point_label
 
 
 def export_official(model, path: str | Path) -> None:
-    """Write an official-format ``sam_hq_*.pth`` (SAM weights + the 25 HQ keys), or for
-    HQ-SAM 2 the authors' ``{"model": ...}`` layout (SAM 2.1 + 13 HQ keys), atomically."""
-    if getattr(model, "line", None) == "sam2":
-        from hqseg.modeling.sam2_hq.checkpoint import save_official_checkpoint
-    else:
-        from hqseg.modeling.checkpoint import save_official_checkpoint
-
+    """Write the run's model in its line's official layout (HQ-SAM: the flat
+    ``sam_hq_*.pth``, SAM weights + the 25 HQ keys; HQ-SAM 2: the authors'
+    ``{"model": ...}``, SAM 2.1 + 13 HQ keys), atomically."""
     save_official_checkpoint(model, path)

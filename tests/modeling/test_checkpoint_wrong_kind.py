@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from click.testing import CliRunner
 
 from hqseg.cli import main
-from hqseg.modeling.checkpoint import HQ_PREFIXES
+from hqseg.modeling.model_types import line_for
 
 
 def _export(path, tmp_path):
@@ -23,7 +24,9 @@ def test_training_checkpoint_is_named_as_such(tmp_path):
     assert "a training checkpoint (for `hqseg train --resume`)" in _export(path, tmp_path)
 
 
-def test_hq_only_weights_are_named_as_such(tmp_path):
+@pytest.mark.parametrize("model_type", ["test_vit", "test_hiera"])
+def test_hq_only_weights_are_named_as_such(tmp_path, model_type):
     path = tmp_path / "hq_only.pth"
-    torch.save({f"{prefix}weight": torch.zeros(2) for prefix in HQ_PREFIXES}, path)
+    prefixes = line_for(model_type).hq_prefixes
+    torch.save({f"{prefix}weight": torch.zeros(2) for prefix in prefixes}, path)
     assert "holds only the HQ parameters" in _export(path, tmp_path)

@@ -194,21 +194,50 @@ def test_export_cli_bad_checkpoint_is_one_line(tmp_path):
     assert not (tmp_path / "o.pth").exists()
 
 
-def test_export_sam_plus_trained_hq_weights(tmp_path, tiny_model, tiny_checkpoint):
-    """A SAM checkpoint + a 25-entry HQ file gives the full HQ-SAM checkpoint."""
-    from hqseg.modeling import hq_state_dict
-    from hqseg.modeling.checkpoint import HQ_PREFIXES, save_state_dict
+@pytest.mark.parametrize("model_type", ["test_vit", "test_tinyvit", "test_hiera"])
+def test_export_base_plus_hq_weights_for_every_line(tmp_path, perturb, model_type):
+    """A base checkpoint + an HQ-parameters-only file (as a run's hq_only.pth) gives the
+    full HQ checkpoint, through the CLI, for every line; the loaded HQ tensors are the
+    file's."""
+    from hqseg.modeling import hq_state_dict, line_for, read_state_dict
 
+    line = line_for(model_type)
+    model = perturb(build_hq_sam(model_type), seed=5)
+    full = line.official_state_dict(model)
+    base = {k: v for k, v in full.items() if not k.startswith(line.hq_prefixes)}
+    base_path, hq_path = tmp_path / "base.pth", tmp_path / "hq_only.pth"
+    torch.save({"model": base} if model_type == "test_hiera" else base, base_path)
+    hq = hq_state_dict(model)
+    assert hq and len(hq) == len(full) - len(base)
+    torch.save(hq, hq_path)
+    out = tmp_path / "merged.pth"
+    args = ["export", str(base_path), "--hq-weights", str(hq_path), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+    merged = read_state_dict(out)
+    assert merged.keys() == full.keys() and all(torch.equal(merged[k], full[k]) for k in full)
+    assert all(torch.equal(merged[k], v) for k, v in torch.load(hq_path).items())
+    again = build_hq_sam(None, checkpoint=out)
+    assert again.load_report.kind == "hq" and again.model_type == model_type
+
+
+def test_hq_weights_without_the_decoder_prefix(tmp_path, tiny_model, tiny_checkpoint):
+    """The 25 HQ entries may come without ``mask_decoder.``; a whole checkpoint is not an
+    HQ-parameters file."""
+    from hqseg.modeling import hq_state_dict, line_for
+    from hqseg.modeling.checkpoint import save_state_dict
+
+    prefixes = line_for("test_vit").hq_prefixes
     full = tiny_model.state_dict()
     sam_path, hq_path = tmp_path / "sam.pth", tmp_path / "hq.pth"
-    save_state_dict({k: v for k, v in full.items() if not k.startswith(HQ_PREFIXES)}, sam_path)
+    save_state_dict({k: v for k, v in full.items() if not k.startswith(prefixes)}, sam_path)
     hq = {k.removeprefix("mask_decoder."): v for k, v in hq_state_dict(tiny_model).items()}
     save_state_dict(hq, hq_path)
     out = tmp_path / "merged.pth"
     args = ["export", str(sam_path), "--hq-weights", str(hq_path), "--out", str(out)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "warning" not in result.output
     sd = torch.load(out, weights_only=True)
     assert sd.keys() == full.keys() and all(torch.equal(sd[k], full[k]) for k in full)
     result = CliRunner().invoke(main, ["export", str(sam_path), "--out", str(out)])
@@ -216,4 +245,20 @@ def test_export_sam_plus_trained_hq_weights(tmp_path, tiny_model, tiny_checkpoin
     result = CliRunner().invoke(
         main, ["export", str(sam_path), "--hq-weights", str(tiny_checkpoint), "--out", str(out)]
     )
-    assert result.exit_code == 2 and "not an HQ-parameters file" in result.output
+    assert result.exit_code == 2 and "not an HQ-parameters file of test_vit" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_export_reads_the_checkpoint_once(tmp_path, tiny_checkpoint, monkeypatch):
+    calls = []
+    real_load = torch.load
+
+    def counting_load(path, *args, **kwargs):
+        calls.append(str(path))
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting_load)
+    out = tmp_path / "o.pth"
+    result = CliRunner().invoke(main, ["export", str(tiny_checkpoint), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert calls == [str(tiny_checkpoint)]

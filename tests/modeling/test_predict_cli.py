@@ -25,10 +25,8 @@ LOGIT_ATOL = 1e-3
 
 
 def _save(model, path: Path) -> Path:
-    if getattr(model, "line", None) == "sam2":
-        from hqseg.modeling.sam2_hq import save_official_checkpoint
-    else:
-        from hqseg.modeling import save_official_checkpoint
+    from hqseg.modeling import save_official_checkpoint
+
     save_official_checkpoint(model, path)
     return path
 

@@ -1,4 +1,4 @@
-"""Checkpoint files and the resumable sampler, without training."""
+"""Run-state files (training checkpoints) and the resumable sampler, without training."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 import torch
 
 from hqseg.errors import CheckpointError
-from hqseg.training.checkpoint import (
+from hqseg.training.data import ResumableSampler
+from hqseg.training.run_state import (
     Position,
-    load_checkpoint,
+    load_run_state,
     position_of,
     resolve_resume,
-    save_checkpoint,
+    save_run_state,
     set_rng_state,
 )
-from hqseg.training.data import ResumableSampler
 
 
 def _save(run_dir, step=7):
@@ -26,7 +26,7 @@ def _save(run_dir, step=7):
     param.grad = torch.ones(3)
     opt.step()
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10)
-    return save_checkpoint(
+    return save_run_state(
         run_dir,
         hq_state={"w": param.detach().clone()},
         optimizer=opt,
@@ -36,7 +36,7 @@ def _save(run_dir, step=7):
     )
 
 
-def test_checkpoint_round_trip_with_weights_only_and_rng(tmp_path):
+def test_run_state_round_trip_with_weights_only_and_rng(tmp_path):
     random.seed(1)
     np.random.seed(1)
     torch.manual_seed(1)
@@ -44,7 +44,7 @@ def test_checkpoint_round_trip_with_weights_only_and_rng(tmp_path):
     expected = (random.random(), np.random.rand(), torch.rand(1).item())
     assert last == tmp_path / "checkpoints" / "last.pt"
     assert (tmp_path / "checkpoints" / "step_0000007.pt").read_bytes() == last.read_bytes()
-    payload = load_checkpoint(last)  # weights_only=True inside
+    payload = load_run_state(last)  # weights_only=True inside
     assert position_of(payload) == Position(1, 4, 7)
     assert payload["optimizer"]["state"][0]["step"].item() == 1
     set_rng_state(payload["rng"])
@@ -52,14 +52,14 @@ def test_checkpoint_round_trip_with_weights_only_and_rng(tmp_path):
     assert not list((tmp_path / "checkpoints").glob("*.tmp"))  # atomic writes leave nothing
 
 
-def test_bad_checkpoints_are_named_errors(tmp_path):
+def test_bad_run_state_files_are_named_errors(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
-        load_checkpoint(tmp_path / "missing.pt")
+        load_run_state(tmp_path / "missing.pt")
     last = _save(tmp_path)
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(last.read_bytes()[:200])
     with pytest.raises(CheckpointError, match="truncated.pt"):
-        load_checkpoint(truncated)
+        load_run_state(truncated)
 
 
 def test_resolve_resume(tmp_path):

@@ -6,7 +6,9 @@
   :class:`hqseg.modeling.HQSam`, so training, the predictor and evaluation take it;
 * :class:`HQSam2MaskDecoder` -- ``sam2``'s ``MaskDecoder`` plus ``hf_token``, ``hf_mlp``
   and ``embedding_maskfeature``;
-* :func:`save_official_checkpoint` -- the authors' ``{"model": state_dict}`` layout.
+
+Its checkpoints (the authors' ``{"model": state_dict}`` layout), type inference and
+ONNX graph choice belong to the line object, :mod:`hqseg.modeling.lines.hq_sam2`.
 
 Names that need ``sam2`` (and torch) are imported on first use, so the torch-free
 :mod:`.configs` can be imported alone.
@@ -24,7 +26,6 @@ _LAZY = {
     "HQSam2MaskDecoder": "mask_decoder",
     "pack_high_res": "model",
     "unpack_high_res": "model",
-    "save_official_checkpoint": "checkpoint",
     "fill_seeded": "seeded",
 }
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 
-from hqseg.errors import CheckpointError
-from hqseg.modeling.checkpoint import LoadReport
 from hqseg.modeling.sam2_hq.configs import SAM2_CONFIGS, SAM2_MODEL_TYPES
 
 _TARGET = "hqseg.modeling.sam2_hq.model.HQSam2"
 _PLAIN_TARGET = "sam2.modeling.sam2_base.SAM2Base"
+
+
+def _check_type(model_type: str) -> None:
+    if model_type not in SAM2_CONFIGS:
+        raise ValueError(
+            f"unknown HQ-SAM 2 model type {model_type!r}; known: {', '.join(SAM2_MODEL_TYPES)}"
+        )
 
 
 def build_sam2_architecture(model_type: str, *, hq: bool = True):
@@ -18,10 +23,7 @@ def build_sam2_architecture(model_type: str, *, hq: bool = True):
 
     from hqseg.modeling.sam2_hq.compose import model_config
 
-    if model_type not in SAM2_CONFIGS:
-        raise ValueError(
-            f"unknown HQ-SAM 2 model type {model_type!r}; known: {', '.join(SAM2_MODEL_TYPES)}"
-        )
+    _check_type(model_type)
     target = _TARGET if hq else _PLAIN_TARGET
     return instantiate(model_config(model_type, target=target).model, _recursive_=True)
 
@@ -31,43 +33,24 @@ def build_hq_sam2(
     *,
     checkpoint: str | os.PathLike | None = None,
     freeze_sam: bool = True,
-    state_dict: dict | None = None,
 ):
-    """Build an HQ-SAM 2 model (:class:`hqseg.modeling.sam2_hq.HQSam2`) in eval mode.
+    """Build an HQ-SAM 2 model (:class:`hqseg.modeling.sam2_hq.HQSam2`) in eval mode: the
+    HQ-SAM 2 line's :meth:`~hqseg.modeling.lines.base.ModelLine.load`.
 
     Arguments:
       model_type: ``sam2.1_hiera_t``, ``sam2.1_hiera_s``, ``sam2.1_hiera_b+``,
         ``sam2.1_hiera_l`` or ``test_hiera`` (tests only).
       checkpoint: the authors' ``sam2.1_hq_hiera_*.pt`` (loaded strictly) or Meta's
-        ``sam2.1_hiera_*.pt`` (HQ parameters stay fresh); ``model.load_report`` says which.
+        ``sam2.1_hiera_*.pt`` (HQ parameters stay fresh), a path or a
+        :class:`~hqseg.modeling.checkpoint.Checkpoint`; ``model.load_report`` says which.
       freeze_sam: leave only the HQ parameters trainable.
-      state_dict: ``checkpoint`` already read with ``read_state_dict`` (a caller that
-        looked at it first); the file is then not read again.
 
     Raises:
       CheckpointError: unreadable, foreign or wrong-model-type checkpoint.
       ValueError: unknown model type.
     """
-    from hqseg.modeling.checkpoint import read_state_dict
-    from hqseg.modeling.sam2_hq.checkpoint import describe, load_into
+    from hqseg.modeling.checkpoint import read_checkpoint
+    from hqseg.modeling.lines.hq_sam2 import HQ_SAM2
 
-    if model_type not in SAM2_CONFIGS:
-        raise ValueError(
-            f"unknown HQ-SAM 2 model type {model_type!r}; known: {', '.join(SAM2_MODEL_TYPES)}"
-        )
-    if checkpoint is not None:
-        if state_dict is None:
-            state_dict = read_state_dict(checkpoint)
-        # A cheap look before building: a file of another size fails fast.
-        looks_like = describe(state_dict)
-        if looks_like.startswith("SAM 2") and not looks_like.endswith(f" {model_type}"):
-            raise CheckpointError(
-                f"{checkpoint}: looks like {looks_like}, not a {model_type} checkpoint"
-            )
-    model = build_sam2_architecture(model_type, hq=True)
-    if checkpoint is None:
-        model.load_report = LoadReport(kind="none", hq_initialised_fresh=True)
-    else:
-        model.load_report = load_into(model, state_dict, model_type=model_type, path=checkpoint)
-    model.freeze_sam(freeze_sam)
-    return model.eval()
+    _check_type(model_type)
+    return HQ_SAM2.load(model_type, checkpoint=read_checkpoint(checkpoint), freeze_sam=freeze_sam)

@@ -58,15 +58,6 @@ HQ_MODULE_NAMES = ("hf_token", "hf_mlp", "embedding_maskfeature")
 """The HQ modules of the decoder; their 13 tensors are the checkpoint's extra
 ``sam_mask_decoder.*`` keys (177,152 values for every SAM 2.1 size)."""
 
-OFFICIAL_CHECKPOINT_NAMES = {
-    "sam2.1_hiera_t": "sam2.1_hq_hiera_tiny.pt",
-    "sam2.1_hiera_s": "sam2.1_hq_hiera_small.pt",
-    "sam2.1_hiera_b+": "sam2.1_hq_hiera_base_plus.pt",
-    "sam2.1_hiera_l": "sam2.1_hq_hiera_large.pt",
-    "test_hiera": "sam2.1_hq_test_hiera.pt",
-}
-"""File names in the authors' style (only ``..._large.pt`` is released)."""
-
 # Trunk signature of each official size: (embed_dim, number of Hiera blocks).
 TRUNK_SIGNATURES: dict[tuple[int, int], str] = {
     (96, 12): "sam2.1_hiera_t",

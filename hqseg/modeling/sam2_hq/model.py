@@ -26,9 +26,7 @@ import torch.nn.functional as F
 from sam2.modeling.sam.mask_decoder import MaskDecoder
 from sam2.modeling.sam2_base import SAM2Base
 
-from hqseg.modeling.hq_mask_decoder import MaskType, select_masks
-from hqseg.modeling.hq_parameters import HQParameters
-from hqseg.modeling.sam2_hq.configs import HQ_MODULE_NAMES
+from hqseg.modeling.protocol import HQModelBase
 from hqseg.modeling.sam2_hq.mask_decoder import HQ_INDEX, HQSam2MaskDecoder
 
 PIXEL_MEAN = (0.485, 0.456, 0.406)
@@ -51,16 +49,13 @@ def unpack_high_res(packed: torch.Tensor, s0_channels: int) -> tuple[torch.Tenso
     return packed[:, :s0_channels], F.pixel_unshuffle(packed[:, s0_channels:], 2)
 
 
-class HQSam2(HQParameters, SAM2Base):
+class HQSam2(HQModelBase, SAM2Base):
     """SAM 2.1 with the HQ mask decoder; built from a SAM 2.1 config (see
     :func:`hqseg.modeling.sam2_hq.build_hq_sam2`). The state dict has SAM 2.1's keys
     plus the 13 HQ keys under ``sam_mask_decoder.``."""
 
-    line = "sam2"
     mask_threshold = 0.0
     low_res_logit_clamp = LOW_RES_LOGIT_CLAMP
-
-    hq_prefixes = tuple(f"sam_mask_decoder.{m}." for m in HQ_MODULE_NAMES)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -97,7 +92,7 @@ class HQSam2(HQParameters, SAM2Base):
         return self.sam_mask_decoder
 
     # ------------------------------------------------------------------ parameters
-    # hq_parameter_names, hq_parameters, freeze_sam: see HQParameters
+    # hq_parameter_names, hq_parameters, freeze_sam and decode: see HQModelBase
 
     # ------------------------------------------------------------------ images
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
@@ -262,39 +257,6 @@ class HQSam2(HQParameters, SAM2Base):
     def decode_sam(self, image_embeddings, interm_embeddings, **prompts):
         """The SAM 2.1 baseline of the common model interface: :meth:`decode_plain`."""
         return self.decode_plain(image_embeddings, interm_embeddings, **prompts)
-
-    def decode(
-        self,
-        image_embeddings: torch.Tensor,
-        interm_embeddings: torch.Tensor,
-        *,
-        point_coords: torch.Tensor | None = None,
-        point_labels: torch.Tensor | None = None,
-        boxes: torch.Tensor | None = None,
-        mask_inputs: torch.Tensor | None = None,
-        multimask_output: bool = False,
-        hq_token_only: bool = False,
-        mask_type: MaskType | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One mask per prompt set, as :meth:`hqseg.modeling.HQSam.decode`:
-        low_res_logits ``[B, 1, 256, 256]`` and iou_predictions ``[B, 1]``.
-
-        ``mask_type``: ``"hq"`` (HQ token), ``"sum"`` (SAM 2 + HQ) or ``"sam"`` (plain
-        SAM 2.1 on the same encoding: :meth:`decode_plain`, a decoder pass without the
-        HQ token).
-        """
-        decode_fn = self.decode_plain if mask_type == "sam" else self.decode_all
-        masks, iou = decode_fn(
-            image_embeddings,
-            interm_embeddings,
-            point_coords=point_coords,
-            point_labels=point_labels,
-            boxes=boxes,
-            mask_inputs=mask_inputs,
-        )
-        if mask_type is None:
-            mask_type = "hq" if hq_token_only else "sum"
-        return select_masks(masks, iou, multimask_output=multimask_output, mask_type=mask_type)
 
     def decode_official(
         self,

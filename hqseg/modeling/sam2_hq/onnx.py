@@ -1,9 +1,8 @@
 """ONNX graph of HQ-SAM 2's prompt encoder + HQ mask decoder (SAM 2.1's image encoder
 runs elsewhere).
 
-Importing this module registers :class:`HQSam2OnnxDecoder` for :class:`HQSam2` with
-:func:`hqseg.modeling.onnx_export.register_onnx_decoder`; ``export_onnx`` imports it
-on first use. The image-feature inputs carry the names and shapes of the common SAM 2
+The HQ-SAM 2 line (:mod:`hqseg.modeling.lines.hq_sam2`) exports its models with
+:class:`HQSam2OnnxDecoder`. The image-feature inputs carry the names and shapes of the common SAM 2
 ONNX image-encoder exports, so an unchanged SAM 2.1 encoder graph of the same size
 feeds it (D = 256 for every SAM 2.1 size):
 
@@ -41,8 +40,7 @@ from __future__ import annotations
 
 import torch
 
-from hqseg.modeling.onnx_export import OnnxDecoder, register_onnx_decoder
-from hqseg.modeling.sam2_hq.model import HQSam2
+from hqseg.modeling.onnx_export import OnnxDecoder
 
 
 class HQSam2OnnxDecoder(OnnxDecoder):
@@ -83,6 +81,3 @@ class HQSam2OnnxDecoder(OnnxDecoder):
             self._embed_mask(mask_input, has_mask_input),
         )
         return self._outputs(masks, iou)
-
-
-register_onnx_decoder(HQSam2, HQSam2OnnxDecoder)

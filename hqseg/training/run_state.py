@@ -1,11 +1,16 @@
-"""Training checkpoints: atomic, HQ-only, loadable with ``torch.load(weights_only=True)``.
+"""A training run's resumable state (``hqseg train --resume``): atomic, HQ-only, loadable
+with ``torch.load(weights_only=True)``.
+
+Not model weights: those are checkpoints (:mod:`hqseg.modeling.checkpoint`); the run
+exports them at its end (``sam_hq_<type>.pth``, ``hq_only.pth``). The files are still
+called checkpoints on disk, and their format name is kept, so old runs resume.
 
 Layout under the run folder::
 
     checkpoints/last.pt            the newest state (what ``--resume auto`` reads)
     checkpoints/step_0000120.pt    one file per checkpointed optimiser step
 
-A checkpoint holds the HQ parameters (never the frozen SAM weights), the optimiser
+A run state holds the HQ parameters (never the frozen SAM weights), the optimiser
 and scheduler states, the position (epoch, micro-batches done in that epoch,
 optimiser steps), RNG states as tensors/plain types, the run's settings and its
 metric history (rows keyed by step, see :mod:`hqseg.training.history`), so the
@@ -77,7 +82,7 @@ def _as_tuple(x):
     return tuple(_as_tuple(v) for v in x) if isinstance(x, list | tuple) else x
 
 
-def save_checkpoint(
+def save_run_state(
     run_dir: str | Path,
     *,
     hq_state: dict[str, torch.Tensor],
@@ -124,8 +129,8 @@ def save_checkpoint(
     return last
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a training checkpoint safely.
+def load_run_state(path: str | Path) -> dict[str, Any]:
+    """Read a run state (a training checkpoint) safely.
 
     Raises:
         CheckpointError: missing, corrupt or not a hqseg training checkpoint.
