@@ -35,8 +35,8 @@ from hqseg.cli.model_type import model_type_option
     "--hq-weights",
     type=click.Path(dir_okay=False),
     default=None,
-    help="A file with only the 25 HQ parameters (e.g. from training) to put over "
-    "CHECKPOINT, which is then the plain SAM checkpoint they were trained on.",
+    help="A file with only the HQ parameters (a run's hq_only.pth: HQ-SAM's 25, HQ-SAM 2's "
+    "13) to put over CHECKPOINT, which is then the base checkpoint they were trained on.",
 )
 @click.option(
     "--out",

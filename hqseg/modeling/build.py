@@ -29,7 +29,7 @@ from hqseg.modeling.configs import (
 )
 from hqseg.modeling.hq_mask_decoder import HQMaskDecoder
 from hqseg.modeling.hq_sam import HQSam
-from hqseg.modeling.model_types import line_for, resolve_model_type
+from hqseg.modeling.model_types import resolve_model_type
 
 
 def _decoder_transformer() -> TwoWayTransformer:
@@ -123,5 +123,7 @@ def sam_like(encoder: torch.nn.Module, vit_dim: int, *, hq: bool) -> HQSam | Sam
 def build_plain_sam(model_type: str) -> Sam:
     """The plain base model (SAM's own decoder, random weights) with the image encoder of
     ``model_type``: the baseline for benchmarks and tests."""
+    from hqseg.modeling.lines import line_for
+
     model_type = resolve_model_type(model_type)
     return line_for(model_type).build(model_type, hq=False)

@@ -16,7 +16,8 @@ from hqseg.modeling.checkpoint import (
     load_hq_weights,
     save_state_dict,
 )
-from hqseg.modeling.model_types import line_for, resolve_model_type
+from hqseg.modeling.lines import line_for
+from hqseg.modeling.model_types import resolve_model_type
 
 FORMATS = ("official", "transformers", "onnx")
 

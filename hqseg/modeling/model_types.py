@@ -18,6 +18,7 @@ pipeline; they have no official checkpoints. ``tiny`` is the deprecated old name
 
 from __future__ import annotations
 
+import importlib
 import logging
 import warnings
 from dataclasses import dataclass
@@ -122,10 +123,11 @@ def line_of(name: str) -> str:
 
 def line_for(name: str):
     """The :class:`~hqseg.modeling.lines.base.ModelLine` of model type ``name`` (aliases
-    resolved; imports torch)."""
-    from hqseg.modeling.lines import LINES as LINE_OBJECTS
-
-    return LINE_OBJECTS[line_of(name)]
+    resolved; imports torch): :func:`hqseg.modeling.lines.line_for`."""
+    # Imported by name: a stage that only reads model-type names must not depend on every
+    # line's code (scripts/stage_deps.py follows static imports); the modules that build
+    # or load models import hqseg.modeling.lines themselves.
+    return importlib.import_module("hqseg.modeling.lines").line_for(name)
 
 
 def types_of_line(line: str) -> tuple[str, ...]:

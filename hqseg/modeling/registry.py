@@ -14,7 +14,8 @@ from functools import partial
 import torch
 
 from hqseg.modeling.checkpoint import Checkpoint, read_checkpoint
-from hqseg.modeling.model_types import MODEL_TYPE_NAMES, line_for, resolve_model_type
+from hqseg.modeling.lines import line_for
+from hqseg.modeling.model_types import MODEL_TYPE_NAMES, resolve_model_type
 
 
 def build_hq_sam(

@@ -134,7 +134,7 @@ def from_transformers_state_dict(
     with the line's ``load_state``). Keys that have no
     counterpart raise CheckpointError naming them.
     """
-    from hqseg.modeling.model_types import line_for
+    from hqseg.modeling.lines import line_for
 
     model_type = model_type or _infer_hf_model_type(hf_state_dict)
     with torch.device("meta"):

@@ -20,11 +20,17 @@ from hqseg.modeling.lines.base import ModelLine
 from hqseg.modeling.lines.hq_sam import HQ_SAM
 from hqseg.modeling.lines.hq_sam2 import HQ_SAM2
 from hqseg.modeling.lines.light_hq_sam import LIGHT_HQ_SAM
+from hqseg.modeling.model_types import line_of
 
 LINES: dict[str, ModelLine] = {line.name: line for line in (HQ_SAM, LIGHT_HQ_SAM, HQ_SAM2)}
 """Every line by its :data:`hqseg.modeling.model_types.LINE_INFO` name."""
 
 _SAM_PREFIXES = ("image_encoder.", "prompt_encoder.", "mask_decoder.")
+
+
+def line_for(model_type: str) -> ModelLine:
+    """The line of ``model_type`` (aliases resolved; ValueError for an unknown name)."""
+    return LINES[line_of(model_type)]
 
 
 def line_of_model(model: torch.nn.Module) -> ModelLine:
