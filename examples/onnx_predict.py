@@ -22,10 +22,15 @@ import argparse
 import numpy as np
 
 
+def is_hq_sam2(predictor) -> bool:
+    """Whether the model is HQ-SAM 2 (its graph takes SAM 2's features and pads itself)."""
+    return predictor.model.line.name == "sam2"
+
+
 def feature_feeds(predictor) -> dict[str, np.ndarray]:
     """The graph's image-feature inputs from an encoded image (see the export docs)."""
     emb = predictor.features.float().cpu()
-    if getattr(predictor.model, "line", None) == "sam2":
+    if is_hq_sam2(predictor):
         from hqseg.modeling.sam2_hq.model import unpack_high_res
 
         s0_channels = predictor.model.sam_mask_decoder.transformer_dim // 8
@@ -47,7 +52,7 @@ def prompt_feeds(predictor, box, points, labels) -> dict[str, np.ndarray]:
     if box is not None:
         coords = np.concatenate([np.asarray(box, np.float64).reshape(2, 2), coords])
         labels = np.concatenate([np.array([2.0, 3.0], np.float32), labels])
-    elif getattr(predictor.model, "line", None) != "sam2":
+    elif not is_hq_sam2(predictor):
         coords = np.concatenate([coords, np.zeros((1, 2))])
         labels = np.concatenate([labels, np.array([-1.0], np.float32)])
     coords = predictor.apply_coords(coords)

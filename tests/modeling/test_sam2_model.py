@@ -9,13 +9,17 @@ import torch
 from tolerances import RTOL32_OTHER_KERNELS, assert_close_f32
 
 from hqseg.errors import CheckpointError
-from hqseg.modeling import HQSamPredictor, build_hq_sam, hq_sam_model_registry
+from hqseg.modeling import (
+    HQSamPredictor,
+    build_hq_sam,
+    hq_sam_model_registry,
+    save_official_checkpoint,
+)
 from hqseg.modeling.sam2_hq import (
     SAM2_MODEL_TYPES,
     build_hq_sam2,
     fill_seeded,
     pack_high_res,
-    save_official_checkpoint,
     unpack_high_res,
 )
 from hqseg.training import model_api
