@@ -14,7 +14,6 @@ from hqseg.cli.eval_checkpoints import (
     hq_data,
     load_checkpoints,
     output_units,
-    unit_provenance,
 )
 from hqseg.cli.model_type import (
     device_option,
@@ -98,6 +97,44 @@ def _batch_options(func):
         help="Images per encoder call (the decoder takes each image's prompts in one call). "
         "Results equal one-at-a-time up to float32 rounding of the batched encoder.",
     )(func)  # fmt: skip
+
+
+def _provenance(model_type, checkpoint: str | None, data, specs=None, **params):
+    """What produced this run's numbers, for ``provenance.json`` (see hqseg.provenance).
+
+    The model type is recorded as evaluated: the option, else the type inferred from the
+    checkpoint (read here once more; a bad checkpoint is reported by the loader after
+    this, so here it leaves the type None), else the default.
+    """
+    from hqseg.errors import HqsegError
+    from hqseg.provenance import collect_provenance
+
+    if model_type is None and checkpoint is None:
+        model_type = DEFAULT_MODEL_TYPE
+    elif model_type is None:
+        from hqseg.modeling.checkpoint import infer_model_type, read_state_dict
+
+        try:
+            model_type = infer_model_type(read_state_dict(checkpoint), path=checkpoint)
+        except (HqsegError, ValueError):
+            model_type = None
+    return collect_provenance(
+        model_type=model_type, checkpoint=checkpoint, params=params, data_dir=data, specs=specs
+    )
+
+
+def _unit_provenance(model_type, checkpoints, units, data, specs=None, **params):
+    """``provenance`` of each checkpoint: one dict for a single one, else ``{unit: dict}``
+    (the baseline unit ``sam`` records the first checkpoint)."""
+    first = checkpoints[0] if checkpoints else None
+    if len(checkpoints) <= 1:
+        return _provenance(model_type, first, data, specs, **params)
+    from hqseg.evaluation.heads import BASELINE_UNIT
+
+    out = {u: _provenance(model_type, c, data, specs, **params)
+           for u, c in zip(units, checkpoints, strict=True)}  # fmt: skip
+    out[BASELINE_UNIT] = out[units[0]]
+    return out
 
 
 @click.command(name="hq")
@@ -184,7 +221,7 @@ def hq_command(
 
         for spec in benchmarks:
             parse_spec(spec)
-    provenance = unit_provenance(
+    provenance = _unit_provenance(
         model_type, checkpoints, units, None if benchmarks else data_dir, list(benchmarks),
         **({"with_train": True} if with_train else {}), resize_mode=resize_mode,
         splits=list(splits), benchmarks=list(benchmarks), sam=with_sam, limit=limit,
@@ -295,7 +332,7 @@ def coco_command(
     require_weights(model_type, checkpoints[0] if checkpoints else None, random_weights)
     check_replaceable(Path(out_dir), "eval coco")  # before the model loads, not after the work
     units = output_units(checkpoints, out_dir)
-    provenance = unit_provenance(
+    provenance = _unit_provenance(
         model_type, checkpoints, units, annotations, annotations=annotations,
         images=images_dir, detections=detections, oracle_boxes=oracle_boxes, top_k=top_k,
         resize_mode=resize_mode, limit=limit, bf16=bf16, device=device,
