@@ -9,9 +9,14 @@ from pathlib import Path
 
 import click
 
+from hqseg.cli.eval_checkpoints import (
+    end_group,
+    hq_data,
+    load_checkpoints,
+    output_units,
+)
 from hqseg.cli.model_type import (
     device_option,
-    load_cli_predictor,
     model_type_option,
     random_weights_option,
 )
@@ -27,11 +32,15 @@ def _model_options(func):
     )
     @click.option(
         "--checkpoint",
+        "checkpoints",
+        multiple=True,
         type=click.Path(exists=True, dir_okay=False),
-        default=None,
         help="Official sam_hq_vit_*.pth, a run's sam_hq_<type>.pth from `hqseg train`, or "
         "plain SAM (sam_vit_*.pth; HQ parts untrained); omitted = random weights (smoke runs: "
-        "--random-weights, except for test_* types).",
+        "--random-weights, except for test_* types). Repeatable, for checkpoints that share "
+        "one image encoder (checked by digest; others are refused): each image is encoded "
+        "once, each checkpoint's results go to --out/<file stem>, the SAM baseline to "
+        "--out/sam.",
     )
     @random_weights_option
     @device_option("auto = cuda if available (under torchrun: cuda:LOCAL_RANK).")
@@ -65,6 +74,31 @@ def _resize_option(default: str):
     )
 
 
+def _echo_hq(summary: dict, protocol: str) -> None:
+    click.echo(f"protocol {summary.get('protocol', protocol)}; mIoU and mBIoU in percent")
+    for bench, models in summary.items():
+        if not isinstance(models, dict):
+            continue
+        for model, m in models.items():
+            click.echo(
+                f"{bench:>8} {model:>7}: mIoU {m['mIoU']:6.2f} %  mBIoU {m['mBIoU']:6.2f} %"
+                f"  ({m['n']} images)"
+            )
+
+
+def _batch_options(func):
+    """``--batch-size`` and ``--workers``."""
+    func = click.option(
+        "--workers", type=click.IntRange(min=0), default=0, show_default=True,
+        help="DataLoader processes that decode and resize images (0 = in this process).",
+    )(func)  # fmt: skip
+    return click.option(
+        "--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+        help="Images per encoder call (the decoder takes each image's prompts in one call). "
+        "Results equal one-at-a-time up to float32 rounding of the batched encoder.",
+    )(func)  # fmt: skip
+
+
 def _provenance(model_type, checkpoint, data, specs=None, **params):
     """What produced this run's numbers, for ``provenance.json`` (see hqseg.provenance).
 
@@ -88,6 +122,20 @@ def _provenance(model_type, checkpoint, data, specs=None, **params):
     )
 
 
+def _unit_provenance(model_type, checkpoints, units, data, specs=None, **params):
+    """``provenance`` of each checkpoint: one dict for a single one, else ``{unit: dict}``
+    (the baseline unit ``sam`` records the first checkpoint)."""
+    first = checkpoints[0] if checkpoints else None
+    if len(checkpoints) <= 1:
+        return _provenance(model_type, first, data, specs, **params)
+    from hqseg.evaluation.heads import BASELINE_UNIT
+
+    out = {u: _provenance(model_type, c, data, specs, **params)
+           for u, c in zip(units, checkpoints, strict=True)}  # fmt: skip
+    out[BASELINE_UNIT] = out[units[0]]
+    return out
+
+
 @click.command(name="hq")
 @click.option(
     "--data",
@@ -103,8 +151,7 @@ def _provenance(model_type, checkpoint, data, specs=None, **params):
     default="eval/hq",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Output folder: per_image.csv, metrics.json, masks.json, skipped.csv, "
-    "provenance.json.",
+    help="Output folder: per_image.csv, metrics.json, masks.json, skipped.csv, provenance.json.",
 )
 @click.option(
     "--split",
@@ -137,23 +184,12 @@ def _provenance(model_type, checkpoint, data, specs=None, **params):
     help="With --benchmark: also score the spec's training splits, each as a benchmark.",
 )
 @_resize_option("square")
+@_batch_options
 @_model_options
 def hq_command(
-    data_dir,
-    out_dir,
-    splits,
-    benchmarks,
-    with_train,
-    with_sam,
-    resize_mode,
-    model_type,
-    checkpoint,
-    random_weights,
-    device,
-    bf16,
-    limit,
-    progress,
-):
+    data_dir, out_dir, splits, benchmarks, with_train, with_sam, resize_mode, batch_size,
+    workers, model_type, checkpoints, random_weights, device, bf16, limit, progress,
+):  # fmt: skip
     """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test (or your own set with
     --benchmark SPEC) with GT-box prompts.
 
@@ -161,73 +197,64 @@ def hq_command(
     box is the tight box of the 1024x1024-resized GT > 128; HQ-SAM uses the HQ-token
     output, SAM its own decoder (no HQ token) on the same encoding; logits are upsampled
     to the GT size and thresholded at 0. Writes per-image mask IoU / boundary IoU and
-    their means, in percent.
+    their means, in percent. Run under torchrun to shard images over ranks.
     """
     from hqseg.errors import HqsegError
-    from hqseg.evaluation.hq_run import HQ_CONFIG, evaluate_hq_benchmarks
+    from hqseg.evaluation.distributed import init_from_env
+    from hqseg.evaluation.hq_run import evaluate_hq_benchmarks
     from hqseg.modeling.checkpoint import read_checkpoint
     from hqseg.modeling.startup import require_weights
     from hqseg.utils.outdir import check_replaceable
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    require_weights(model_type, checkpoint, random_weights)
+    require_weights(model_type, checkpoints[0] if checkpoints else None, random_weights)
     check_replaceable(Path(out_dir), "eval hq")  # before the model loads, not after the work
+    units = output_units(checkpoints, out_dir)
     if benchmarks and splits:
         raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
     if with_train and not benchmarks:
         raise HqsegError("--with-train goes with --benchmark SPEC")
+    if benchmarks and len(checkpoints) > 1:
+        raise HqsegError("--benchmark SPEC takes one --checkpoint")
     if benchmarks:  # a bad spec fails before the model is loaded
         from hqseg.data.custom import parse_spec
 
         for spec in benchmarks:
             parse_spec(spec)
-    checkpoint = read_checkpoint(checkpoint)  # once, for the provenance and the model
-    provenance = _provenance(
-        model_type, checkpoint, None if benchmarks else data_dir, list(benchmarks),
+    checkpoints = tuple(read_checkpoint(c) for c in checkpoints)  # each read once
+    provenance = _unit_provenance(
+        model_type, checkpoints, units, None if benchmarks else data_dir, list(benchmarks),
         **({"with_train": True} if with_train else {}), resize_mode=resize_mode,
         splits=list(splits), benchmarks=list(benchmarks), sam=with_sam, limit=limit,
-        bf16=bf16, device=device,
+        bf16=bf16, device=device, **({"batch_size": batch_size} if batch_size > 1 else {}),
     )  # fmt: skip
-    if benchmarks:
-        data = {"benchmarks": " ".join(benchmarks)}
-    else:
-        from hqseg.data.records import split_counts
-
-        counts = split_counts(data_dir).get(HQ_CONFIG, {})
-        counts = {k: n for k, n in counts.items() if not splits or k in splits}
-        data = {HQ_CONFIG: counts} if counts else {"folder": data_dir}  # no counts on its card
-    predictor = load_cli_predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
     mask_types = ("hq", "sam") if with_sam else ("hq",)
-    if benchmarks:
-        from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
+    created = init_from_env()
+    try:
+        run = load_checkpoints(model_type, checkpoints, units, device, bf16, resize_mode,
+                    hq_data(data_dir, splits, benchmarks))  # fmt: skip
+        if benchmarks:
+            from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
 
-        summary = evaluate_custom_benchmarks(predictor, benchmarks, out_dir,
+            summary = evaluate_custom_benchmarks(run.predictors[0], benchmarks, out_dir,
+                                                 mask_types=mask_types, limit=limit,
+                                                 progress=progress, provenance=provenance,
+                                                 with_train=with_train,
+                                                 say=click.echo)  # fmt: skip
+        else:
+            summary = evaluate_hq_benchmarks(None, data_dir, out_dir, splits=splits or None,
                                              mask_types=mask_types, limit=limit,
-                                             progress=progress, provenance=provenance,
-                                             with_train=with_train,
-                                             say=click.echo)  # fmt: skip
-    else:
-        summary = evaluate_hq_benchmarks(
-            predictor,
-            data_dir,
-            out_dir,
-            splits=splits or None,
-            mask_types=mask_types,
-            limit=limit,
-            progress=progress,
-            protocol=resize_mode,
-            provenance=provenance,
-        )
-    click.echo(f"protocol {summary.get('protocol', resize_mode)}; mIoU and mBIoU in percent")
-    for bench, models in summary.items():
-        if not isinstance(models, dict):
-            continue
-        for model, m in models.items():
-            click.echo(
-                f"{bench:>8} {model:>7}: mIoU {m['mIoU']:6.2f} %  mBIoU {m['mBIoU']:6.2f} %"
-                f"  ({m['n']} images)"
-            )
-    click.echo(f"wrote {Path(out_dir) / 'metrics.json'}")
+                                             progress=progress, protocol=resize_mode,
+                                             provenance=provenance, checkpoints=run,
+                                             batch_size=batch_size, workers=workers)  # fmt: skip
+    finally:
+        end_group(created)
+    if summary is None:  # not rank 0
+        return
+    for unit, part in summary.items() if units != [""] else [("", summary)]:
+        click.echo(f"{unit}:" if unit else "", nl=bool(unit))
+        _echo_hq(part, resize_mode)
+    click.echo(f"wrote {Path(out_dir) / 'metrics.json' if units == [''] else out_dir}")
 
 
 @click.command(name="coco")
@@ -282,7 +309,7 @@ def coco_command(
     out_dir,
     resize_mode,
     model_type,
-    checkpoint,
+    checkpoints,
     random_weights,
     device,
     bf16,
@@ -304,40 +331,34 @@ def coco_command(
 
     if (detections is None) == (not oracle_boxes):
         raise HqsegError("give exactly one of --detections FILE or --oracle-boxes")
-    require_weights(model_type, checkpoint, random_weights)
+    require_weights(model_type, checkpoints[0] if checkpoints else None, random_weights)
     check_replaceable(Path(out_dir), "eval coco")  # before the model loads, not after the work
-    checkpoint = read_checkpoint(checkpoint)  # once, for the provenance and the model
-    provenance = _provenance(
-        model_type, checkpoint, annotations, annotations=annotations, images=images_dir,
-        detections=detections, oracle_boxes=oracle_boxes, top_k=top_k, resize_mode=resize_mode,
-        limit=limit, bf16=bf16, device=device,
+    units = output_units(checkpoints, out_dir)
+    checkpoints = tuple(read_checkpoint(c) for c in checkpoints)  # each read once
+    provenance = _unit_provenance(
+        model_type, checkpoints, units, annotations, annotations=annotations,
+        images=images_dir, detections=detections, oracle_boxes=oracle_boxes, top_k=top_k,
+        resize_mode=resize_mode, limit=limit, bf16=bf16, device=device,
     )  # fmt: skip
     created = init_from_env()
     try:
         data = {"annotations": Path(annotations).name, "prompts": detections or "GT boxes"}
-        predictor = load_cli_predictor(model_type, checkpoint, device, bf16, resize_mode, data=data)
-        metrics = evaluate_coco_models(
-            predictor,
-            annotations,
-            images_dir,
-            out_dir,
-            detections=detections,
-            top_k=top_k,
-            limit=limit,
-            progress=progress,
-            provenance=provenance,
-        )
+        run = load_checkpoints(model_type, checkpoints, units, device, bf16, resize_mode, data)
+        metrics = evaluate_coco_models(None, annotations, images_dir, out_dir,
+                                       detections=detections, top_k=top_k, limit=limit,
+                                       progress=progress, provenance=provenance,
+                                       checkpoints=run)  # fmt: skip
     finally:
-        if created:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
+        end_group(created)
     if metrics is None:
         return
-    for model in ("sam", "hq_sam"):
-        m = metrics[model]
-        click.echo(f"{model:>7}: AP {m['segm']['AP']:6.2f} %  AP_B {m['boundary']['AP']:6.2f} %")
-    click.echo(f"wrote {Path(out_dir) / 'metrics.json'}")
+    for unit, part in metrics.items() if units != [""] else [("", metrics)]:
+        for model in ("sam", "hq_sam"):
+            if model in part:
+                m = part[model]
+                click.echo(f"{unit + ' ' if unit else ''}{model:>7}: AP {m['segm']['AP']:6.2f}"
+                           f" %  AP_B {m['boundary']['AP']:6.2f} %")  # fmt: skip
+    click.echo(f"wrote {Path(out_dir) / 'metrics.json' if units == [''] else out_dir}")
 
 
 @click.command(name="coco-sample")

@@ -9,10 +9,13 @@ Under torchrun, images are sharded by rank and results gathered on rank 0.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from hqseg.evaluation.coco_io import (
     ImagePrompts,
@@ -23,9 +26,11 @@ from hqseg.evaluation.coco_io import (
     read_image,
 )
 from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
-from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
+from hqseg.evaluation.evaluator import DatasetEvaluator, inference_context, inference_on_dataset
+from hqseg.evaluation.heads import Head
 from hqseg.evaluation.hq import encode_rle
-from hqseg.evaluation.predict import MODEL_NAMES, BoxPrompter
+from hqseg.evaluation.predict import BoxPrompter
+from hqseg.evaluation.shared_encoder import Checkpoints
 from hqseg.metrics.headline import coco_headlines
 from hqseg.metrics.units import stats_to_percent, with_unit
 from hqseg.provenance import write_provenance
@@ -53,41 +58,72 @@ STAT_NAMES = (
 
 def coco_inputs(
     coco, images_dir: str | Path, prompts: dict[int, ImagePrompts], image_ids: Sequence[int]
-) -> Iterator[dict]:
-    """Yield ``{"image_id", "image": (H, W, 3) uint8, "prompts": ImagePrompts}`` per image."""
+) -> Iterator[list[dict]]:
+    """Yield batches of one ``{"image_id", "image": (H, W, 3) uint8, "prompts"}``."""
     for img_id in image_ids:
-        yield {
-            "image_id": img_id,
-            "image": read_image(coco, images_dir, img_id),
-            "prompts": prompts[img_id],
-        }
+        yield [
+            {
+                "image_id": img_id,
+                "image": read_image(coco, images_dir, img_id),
+                "prompts": prompts[img_id],
+            }
+        ]
 
 
 class COCORunner:
-    """Runner: all boxes of one image through the prompter, for each mask type."""
+    """Runner: each image encoded once (by the first checkpoint), all its boxes decoded by
+    each checkpoint for its heads' mask types (one ``predict_boxes_multi`` call each)."""
 
-    def __init__(self, prompter: BoxPrompter, mask_types: Sequence[str] = COCO_MASK_TYPES):
-        self.prompter = prompter
-        self.mask_types = tuple(mask_types)
+    def __init__(self, checkpoints: Checkpoints, heads: Sequence[Head]):
+        self.prompters = [BoxPrompter(p) for p in checkpoints.predictors]
+        self.heads = tuple(heads)
 
-    def __call__(self, item: dict) -> dict:
-        out = self.prompter(item["image"], item["prompts"].boxes, self.mask_types)
-        return {mt: res["masks"] for mt, res in out.items()}
+    def __call__(self, batch: list[dict]) -> list[dict]:
+        out = []
+        for item in batch:
+            first = self.prompters[0].predictor
+            first.set_image(item["image"])
+            masks: dict[Head, np.ndarray] = {}
+            for k in sorted({h.decoder for h in self.heads}):
+                mine = [h for h in self.heads if h.decoder == k]
+                share_image(first, self.prompters[k].predictor)
+                types = tuple(dict.fromkeys(h.mask_type for h in mine))
+                decoded = self.prompters[k].decode(item["prompts"].boxes, types)
+                masks.update({h: decoded[h.mask_type]["masks"] for h in mine})
+            out.append(masks)
+        return out
+
+
+def share_image(src: Any, dst: Any) -> None:
+    """Give predictor ``dst`` the image ``src`` encoded (the same encoder's features)."""
+    if dst is not src:
+        for name in ("features", "interm_features", "original_size", "input_size"):
+            setattr(dst, name, getattr(src, name))
 
 
 class COCOResultsEvaluator(DatasetEvaluator):
-    """Collects COCO results entries (RLE masks) per model; ``evaluate()`` returns them."""
+    """COCO results entries (RLE masks) per head; ``evaluate()`` gathers every rank's
+    entries on rank 0, merges them (image id, then score descending) and scores them.
+
+    Args:
+        coco: the ground truth the results are scored against.
+        heads: the run's heads (:mod:`.heads`).
+        setup: the ``"setup"`` entry of each unit's metrics.
+    """
+
+    def __init__(self, coco, heads: Sequence[Head], setup: dict[str, Any]) -> None:
+        self.coco, self.heads, self.setup = coco, tuple(heads), setup
+        self.reset()
 
     def reset(self) -> None:
-        self.results: dict[str, list[dict]] = {}
+        self.results: dict[Head, list[dict]] = {h: [] for h in self.heads}
 
     def process(self, inputs: list[dict], outputs: list[dict]) -> None:
         for item, out in zip(inputs, outputs, strict=True):
             p: ImagePrompts = item["prompts"]
-            for mask_type, masks in out.items():
-                entries = self.results.setdefault(MODEL_NAMES[mask_type], [])
+            for head, masks in out.items():
                 for mask, score, cat in zip(masks, p.scores, p.category_ids, strict=True):
-                    entries.append(
+                    self.results[head].append(
                         {
                             "image_id": int(p.image_id),
                             "category_id": int(cat),
@@ -96,8 +132,21 @@ class COCOResultsEvaluator(DatasetEvaluator):
                         }
                     )
 
-    def evaluate(self) -> dict[str, list[dict]]:
-        return self.results
+    def evaluate(self) -> dict[str, tuple[dict[str, list[dict]], dict[str, Any]]] | None:
+        """``{unit: ({model: results}, metrics)}`` on rank 0, None elsewhere."""
+        gathered = gather_to_rank0(self.results)
+        if gathered is None:
+            return None
+        out: dict[str, tuple[dict[str, list[dict]], dict[str, Any]]] = {}
+        for head in self.heads:
+            entries = [e for part in gathered for e in part[head]]
+            entries.sort(key=lambda e: (e["image_id"], -e["score"]))
+            out.setdefault(head.unit, ({}, {}))[0][head.model] = entries
+        for merged, metrics in out.values():
+            for model, entries in merged.items():
+                metrics[model] = score_results(self.coco, entries)
+            metrics["setup"] = dict(self.setup)
+        return {u: (merged, with_unit(metrics)) for u, (merged, metrics) in out.items()}
 
 
 def score_results(coco, results: list[dict]) -> dict[str, dict[str, float]]:
@@ -139,6 +188,7 @@ def evaluate_coco_models(
     limit: int | None = None,
     progress: bool = True,
     provenance: dict[str, Any] | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> dict[str, Any] | None:
     """Run SAM and HQ-SAM on COCO box prompts and write results and metrics.
 
@@ -151,7 +201,12 @@ def evaluate_coco_models(
         limit: only the first ``limit`` images (sorted ids) that have prompts; the
             scores then cover those images only.
         provenance: written as ``provenance.json`` in the unit
-            (:func:`hqseg.provenance.collect_provenance`); None = not written.
+            (:func:`hqseg.provenance.collect_provenance`); with several checkpoints
+            ``{unit: provenance}``; None = not written.
+        checkpoints: several checkpoints sharing one encoder (unused ``predictor``):
+            each image encoded once; checkpoint k's HQ-SAM files go to
+            ``out_dir/<unit k>``, the SAM baseline (first checkpoint) to ``out_dir/sam``,
+            and the return value is ``{unit: metrics}``.
 
     Writes (rank 0, as one unit by :func:`hqseg.utils.outdir.output_dir`):
     ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
@@ -172,36 +227,33 @@ def evaluate_coco_models(
     check_images(coco, images_dir, image_ids)
     rank, world = rank_and_world()
     shard = image_ids[rank::world]
-    runner = COCORunner(BoxPrompter(predictor))
-    results = inference_on_dataset(
-        runner,
-        coco_inputs(coco, images_dir, prompts, shard),
-        COCOResultsEvaluator(),
-        total=len(shard),
-        progress=progress and rank == 0,
-        desc="eval coco",
-    )
-    gathered = gather_to_rank0(results)
-    if gathered is None:
-        return None
-    merged: dict[str, list[dict]] = {MODEL_NAMES[mt]: [] for mt in COCO_MASK_TYPES}
-    for part in gathered:
-        for model, entries in part.items():
-            merged[model].extend(entries)
-    for entries in merged.values():
-        entries.sort(key=lambda e: (e["image_id"], -e["score"]))
-    out_dir = Path(out_dir)
-    metrics: dict[str, Any] = {}
+    checkpoints = checkpoints or Checkpoints([predictor], [""])
+    heads = checkpoints.heads(COCO_MASK_TYPES)
+    setup = {"prompts": "gt_boxes" if detections is None else "detections",
+             "images": len(image_ids), "top_k": top_k, "world_size": world}  # fmt: skip
     scored_gt = coco if limit is None else subset_gt(coco, image_ids)
-    for model, entries in merged.items():
-        metrics[model] = score_results(scored_gt, entries)
-    metrics["setup"] = {
-        "prompts": "gt_boxes" if detections is None else "detections",
-        "images": len(image_ids),
-        "top_k": top_k,
-        "world_size": world,
-    }
-    metrics = with_unit(metrics)
+    with contextlib.ExitStack() as stack:
+        for p in checkpoints.predictors:
+            stack.enter_context(inference_context(p))
+        units = inference_on_dataset(
+            COCORunner(checkpoints, heads),
+            coco_inputs(coco, images_dir, prompts, shard),
+            COCOResultsEvaluator(scored_gt, heads, setup),
+            total=len(shard),
+            progress=progress and rank == 0,
+            desc="eval coco",
+        )
+    if units is None:
+        return None
+    if list(units) == [""]:
+        return _write_unit(Path(out_dir), *units[""], provenance)
+    with output_dir(out_dir, "eval coco") as tmp:
+        return {u: _write_unit(tmp / u, merged, metrics, (provenance or {}).get(u))
+                for u, (merged, metrics) in units.items()}  # fmt: skip
+
+
+def _write_unit(out_dir: Path, merged: dict, metrics: dict, provenance) -> dict[str, Any]:
+    """One unit's files (see :func:`evaluate_coco_models`); returns ``metrics``."""
     with output_dir(out_dir, "eval coco", manifest=True) as tmp:
         for model, entries in merged.items():
             write_json(tmp / f"results_{model}.json", entries, indent=None)

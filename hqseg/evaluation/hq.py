@@ -11,14 +11,25 @@ summaries ``mIoU`` / ``mBIoU``, all in percent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
-from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
-from hqseg.evaluation.predict import MODEL_NAMES, as_predictor
-from hqseg.evaluation.protocol import DEFAULT_PROTOCOL, PROTOCOLS, HQProtocol, get_protocol
+from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
+from hqseg.evaluation.evaluator import DatasetEvaluator, inference_context, inference_on_dataset
+from hqseg.evaluation.heads import Head, single_heads
+from hqseg.evaluation.predict import as_predictor
+from hqseg.evaluation.protocol import (
+    DEFAULT_PROTOCOL,
+    PROTOCOLS,
+    HQProtocol,
+    get_protocol,
+    score_masks,
+    split_features,
+)
 from hqseg.metrics.units import pct_column, to_percent
 
 BENCHMARKS: dict[str, str] = {
@@ -34,22 +45,40 @@ PER_IMAGE_COLUMNS = ("id", "benchmark", "model", IOU, BIOU, "height", "width")
 """Per-image table columns; ``iou_pct`` and ``biou_pct`` are percent."""
 
 
-def hq_inputs(records: Iterable[dict], benchmark: str | None = None) -> Iterator[dict]:
-    """Decode records into evaluation inputs.
+class HQInputs:
+    """Map-style dataset of one split: ``records[indices[i]]`` decoded and prepared by
+    ``protocol`` (image decoding and geometry run here, so in DataLoader workers).
 
-    Yields:
-        ``{"id", "benchmark", "image": (H, W, 3) uint8 RGB, "mask": (H, W) uint8 grey}``
-        (a mask stored with colour channels keeps channel 0, as the authors' loader).
+    Items: ``{"index", "id", "benchmark", "prepared": PreparedImage}``, ``index`` being
+    the record's position in the split (the merge order across ranks).
     """
-    from hqseg.data.records import decode_image
 
-    for rec in records:
-        yield {
-            "id": rec["id"],
-            "benchmark": benchmark or rec.get("split") or "unknown",
-            "image": decode_image(rec["image"]),
-            "mask": decode_gt(rec["mask"]),
-        }
+    def __init__(self, records, protocol: HQProtocol, benchmark: str | None, indices) -> None:
+        self.records, self.protocol = records, protocol.detached()
+        self.benchmark, self.indices = benchmark, list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict:
+        from hqseg.data.records import decode_image
+
+        rec = self.records[self.indices[i]]
+        prepared = self.protocol.prepare(decode_image(rec["image"]), decode_gt(rec["mask"]))
+        bench = self.benchmark or rec.get("split") or "unknown"
+        return {"index": self.indices[i], "id": rec["id"], "benchmark": bench,
+                "prepared": prepared}  # fmt: skip
+
+
+def batches(dataset, batch_size: int = 1, workers: int = 0):
+    """``dataset``'s items in lists of ``batch_size`` (a DataLoader with ``workers``
+    processes started by :func:`hqseg.utils.procs.pool_context` when ``workers`` > 0)."""
+    from torch.utils.data import DataLoader
+
+    from hqseg.utils.procs import pool_context
+
+    return DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=list,
+                      multiprocessing_context=pool_context() if workers else None)  # fmt: skip
 
 
 def decode_gt(value: Any) -> np.ndarray:
@@ -66,64 +95,101 @@ def decode_gt(value: Any) -> np.ndarray:
 
 
 class HQRunner:
-    """Runner for :func:`inference_on_dataset`: one image through the protocol."""
+    """Runner for :func:`inference_on_dataset`: a batch of prepared images through the
+    protocol: ONE encoder call for the batch, then each image decoded for every head."""
 
-    def __init__(self, protocol: HQProtocol, mask_types: Sequence[str]) -> None:
+    def __init__(self, protocol: HQProtocol, heads: Sequence[Head]) -> None:
         self.protocol = protocol
-        self.mask_types = tuple(mask_types)
+        self.heads = tuple(heads)
 
-    def __call__(self, item: dict) -> dict:
-        return self.protocol.evaluate(item["image"], item["mask"], self.mask_types)
+    def __call__(self, batch: list[dict]) -> list[dict]:
+        ready = [item["prepared"] for item in batch if not item["prepared"].skip]
+        features = []
+        if ready:
+            encoded = self.protocol.encode(torch.cat([p.image for p in ready]))
+            features = split_features(encoded, len(ready))
+        out, it = [], iter(features)
+        for item in batch:
+            p = item["prepared"]
+            if p.skip:
+                out.append({"skip": p.skip, "gt": p.gt, "pred": {}, "scores": {}})
+                continue
+            pred = self.protocol.decode(next(it), p, self.heads)
+            scores = {h: score_masks(p.gt, m) for h, m in pred.items()}
+            out.append({"skip": None, "gt": p.gt, "pred": pred, "scores": scores})
+        return out
+
+
+class HQSplitResult:
+    """One split's merged rows (image order, then head order), skipped images and masks.
+
+    Rows carry their ``unit`` and ``index`` (image position) beside
+    :data:`PER_IMAGE_COLUMNS`, and ``rle`` when masks were kept.
+    """
+
+    def __init__(self, rows: list[dict], skipped: list[dict]) -> None:
+        self.rows, self.skipped = rows, skipped
+
+    def units(self) -> list[str]:
+        return list(dict.fromkeys(r["unit"] for r in self.rows))
+
+    def table(self, unit: str = ""):
+        """The per-image DataFrame of ``unit`` (columns :data:`PER_IMAGE_COLUMNS`)."""
+        import pandas as pd
+
+        rows = [r for r in self.rows if r["unit"] == unit]
+        return pd.DataFrame(rows, columns=list(PER_IMAGE_COLUMNS))
+
+    def masks(self, unit: str = "") -> dict[str, dict[str, dict]]:
+        """``{model: {id: RLE}}`` of ``unit`` (empty unless masks were kept)."""
+        out: dict[str, dict[str, dict]] = {}
+        for r in self.rows:
+            if r["unit"] == unit and "rle" in r:
+                out.setdefault(r["model"], {})[r["id"]] = r["rle"]
+        return out
 
 
 class HQBenchmarkEvaluator(DatasetEvaluator):
-    """Per-image mask IoU and boundary IoU (percent) for each mask type; optional RLEs.
+    """Per-image mask IoU and boundary IoU (percent) for each head; optional RLEs.
 
     Args:
         keep_masks: also keep each prediction as a COCO RLE (for the report's gallery).
+        distributed: ``evaluate()`` gathers every rank's rows on rank 0 (torchrun).
     """
 
-    def __init__(self, *, keep_masks: bool = False) -> None:
-        self.keep_masks = keep_masks
+    def __init__(self, *, keep_masks: bool = False, distributed: bool = False) -> None:
+        self.keep_masks, self.distributed = keep_masks, distributed
         self.reset()
 
     def reset(self) -> None:
         self.rows: list[dict] = []
         self.skipped: list[dict] = []
-        self.masks: dict[str, dict[str, dict]] = {}
 
     def process(self, inputs: list[dict], outputs: list[dict]) -> None:
         for item, out in zip(inputs, outputs, strict=True):
             h, w = out["gt"].shape
+            where = {"index": item["index"], "id": item["id"], "benchmark": item["benchmark"]}
             if out["skip"]:
-                self.skipped.append(
-                    {"id": item["id"], "benchmark": item["benchmark"], "reason": out["skip"]}
-                )
+                self.skipped.append({**where, "reason": out["skip"]})
                 continue
-            for mask_type, (iou, biou) in out["scores"].items():
-                model = MODEL_NAMES[mask_type]
-                self.rows.append(
-                    {
-                        "id": item["id"],
-                        "benchmark": item["benchmark"],
-                        "model": model,
-                        IOU: to_percent(iou),
-                        BIOU: to_percent(biou),
-                        "height": h,
-                        "width": w,
-                    }
-                )
+            for head, (iou, biou) in out["scores"].items():
+                row = {**where, "unit": head.unit, "model": head.model, IOU: to_percent(iou),
+                       BIOU: to_percent(biou), "height": h, "width": w}  # fmt: skip
                 if self.keep_masks:
-                    self.masks.setdefault(model, {})[item["id"]] = encode_rle(
-                        out["pred"][mask_type]
-                    )
+                    row["rle"] = encode_rle(out["pred"][head])
+                self.rows.append(row)
 
-    def evaluate(self):
-        """Returns ``(per_image DataFrame, summary dict)``; see :func:`summarize`."""
-        import pandas as pd
-
-        table = pd.DataFrame(self.rows, columns=list(PER_IMAGE_COLUMNS))
-        return table, summarize(table)
+    def evaluate(self) -> HQSplitResult | None:
+        """Gather (when distributed), merge in image order; None on ranks other than 0."""
+        parts = gather_to_rank0((self.rows, self.skipped)) if self.distributed else None
+        if parts is None and self.distributed:
+            return None
+        parts = parts or [(self.rows, self.skipped)]
+        rows = [r for rows, _ in parts for r in rows]
+        skipped = [s for _, skipped in parts for s in skipped]
+        rows.sort(key=lambda r: r["index"])  # stable: head order stays within an image
+        skipped.sort(key=lambda r: r["index"])
+        return HQSplitResult(rows, skipped)
 
 
 def summarize(table) -> dict[str, Any]:
@@ -197,36 +263,39 @@ def run_hq_split(
     progress: bool = True,
     keep_masks: bool = False,
     protocol: str | None = None,
-) -> HQBenchmarkEvaluator:
-    """Run the inference loop over one HQ split; return the filled evaluator.
+    heads: Sequence[Head] | None = None,
+    batch_size: int = 1,
+    workers: int = 0,
+    distributed: bool = False,
+) -> HQSplitResult | None:
+    """Run the inference loop over one HQ split; return its merged result.
 
-    The evaluator holds ``rows`` (per image and mask type), ``skipped`` (images not
-    scored, with the reason) and, with ``keep_masks``, ``masks`` (RLE per model and id).
-    The model runs in eval mode; each module's train/eval mode is restored afterwards.
-    ``protocol``: see :func:`resolve_protocol` (default: the authors' ``"square"``).
+    ``predictor_or_model`` is a predictor, a model or a bound :class:`HQProtocol` (whose
+    decoders may be several checkpoints; ``protocol`` and ``bf16`` are then unused).
+    ``heads`` default to ``mask_types`` of the one decoder (:func:`.heads.single_heads`).
+    The models run in eval mode (:func:`inference_context`); each module's mode is
+    restored afterwards. ``batch_size`` images share one encoder call; ``workers``
+    DataLoader processes decode and resize them. ``distributed``: this rank takes every
+    world-th image and rank 0 gets everything (None elsewhere).
     """
-    target = getattr(predictor_or_model, "model", predictor_or_model)
-    # Each module's train/eval mode, restored afterwards (wrapping a model sets eval mode).
-    modes = [(m, m.training) for m in target.modules()] if hasattr(target, "modules") else []
-    proto = resolve_protocol(predictor_or_model, protocol, bf16=bf16)
-    evaluator = HQBenchmarkEvaluator(keep_masks=keep_masks)
-    try:
-        if hasattr(target, "eval"):
-            target.eval()
-        runner = HQRunner(proto, mask_types)
-        total = len(dataset) if hasattr(dataset, "__len__") else None
-        inference_on_dataset(
-            runner,
-            hq_inputs(dataset, benchmark),
-            evaluator,
-            total=total,
-            progress=progress,
+    decoders = getattr(predictor_or_model, "decoders", [predictor_or_model])
+    with contextlib.ExitStack() as stack:
+        for model in decoders:
+            stack.enter_context(inference_context(model))
+        proto = predictor_or_model
+        if not isinstance(proto, HQProtocol):
+            proto = resolve_protocol(predictor_or_model, protocol, bf16=bf16)
+        rank, world = rank_and_world() if distributed else (0, 1)
+        records = dataset if hasattr(dataset, "__getitem__") else list(dataset)
+        data = HQInputs(records, proto, benchmark, range(rank, len(records), world))
+        return inference_on_dataset(
+            HQRunner(proto, heads or single_heads(mask_types)),
+            batches(data, batch_size, workers),
+            HQBenchmarkEvaluator(keep_masks=keep_masks, distributed=distributed),
+            total=len(data),
+            progress=progress and rank == 0,
             desc=f"eval {benchmark or 'hq'}",
         )
-    finally:
-        for module, training in modes:
-            module.training = training
-    return evaluator
 
 
 def evaluate_hq_split(
@@ -258,7 +327,7 @@ def evaluate_hq_split(
         and :func:`summarize`'s dict, e.g. ``summary["dis_vd"]["hq_sam"]["mIoU"]``.
     """
     mask_types = (mask_type,) if isinstance(mask_type, str) else tuple(mask_type)
-    evaluator = run_hq_split(
+    result = run_hq_split(
         predictor_or_model,
         dataset,
         mask_types=mask_types,
@@ -267,4 +336,5 @@ def evaluate_hq_split(
         progress=progress,
         protocol=protocol,
     )
-    return evaluator.evaluate()
+    table = result.table()
+    return table, summarize(table)

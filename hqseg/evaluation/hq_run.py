@@ -1,5 +1,9 @@
 """``hqseg eval hq``: every HQ benchmark of a build folder, written as tables and JSON.
 
+With several checkpoints (:class:`~.shared_encoder.Checkpoints`), ``out_dir`` holds one
+subfolder per checkpoint (its HQ-SAM results) and ``sam/`` (the SAM baseline), each
+holding the files below.
+
 Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.output_dir`):
     ``per_image.csv``  one row per image and model (:data:`~.hq.PER_IMAGE_COLUMNS`;
                        ``iou_pct``, ``biou_pct`` in percent);
@@ -21,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from hqseg.errors import DatasetError
-from hqseg.evaluation.hq import BENCHMARKS, resolve_protocol, run_hq_split, summarize
+from hqseg.evaluation.hq import BENCHMARKS, HQSplitResult, run_hq_split, summarize
+from hqseg.evaluation.shared_encoder import Checkpoints
 from hqseg.metrics.headline import hq_headlines
 from hqseg.metrics.units import with_unit
 from hqseg.provenance import write_provenance
@@ -73,66 +78,100 @@ def evaluate_hq_benchmarks(
     progress: bool = True,
     protocol: str | None = None,
     provenance: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    checkpoints: Checkpoints | None = None,
+    batch_size: int = 1,
+    workers: int = 0,
+) -> dict[str, Any] | None:
     """Score each HQ split of ``data_dir`` and write the outputs listed above.
 
+    Under torchrun each rank scores every world-th image of each split; rank 0 gathers,
+    writes and returns the summary (other ranks return None).
+
     Args:
-        predictor: an ``HQSamPredictor`` (or a model).
+        predictor: an ``HQSamPredictor`` (or a model); unused with ``checkpoints``.
         splits: split names (keys of :data:`~.hq.BENCHMARKS`); None = all present.
         mask_types: ``"hq"`` (HQ-SAM, HQ token only) and/or ``"sam"`` (baseline).
         limit: score only the first ``limit`` images of each split (smoke runs).
         protocol: ``"square"`` (the authors') or ``"longest_side"``; None = the
             predictor's resize_mode (see :func:`~.hq.resolve_protocol`).
         provenance: written as ``provenance.json`` in the unit
-            (:func:`hqseg.provenance.collect_provenance`); None = not written.
+            (:func:`hqseg.provenance.collect_provenance`); with several checkpoints,
+            ``{unit: provenance}``; None = not written.
+        checkpoints: several checkpoints sharing one encoder (:mod:`.shared_encoder`):
+            each image is encoded once; each checkpoint's HQ results go to
+            ``out_dir/<its unit>``, the SAM baseline (first checkpoint) to ``out_dir/sam``.
+        batch_size: images per encoder call; workers: DataLoader processes that decode
+            and resize images.
 
     Returns:
-        The summary written to ``metrics.json``.
+        The summary written to ``metrics.json`` (``{unit: summary}`` with several
+        checkpoints), None on ranks other than 0.
     """
     out_dir = Path(out_dir)
     check_replaceable(out_dir, "eval hq")  # before the work, not after it
-    proto = resolve_protocol(predictor, protocol)
-    evaluators = []
+    checkpoints = checkpoints or Checkpoints([predictor], [""])
+    proto = checkpoints.protocol(protocol)
+    heads = checkpoints.heads(mask_types)
+    results = []
     for split, dataset in load_benchmarks(data_dir, splits).items():
         if limit is not None:
             dataset = dataset.select(range(min(limit, len(dataset))))
-        evaluators.append(
+        results.append(
             run_hq_split(
-                proto.model,
+                proto,
                 dataset,
-                protocol=proto.name,
-                mask_types=mask_types,
+                heads=heads,
                 benchmark=split,
                 progress=progress,
                 keep_masks=True,
-            )
+                batch_size=batch_size,
+                workers=workers,
+                distributed=True,
+            )  # fmt: skip
         )
-    return write_hq_outputs(out_dir, evaluators, protocol=proto.name, provenance=provenance)
+    if results and results[0] is None:  # not rank 0
+        return None
+    return write_hq_outputs(out_dir, results, protocol=proto.name, provenance=provenance)
 
 
 def write_hq_outputs(
     out_dir: str | Path,
-    evaluators: Sequence[Any],
+    results: Sequence[HQSplitResult],
     *,
     protocol: str,
     provenance: dict[str, Any] | None = None,
 ):
-    """Gather filled :class:`~.hq.HQBenchmarkEvaluator` s (one per benchmark) and write
-    the outputs listed above as one unit; return the summary (``metrics.json``).
+    """Write merged :class:`~.hq.HQSplitResult` s (one per benchmark) as the outputs
+    listed above, one unit per head unit; return the summary (``metrics.json``).
 
-    Shared by the build's HQ benchmarks and custom ``--benchmark`` sets, so both write
-    the same files, units and marker.
+    One unit ``""`` is written to ``out_dir`` itself (a single-checkpoint run); several
+    go to subfolders of ``out_dir``, replaced together, and the return value and
+    ``provenance`` are then ``{unit: ...}``. Shared by the build's HQ benchmarks and
+    custom ``--benchmark`` sets, so both write the same files, units and marker.
     """
+    units = list(dict.fromkeys(u for r in results for u in r.units())) or [""]
+    skipped = [row for r in results for row in r.skipped]
+    if units == [""]:
+        summary = _write_unit(out_dir, results, "", protocol, provenance)
+    else:
+        with output_dir(out_dir, "eval hq") as tmp:
+            summary = {u: _write_unit(tmp / u, results, u, protocol, (provenance or {}).get(u))
+                       for u in units}  # fmt: skip
+    for row in skipped:
+        log.warning("skipped %s (%s): %s", row["id"], row["benchmark"], row["reason"])
+    return summary
+
+
+def _write_unit(out_dir: Path, results, unit: str, protocol: str, provenance) -> dict:
+    """One unit's files (see the module doc) from ``results``' rows of ``unit``."""
     import pandas as pd
 
-    tables, skipped, masks = [], [], {}
-    for ev in evaluators:
-        table, _ = ev.evaluate()
-        tables.append(table)
-        skipped.extend(ev.skipped)
-        for model, by_id in ev.masks.items():
+    per_image = pd.concat([r.table(unit) for r in results], ignore_index=True)
+    masks: dict[str, dict] = {}
+    for r in results:
+        for model, by_id in r.masks(unit).items():
             masks.setdefault(model, {}).update(by_id)
-    per_image = pd.concat(tables, ignore_index=True)
+    skipped = [row for r in results for row in r.skipped]
     summary = with_unit({"protocol": protocol, **summarize(per_image)})
     # One unit: the files replace the previous run's together, and the marker
     # records their hashes so readers can refuse a mix of runs.
@@ -149,6 +188,4 @@ def write_hq_outputs(
             write_json(tmp / name, headline)
         if provenance is not None:
             write_provenance(tmp, provenance)
-    for row in skipped:
-        log.warning("skipped %s (%s): %s", row["id"], row["benchmark"], row["reason"])
     return summary

@@ -111,11 +111,17 @@ class BoxPrompter:
             ``{mask_type: {"masks": (N, H, W) bool, "scores": (N,) float32}}``; masks are
             the logits at (H, W) (the predictor's geometry) thresholded at > 0.
         """
+        self.predictor.set_image(image)
+        return self.decode(boxes, mask_types)
+
+    def decode(
+        self, boxes: np.ndarray, mask_types: Sequence[str]
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """:meth:`__call__` for the image the predictor holds (set by it or shared)."""
         unknown = [t for t in mask_types if t not in MASK_TYPES]
         if unknown:
             raise ValueError(f"unknown mask type(s) {unknown}; known: {MASK_TYPES}")
         boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-        self.predictor.set_image(image)
         out = self.predictor.predict_boxes_multi(
             boxes, mask_types=tuple(mask_types), batch_size=self.batch_size
         )

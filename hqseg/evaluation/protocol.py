@@ -26,18 +26,27 @@ predictors implement the same)::
 
     image_size: int                       # S, the square input side (1024)
     pixel_mean, pixel_std: Tensor         # [3, 1, 1] float32, 0..255 units
-    encode_image(images) -> features      # images: [1, 3, S, S] float32, normalised
-                                          # (and padded); features: opaque
+    encode_image(images) -> features      # images: [B, 3, S, S] float32, normalised
+                                          # (and padded); features: opaque, but every
+                                          # tensor in it has the batch first (B)
     decode_boxes(features, boxes, mask_types, *, multimask_output=False)
         -> {mask_type: (low_res [N, 1, 256, 256] float32, scores [N] float32)}
                                           # boxes: [N, 4] float32 XYXY in the S frame;
                                           # mask_types from ("hq", "sam", "sum"):
                                           # "hq" = HQ token only, "sam" = plain SAM's
                                           # own decoder (no HQ token), "sum" = SAM + HQ
+
+Every encoder call of a protocol goes through :meth:`HQProtocol.encode` (a batch of
+prepared images), so an encoding cache plugs in there; decoding goes through
+:meth:`HQProtocol.decode`, once per decoder (checkpoint) with all of an image's prompts.
+:meth:`HQProtocol.prepare` needs no model: :meth:`HQProtocol.detached` is a copy without
+it, for DataLoader workers.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,6 +55,7 @@ import torch
 import torch.nn.functional as F
 
 from hqseg.evaluation.boxes import GT_THRESHOLD, mask_to_box
+from hqseg.evaluation.heads import Head, single_heads
 from hqseg.metrics.masks import boundary
 from hqseg.modeling.input_frames import (
     as_rgb,
@@ -100,20 +110,30 @@ class HQProtocol:
     """The HQ-SAM authors' HQ evaluation (see the module docstring), end to end.
 
     Args:
-        model: anything with the model interface above (e.g. ``HQSamPredictor``).
+        model: anything with the model interface above (e.g. ``HQSamPredictor``); it
+            encodes and is decoder 0.
+        decoders: every decoder of the run (checkpoints sharing ``model``'s encoder);
+            None = ``[model]``.
     """
 
     name: ClassVar[str] = "square"
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, decoders: Sequence[Any] | None = None) -> None:
         self.model = model
+        self.decoders = list(decoders) if decoders is not None else [model]
         self.size = int(model.image_size)
+        self.mean = model.pixel_mean.detach().float().cpu()
+        self.std = model.pixel_std.detach().float().cpu()
+
+    def detached(self) -> HQProtocol:
+        """A copy without the models, for :meth:`prepare` in DataLoader workers."""
+        clone = copy.copy(self)
+        clone.model, clone.decoders = None, []
+        return clone
 
     # ------------------------------------------------------------------ geometry
     def _normalise(self, image_u8: torch.Tensor) -> torch.Tensor:
-        mean = self.model.pixel_mean.detach().float().cpu()
-        std = self.model.pixel_std.detach().float().cpu()
-        return ((image_u8.float() - mean) / std)[None]
+        return ((image_u8.float() - self.mean) / self.std)[None]
 
     def prepare(self, image: np.ndarray, mask: np.ndarray) -> PreparedImage:
         """Decoded image ``(H, W[, C])`` uint8 and grey mask ``(H, W[, C])`` -> model input,
@@ -140,16 +160,33 @@ class HQProtocol:
         """``[N, 1, 256, 256]`` logits -> ``[N, 1, H, W]``, straight bilinear."""
         return upsample(low_res.float(), prepared.gt.shape)
 
+    # ------------------------------------------------------------------ model calls
+    def encode(self, images: torch.Tensor) -> Any:
+        """``[B, 3, S, S]`` prepared images -> features of the batch; the protocol's one
+        encoder call (see :func:`split_features` for one image's part)."""
+        with torch.inference_mode():
+            return self.model.encode_image(images)
+
+    def decode(self, features: Any, prepared: PreparedImage, heads: Sequence[Head]) -> dict:
+        """``{head: (H, W) bool prediction}`` of one image from its ``features``: one
+        ``decode_boxes`` call per decoder, for all of that decoder's mask types."""
+        out: dict[Head, np.ndarray] = {}
+        with torch.inference_mode():
+            for index in sorted({h.decoder for h in heads}):
+                mine = [h for h in heads if h.decoder == index]
+                types = tuple(dict.fromkeys(h.mask_type for h in mine))
+                decoded = self.decoders[index].decode_boxes(features, prepared.box, types)
+                for h in mine:
+                    low = decoded[h.mask_type][0]
+                    out[h] = (self.to_original(low, prepared)[0, 0] > 0).cpu().numpy()
+        return out
+
     # ------------------------------------------------------------------ per image
     def predict(self, prepared: PreparedImage, mask_types: tuple[str, ...]) -> dict:
         """``{mask_type: (H, W) bool prediction}`` for a prepared (not skipped) image."""
-        with torch.inference_mode():
-            features = self.model.encode_image(prepared.image)
-            decoded = self.model.decode_boxes(features, prepared.box, mask_types)
-            return {
-                t: (self.to_original(low, prepared)[0, 0] > 0).cpu().numpy()
-                for t, (low, _) in decoded.items()
-            }
+        heads = single_heads(mask_types)
+        pred = self.decode(self.encode(prepared.image), prepared, heads)
+        return {h.mask_type: pred[h] for h in heads}
 
     def evaluate(self, image: np.ndarray, mask: np.ndarray, mask_types=("hq",)) -> dict:
         """Score one image.
@@ -207,6 +244,23 @@ def get_protocol(name: str, model: Any) -> HQProtocol:
     except KeyError:
         raise ValueError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}") from None
     return cls(model)
+
+
+def split_features(features: Any, n: int) -> list[Any]:
+    """Features of a batch of ``n`` images -> ``n`` features of one image each (every
+    tensor sliced ``[i : i + 1]`` along its first dimension, inside tuples, lists and
+    dicts; anything else is shared)."""
+    if torch.is_tensor(features):
+        if features.shape[0] != n:
+            raise ValueError(f"features have batch {features.shape[0]}, expected {n}")
+        return [features[i : i + 1] for i in range(n)]
+    if isinstance(features, tuple | list):
+        parts = [split_features(f, n) for f in features]
+        return [type(features)(p[i] for p in parts) for i in range(n)]
+    if isinstance(features, dict):
+        parts = {k: split_features(v, n) for k, v in features.items()}
+        return [{k: v[i] for k, v in parts.items()} for i in range(n)]
+    return [features] * n
 
 
 def _skip_reason(image: np.ndarray, gt: np.ndarray) -> str | None:

@@ -20,6 +20,7 @@ import pandas as pd
 from hqseg.evaluation.hq import BENCHMARKS
 from hqseg.provenance import is_sample_data
 from hqseg.report import markdown as md
+from hqseg.report.checkpoints import checkpoints_section
 from hqseg.report.gallery import build_gallery
 from hqseg.report.paper import load_paper, paper_rows
 from hqseg.report.plots import benchmark_bars, iou_scatter
@@ -210,24 +211,9 @@ def write_report(
     with output_dir(out_dir, "report") as tmp:
         if res.hq:
             lines += _hq_section(res)
-        if summary is not None:
-            lines += [
-                "## HQ-SAM vs SAM, per image",
-                "",
-                "Paired differences over the same images; 95% CI from 2000 seeded "
-                "bootstrap resamples of the images.",
-                "",
-                md.paired_table(summary, NAMES, "SAM", "HQ-SAM"),
-                "",
-            ]
-            wide = {
-                f"{m}_{s}": f"{m}_{model}"
-                for m in ("iou_pct", "biou_pct")
-                for s, model in (("a", "sam"), ("b", "hq_sam"))
-            }
-            paired.rename(columns=wide).to_csv(
-                tmp / "paired_iou.csv", index=False, lineterminator="\n"
-            )
+        if res.checkpoints:
+            lines += checkpoints_section(res.checkpoints, NAMES)
+        lines += _paired_section(paired, summary, tmp)
         if res.coco:
             lines += _coco_section(res.coco, base_res)
         if base_res is not None:
@@ -259,6 +245,27 @@ def write_report(
             md.to_html(text, "hqseg evaluation report", images_from=tmp), encoding="utf-8"
         )
     return out_dir / "report.md"
+
+
+def _paired_section(paired, summary, tmp: Path) -> list[str]:
+    """HQ-SAM vs SAM per image (and ``paired_iou.csv``), when both have rows."""
+    if summary is None:
+        return []
+    wide = {
+        f"{m}_{s}": f"{m}_{model}"
+        for m in ("iou_pct", "biou_pct")
+        for s, model in (("a", "sam"), ("b", "hq_sam"))
+    }
+    paired.rename(columns=wide).to_csv(tmp / "paired_iou.csv", index=False, lineterminator="\n")
+    return [
+        "## HQ-SAM vs SAM, per image",
+        "",
+        "Paired differences over the same images; 95% CI from 2000 seeded "
+        "bootstrap resamples of the images.",
+        "",
+        md.paired_table(summary, NAMES, "SAM", "HQ-SAM"),
+        "",
+    ]
 
 
 def _review_section(results_dir: Path, out_dir: Path) -> list[str]:

@@ -63,6 +63,8 @@ class Results:
         masks: ``hq/masks.json`` content (``{model: {id: RLE}}``) when present, else None.
         provenance: ``{part: provenance.json content or None}`` for each part present
             (``"hq"``, ``"coco"``); None = not recorded (older results).
+        checkpoints: the units of an ``eval hq`` run over several checkpoints
+            (``hq/<unit>/metrics.json``; :func:`hqseg.report.checkpoints.load_units`).
     """
 
     label: str
@@ -73,6 +75,7 @@ class Results:
     skipped: pd.DataFrame | None = None
     masks: dict[str, dict[str, dict]] | None = None
     provenance: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def model_table(self, model: str) -> pd.DataFrame | None:
         """Per-image rows of one model (``"sam"`` or ``"hq_sam"``), or None."""
@@ -139,7 +142,10 @@ def load_results(folder: str | Path, *, label: str | None = None) -> Results:
             res.provenance[part] = _read_json(path) if path.is_file() else None
             if not isinstance(res.provenance[part], dict | None):
                 raise ResultsError(f"{path}: expected a JSON object")
-    if not res.hq and not res.coco and res.per_image is None:
+    from hqseg.report.checkpoints import load_units
+
+    res.checkpoints = load_units(folder / "hq") if (folder / "hq").is_dir() else {}
+    if not res.hq and not res.coco and res.per_image is None and not res.checkpoints:
         raise ResultsError(
             f"{folder}: no evaluation results (expected hq/metrics.json, hq/per_image.csv "
             "or coco/metrics.json; run `hqseg eval hq` / `hqseg eval coco`)"

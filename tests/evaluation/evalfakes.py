@@ -43,8 +43,8 @@ class FakePredictor:
 
     # -- model interface (protocol path)
     def encode_image(self, images):
-        assert tuple(images.shape) == (1, 3, 1024, 1024)
-        self.encoded += 1
+        assert tuple(images.shape[1:]) == (3, 1024, 1024)
+        self.encoded += len(images)
         return "features"
 
     def decode_boxes(self, features, boxes, mask_types, *, multimask_output=False):

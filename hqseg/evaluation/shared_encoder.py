@@ -1,0 +1,118 @@
+"""Several checkpoints in one evaluation run, sharing one image encoder.
+
+HQ-SAM freezes SAM's image encoder, so checkpoints trained from one SAM have identical
+encoder weights. :class:`Checkpoints` holds their predictors after checking that (a
+sha256 digest of each image encoder's state dict, :func:`encoder_digest`) and makes them
+share the first one's encoder module (memory for one encoder). A run then encodes each
+image once and decodes it with every checkpoint's decoder. Checkpoints whose encoders
+differ are refused with one line (run them separately): encoding twice would be two runs.
+
+Output units: checkpoint k's results go to ``--out/<file stem>`` (:func:`checkpoint_units`:
+unique, inside ``--out``, not the baseline's ``sam``); the SAM baseline, from the first
+checkpoint's own SAM decoder, to ``--out/sam``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hqseg.errors import HqsegError
+from hqseg.evaluation.heads import BASELINE_UNIT, Head, multi_heads, single_heads
+
+
+def _model(predictor: Any) -> Any:
+    return getattr(predictor, "model", predictor)
+
+
+def encoder_digest(predictor: Any) -> str:
+    """sha256 (hex) of the image encoder's state dict: names, dtypes, shapes and bytes,
+    in name order. ``predictor``: a predictor (its ``model``) or a model."""
+    import torch
+
+    encoder = getattr(_model(predictor), "image_encoder", None)
+    if encoder is None:
+        raise HqsegError(f"{type(_model(predictor)).__name__} has no image_encoder to share")
+    digest = hashlib.sha256()
+    for name, value in sorted(encoder.state_dict().items()):
+        tensor = value.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}|{tensor.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def checkpoint_units(paths: Sequence[str | Path], out_dir: str | Path) -> list[str]:
+    """One output folder name per checkpoint: its file stem, checked to be unique, not
+    the baseline's ``sam`` and a plain name that stays inside ``out_dir``.
+
+    Raises:
+        HqsegError: two checkpoints with one stem, or a stem that cannot be a folder.
+    """
+    out = Path(out_dir).resolve()
+    units = [Path(p).stem for p in paths]
+    for path, unit in zip(paths, units, strict=True):
+        if unit in ("", BASELINE_UNIT) or unit.startswith(".") or (out / unit).parent != out:
+            raise HqsegError(
+                f"--checkpoint {path}: its file stem {unit!r} cannot name an output folder "
+                f"under --out ({BASELINE_UNIT!r} holds the SAM baseline); rename the file"
+            )
+    twice = sorted({u for u in units if units.count(u) > 1})
+    if twice:
+        raise HqsegError(f"--checkpoint: several files share the stem(s) {twice}; rename them")
+    return units
+
+
+class Checkpoints:
+    """Predictors of the checkpoints of one run and their output units.
+
+    Args:
+        predictors: one per checkpoint; those after the first are made to share its
+            image encoder (:meth:`add` checks the digests).
+        units: output folder of each (``[""]`` for a single checkpoint = ``--out``).
+    """
+
+    def __init__(self, predictors: Sequence[Any], units: Sequence[str]) -> None:
+        if len(predictors) != len(units) or not predictors:
+            raise ValueError("one unit per predictor, at least one")
+        self.predictors, self.units = [predictors[0]], [units[0]]
+        self.digest = encoder_digest(predictors[0]) if len(predictors) > 1 else None
+        for predictor, unit in zip(predictors[1:], units[1:], strict=True):
+            self.add(predictor, unit)
+
+    def add(self, predictor: Any, unit: str, label: str | None = None) -> None:
+        """Append a checkpoint after checking its encoder equals the first one's; its
+        model then uses the first model's encoder module (its own is released).
+
+        Raises:
+            HqsegError: the encoders differ.
+        """
+        if self.digest is None:
+            self.digest = encoder_digest(self.predictors[0])
+        digest = encoder_digest(predictor)
+        if digest != self.digest:
+            raise HqsegError(
+                f"{label or unit}: its image encoder differs from the first checkpoint's "
+                f"(sha256 {digest[:12]} vs {self.digest[:12]}); checkpoints in one run must "
+                "share SAM's frozen encoder; evaluate it in a separate run"
+            )
+        _model(predictor).image_encoder = _model(self.predictors[0]).image_encoder
+        self.predictors.append(predictor)
+        self.units.append(unit)
+
+    def protocol(self, name: str | None = None):
+        """The HQ protocol ``name`` (None = the first predictor's resize_mode) with every
+        checkpoint as a decoder; the first one encodes."""
+        from hqseg.evaluation.hq import resolve_protocol
+
+        first = resolve_protocol(self.predictors[0], name)
+        return type(first)(first.model, decoders=[first.model, *self.predictors[1:]])
+
+    def heads(self, mask_types: Sequence[str]) -> tuple[Head, ...]:
+        """The run's heads: ``mask_types`` as given for one checkpoint; with several, each
+        checkpoint's non-``"sam"`` types into its unit and ``"sam"`` once, into ``sam``."""
+        if len(self.units) == 1:
+            return single_heads(mask_types)
+        hq_types = [t for t in mask_types if t != "sam"]
+        return multi_heads(self.units, hq_types, ["sam"] if "sam" in mask_types else [])
