@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from hqseg.evaluation.encodings import EncodingCache
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_on_dataset
 from hqseg.evaluation.predict import MODEL_NAMES, as_predictor
 from hqseg.evaluation.protocol import DEFAULT_PROTOCOL, PROTOCOLS, HQProtocol, get_protocol
@@ -164,13 +165,18 @@ def encode_rle(mask: np.ndarray) -> dict:
 
 
 def resolve_protocol(
-    predictor_or_model: Any, protocol: str | None = None, *, bf16: bool = False
+    predictor_or_model: Any,
+    protocol: str | None = None,
+    *,
+    bf16: bool = False,
+    encodings: EncodingCache | None = None,
 ) -> HQProtocol:
     """The protocol object for a run.
 
     A model is wrapped in an ``HQSamPredictor`` (``bf16``: bfloat16 autocast). ``protocol``
     None means the predictor's own ``resize_mode`` (``"square"`` unless it was built
-    otherwise) or, for a model, :data:`~.protocol.DEFAULT_PROTOCOL`.
+    otherwise) or, for a model, :data:`~.protocol.DEFAULT_PROTOCOL`. ``encodings``: the
+    encoding cache every encoder call goes through (:meth:`.HQProtocol.encode`).
 
     Raises:
         ValueError: unknown protocol, or one that contradicts the predictor's resize_mode.
@@ -184,7 +190,8 @@ def resolve_protocol(
             "build the predictor with the protocol's resize_mode or pass the model"
         )
     name = protocol or own or DEFAULT_PROTOCOL
-    return get_protocol(name, as_predictor(predictor_or_model, bf16=bf16, resize_mode=name))
+    model = as_predictor(predictor_or_model, bf16=bf16, resize_mode=name)
+    return get_protocol(name, model, encodings)
 
 
 def run_hq_split(
@@ -197,18 +204,20 @@ def run_hq_split(
     progress: bool = True,
     keep_masks: bool = False,
     protocol: str | None = None,
+    encodings: EncodingCache | None = None,
 ) -> HQBenchmarkEvaluator:
     """Run the inference loop over one HQ split; return the filled evaluator.
 
     The evaluator holds ``rows`` (per image and mask type), ``skipped`` (images not
     scored, with the reason) and, with ``keep_masks``, ``masks`` (RLE per model and id).
     The model runs in eval mode; each module's train/eval mode is restored afterwards.
-    ``protocol``: see :func:`resolve_protocol` (default: the authors' ``"square"``).
+    ``protocol``, ``encodings``: see :func:`resolve_protocol` (default: the authors'
+    ``"square"``, no encoding cache).
     """
     target = getattr(predictor_or_model, "model", predictor_or_model)
     # Each module's train/eval mode, restored afterwards (wrapping a model sets eval mode).
     modes = [(m, m.training) for m in target.modules()] if hasattr(target, "modules") else []
-    proto = resolve_protocol(predictor_or_model, protocol, bf16=bf16)
+    proto = resolve_protocol(predictor_or_model, protocol, bf16=bf16, encodings=encodings)
     evaluator = HQBenchmarkEvaluator(keep_masks=keep_masks)
     try:
         if hasattr(target, "eval"):
@@ -238,6 +247,7 @@ def evaluate_hq_split(
     bf16: bool = False,
     progress: bool = True,
     protocol: str | None = None,
+    encodings: EncodingCache | None = None,
 ):
     """Score one HQ split; the function training validation and ``hqseg eval hq`` share.
 
@@ -251,6 +261,8 @@ def evaluate_hq_split(
         bf16: bfloat16 autocast when a model (not a predictor) is passed.
         protocol: ``"square"`` (the authors' evaluation; the default) or
             ``"longest_side"`` (SAM's geometry); None = the predictor's resize_mode.
+        encodings: an encoding cache (:mod:`.encodings`) the encoder calls go through;
+            the results are bit-identical with and without it.
 
     Returns:
         ``(per_image, summary)``: the per-image DataFrame (columns
@@ -266,5 +278,6 @@ def evaluate_hq_split(
         bf16=bf16,
         progress=progress,
         protocol=protocol,
+        encodings=encodings,
     )
     return evaluator.evaluate()

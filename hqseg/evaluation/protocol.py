@@ -46,6 +46,13 @@ import torch
 import torch.nn.functional as F
 
 from hqseg.evaluation.boxes import GT_THRESHOLD, mask_to_box
+from hqseg.evaluation.encodings import (
+    EncodingCache,
+    EncodingKey,
+    encoder_digest,
+    map_tensors,
+    tensor_digest,
+)
 from hqseg.metrics.masks import boundary
 from hqseg.modeling.input_frames import (
     as_rgb,
@@ -101,13 +108,17 @@ class HQProtocol:
 
     Args:
         model: anything with the model interface above (e.g. ``HQSamPredictor``).
+        encodings: an :class:`~.encodings.EncodingCache` that every encoder call goes
+            through (:meth:`encode`), or None to encode every time.
     """
 
     name: ClassVar[str] = "square"
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, encodings: EncodingCache | None = None) -> None:
         self.model = model
         self.size = int(model.image_size)
+        self.encodings = encodings
+        self._encoder_digest: str | None = None  # once per protocol object, see encode()
 
     # ------------------------------------------------------------------ geometry
     def _normalise(self, image_u8: torch.Tensor) -> torch.Tensor:
@@ -141,10 +152,36 @@ class HQProtocol:
         return upsample(low_res.float(), prepared.gt.shape)
 
     # ------------------------------------------------------------------ per image
+    def encode(self, prepared: PreparedImage, image_sha256: str | None = None) -> Any:
+        """The model's features of a prepared image: the one place the protocol calls the
+        encoder. With a cache, keyed by (encoder digest, this protocol's name and ``S``,
+        ``image_sha256`` -- the image file's sha256 -- or else the digest of the model
+        input, numerics); a cached entry is bit-identical and moved to the model's device.
+        The encoder digest is computed at the first call of each protocol object (one run
+        over a split): the weights must not change while one protocol object is in use.
+        """
+        if self.encodings is None:
+            return self.model.encode_image(prepared.image)
+        if self._encoder_digest is None:
+            self._encoder_digest = encoder_digest(self.model)
+        device = self.model.pixel_mean.device
+        dtype = getattr(self.model, "dtype", None) or torch.float32
+        key = EncodingKey(
+            encoder=self._encoder_digest,
+            geometry=self.name,
+            size=self.size,
+            image=image_sha256 or tensor_digest(prepared.image),
+            numerics=f"{device.type}/{str(dtype).removeprefix('torch.')}",
+        )
+        features = self.encodings.get_or_compute(
+            key, lambda: self.model.encode_image(prepared.image)
+        )
+        return map_tensors(features, lambda t: t.to(device))
+
     def predict(self, prepared: PreparedImage, mask_types: tuple[str, ...]) -> dict:
         """``{mask_type: (H, W) bool prediction}`` for a prepared (not skipped) image."""
         with torch.inference_mode():
-            features = self.model.encode_image(prepared.image)
+            features = self.encode(prepared)
             decoded = self.model.decode_boxes(features, prepared.box, mask_types)
             return {
                 t: (self.to_original(low, prepared)[0, 0] > 0).cpu().numpy()
@@ -200,13 +237,14 @@ PROTOCOLS: dict[str, type[HQProtocol]] = {
 """Protocol name -> class; ``"square"`` is the authors' and the default."""
 
 
-def get_protocol(name: str, model: Any) -> HQProtocol:
-    """The protocol ``name`` (a key of :data:`PROTOCOLS`) bound to ``model``."""
+def get_protocol(name: str, model: Any, encodings: EncodingCache | None = None) -> HQProtocol:
+    """The protocol ``name`` (a key of :data:`PROTOCOLS`) bound to ``model`` (and to an
+    encoding cache, see :meth:`HQProtocol.encode`)."""
     try:
         cls = PROTOCOLS[name]
     except KeyError:
         raise ValueError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}") from None
-    return cls(model)
+    return cls(model, encodings)
 
 
 def _skip_reason(image: np.ndarray, gt: np.ndarray) -> str | None:
