@@ -34,6 +34,8 @@ predictors implement the same)::
                                           # mask_types from ("hq", "sam", "sum"):
                                           # "hq" = HQ token only, "sam" = plain SAM's
                                           # own decoder (no HQ token), "sum" = SAM + HQ
+    dtype: torch.dtype | None             # optional: the autocast dtype (part of the key
+                                          # of a cached encoding, see HQProtocol.encode)
 """
 
 from __future__ import annotations

@@ -111,6 +111,23 @@ def test_an_image_sha256_key_still_separates_encoders_and_geometries():
     assert cache.misses == 4 and cache.hits == 0
 
 
+def test_bf16_encodings_are_kept_exactly_and_apart_from_float32(tmp_path):
+    cache = EncodingCache(tmp_path / "enc", memory_bytes=0)
+    pred, _ = _two_encoders()
+    half = _Predictor(pred.model)
+    half.dtype = torch.bfloat16
+    half.encode_image = lambda images: tuple(t.bfloat16() for t in pred.encode_image(images))
+    image, mask = _images()[0]
+    prepared = HQProtocol(pred).prepare(image, mask)
+    for _ in range(2):  # fill, then read back from disk
+        got16 = HQProtocol(half, cache).encode(prepared)
+        got32 = HQProtocol(pred, cache).encode(prepared)
+        assert all(t.dtype == torch.bfloat16 for t in got16)
+        assert _equal(got16, half.encode_image(prepared.image))
+        assert _equal(got32, pred.encode_image(prepared.image))
+    assert cache.misses == 2 and cache.hits == 2
+
+
 def test_encoder_digest_sees_one_weight_and_the_frozen_check_sees_trainable_ones():
     a, b = _two_encoders()
     assert encoder_digest(a) != encoder_digest(b)
