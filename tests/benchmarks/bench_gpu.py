@@ -17,7 +17,7 @@ One command, under 10 minutes on one GPU, random weights throughout (no download
 
 The authors' code comes from ``--authors DIR`` (a clone of SysCV/sam-hq) or from a
 ``train/train.py`` already importable through PYTHONPATH; it needs their requirements
-(opencv-python, matplotlib). Without it their columns say why they are missing. Goals
+(opencv-python, matplotlib, scikit-image). Without it their columns say why they are missing. Goals
 printed beside the numbers: training >= 1.5x the authors' images/s per GPU at equal
 loss (the same point-sampled BCE + dice, 112^2 points), evaluation >= 3x, peak memory
 no higher. Without CUDA it prints one line saying why it skips and exits 0.
@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 SKIP_PREFIX = "bench_gpu: skipped:"
+DEVICE = "cuda"  # a smoke run of the script's plumbing may set "cpu" (then no memory figure)
 
 
 def _cuda_missing() -> str | None:
@@ -64,21 +65,29 @@ def _records(n: int, size: int = 1024, seed: int = 0) -> list[dict]:
 
 def _rate(fn, count: int, images_each: int) -> float:
     """Images/s of ``count`` calls of ``fn`` (after one warm-up call), CUDA-synchronised."""
-    import torch
 
     fn()
-    torch.cuda.synchronize()
+    _sync()
     t = time.perf_counter()
     for _ in range(count):
         fn()
-    torch.cuda.synchronize()
+    _sync()
     return count * images_each / (time.perf_counter() - t)
+
+
+def _sync() -> None:
+    import torch
+
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 def _peak(fn) -> tuple[object, float]:
     """``fn()``'s result and the peak GPU memory allocated while it ran (GiB)."""
     import torch
 
+    if DEVICE != "cuda":
+        return fn(), float("nan")
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     result = fn()
@@ -95,9 +104,9 @@ def hqseg_train(model_type: str, records: list[dict], steps: int, batch: int) ->
     from hqseg.training.data import HQTrainDataset
     from hqseg.training.step import backward_micro_batch
 
-    device = torch.device("cuda")
+    device = torch.device(DEVICE)
     cfg = TrainConfig(model_type=model_type, batch_size=batch, prompt_types=["box"],
-                      device="cuda", num_workers=0)  # fmt: skip
+                      device=DEVICE, num_workers=0)  # fmt: skip
     dataset = HQTrainDataset(records, config=cfg)
     batches = [
         torch.utils.data.default_collate([dataset[(0, i)] for i in range(s, s + batch)])
@@ -126,7 +135,7 @@ def hqseg_eval(model_type: str, records: list[dict]) -> dict:
     from hqseg.evaluation.hq import evaluate_hq_split
     from hqseg.modeling import build_hq_sam
 
-    model = build_hq_sam(model_type).to("cuda").eval()
+    model = build_hq_sam(model_type).to(DEVICE).eval()
     run = lambda: evaluate_hq_split(model, records, progress=False)  # noqa: E731
     rate, peak = _peak(lambda: _rate(run, 1, len(records)))
     return {"images_per_s": rate, "peak_gib": peak}
@@ -167,8 +176,8 @@ def _authors_models(mod, model_type: str, workdir: Path):
     torch.save(
         decoder.state_dict(), workdir / f"pretrained_checkpoint/sam_{model_type}_maskdecoder.pth"
     )
-    sam = mod.sam_model_registry[model_type](checkpoint=None).to("cuda").eval()
-    net = mod.MaskDecoderHQ(model_type).to("cuda")
+    sam = mod.sam_model_registry[model_type](checkpoint=None).to(DEVICE).eval()
+    net = mod.MaskDecoderHQ(model_type).to(DEVICE)
     return sam, net
 
 
@@ -195,10 +204,10 @@ def _tensors(records: list[dict]):
     import numpy as np
     import torch
 
-    images = [torch.as_tensor(np.asarray(r["image"])).permute(2, 0, 1).contiguous().cuda()
+    images = [torch.as_tensor(np.array(r["image"])).permute(2, 0, 1).contiguous().to(DEVICE)
               for r in records]  # fmt: skip
-    labels = torch.stack([torch.as_tensor(np.asarray(r["mask"]), dtype=torch.float32)[None]
-                          for r in records]).cuda()  # fmt: skip
+    labels = torch.stack([torch.as_tensor(np.array(r["mask"]), dtype=torch.float32)[None]
+                          for r in records]).to(DEVICE)  # fmt: skip
     return images, labels
 
 
@@ -219,7 +228,7 @@ def authors_train(mod, model_type: str, records, steps: int, batch: int, workdir
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
 
     net.train()
     rate, peak = _peak(lambda: _rate(step, steps, batch))
