@@ -72,13 +72,8 @@ def evaluate_custom_benchmarks(
     for spec in parsed:
         for bench, records in benchmark_splits(spec, custom_records(spec), with_train, say):
             evaluators.append(
-                score_records(
-                    predictor,
-                    itertools.islice(records, limit),
-                    benchmark=bench,
-                    mask_types=mask_types,
-                    progress=progress,
-                )  # fmt: skip
+                score_records(predictor, itertools.islice(records, limit), benchmark=bench,
+                              mask_types=mask_types, progress=progress)  # fmt: skip
             )
     return write_hq_outputs(out_dir, evaluators, protocol=protocol, provenance=provenance)
 

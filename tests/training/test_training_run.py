@@ -102,7 +102,8 @@ def runners(tmp_path_factory):
     run. Each ``hqseg train`` is a fork of one of them: a fresh process as far as training
     can tell (SIGKILL kills only it), without the seconds of importing torch each time."""
     warm = [
-        WarmRunner(tmp_path_factory.mktemp("logs"), env={"OMP_NUM_THREADS": "1"}) for _ in range(2)
+        WarmRunner(tmp_path_factory.mktemp("logs"), env={"OMP_NUM_THREADS": "1"})
+        for _ in range(2)
     ]
     yield warm
     for runner in warm:
