@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
+from hqseg.evaluation.encodings import EncodingCache
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_context, inference_on_dataset
 from hqseg.evaluation.heads import Head, single_heads
 from hqseg.evaluation.predict import as_predictor
@@ -49,8 +50,9 @@ class HQInputs:
     """Map-style dataset of one split: ``records[indices[i]]`` decoded and prepared by
     ``protocol`` (image decoding and geometry run here, so in DataLoader workers).
 
-    Items: ``{"index", "id", "benchmark", "prepared": PreparedImage}``, ``index`` being
-    the record's position in the split (the merge order across ranks).
+    Items: ``{"index", "id", "benchmark", "sha256", "prepared": PreparedImage}``,
+    ``index`` being the record's position in the split (the merge order across ranks),
+    ``sha256`` the image bytes' digest when the record has one (an encoding-cache key).
     """
 
     def __init__(self, records, protocol: HQProtocol, benchmark: str | None, indices) -> None:
@@ -67,7 +69,7 @@ class HQInputs:
         prepared = self.protocol.prepare(decode_image(rec["image"]), decode_gt(rec["mask"]))
         bench = self.benchmark or rec.get("split") or "unknown"
         return {"index": self.indices[i], "id": rec["id"], "benchmark": bench,
-                "prepared": prepared}  # fmt: skip
+                "sha256": rec.get("sha256"), "prepared": prepared}  # fmt: skip
 
 
 def batches(dataset, batch_size: int = 1, workers: int = 0):
@@ -103,10 +105,12 @@ class HQRunner:
         self.heads = tuple(heads)
 
     def __call__(self, batch: list[dict]) -> list[dict]:
-        ready = [item["prepared"] for item in batch if not item["prepared"].skip]
+        todo = [item for item in batch if not item["prepared"].skip]
+        ready = [item["prepared"] for item in todo]
         features = []
         if ready:
-            encoded = self.protocol.encode(torch.cat([p.image for p in ready]))
+            shas = [item.get("sha256") for item in todo]
+            encoded = self.protocol.encode(torch.cat([p.image for p in ready]), shas)
             features = split_features(encoded, len(ready))
         out, it = [], iter(features)
         for item in batch:
@@ -230,13 +234,18 @@ def encode_rle(mask: np.ndarray) -> dict:
 
 
 def resolve_protocol(
-    predictor_or_model: Any, protocol: str | None = None, *, bf16: bool = False
+    predictor_or_model: Any,
+    protocol: str | None = None,
+    *,
+    bf16: bool = False,
+    encodings: EncodingCache | None = None,
 ) -> HQProtocol:
     """The protocol object for a run.
 
     A model is wrapped in an ``HQSamPredictor`` (``bf16``: bfloat16 autocast). ``protocol``
     None means the predictor's own ``resize_mode`` (``"square"`` unless it was built
-    otherwise) or, for a model, :data:`~.protocol.DEFAULT_PROTOCOL`.
+    otherwise) or, for a model, :data:`~.protocol.DEFAULT_PROTOCOL`. ``encodings``: the
+    encoding cache every encoder call goes through (:meth:`.HQProtocol.encode`).
 
     Raises:
         ValueError: unknown protocol, or one that contradicts the predictor's resize_mode.
@@ -250,7 +259,8 @@ def resolve_protocol(
             "build the predictor with the protocol's resize_mode or pass the model"
         )
     name = protocol or own or DEFAULT_PROTOCOL
-    return get_protocol(name, as_predictor(predictor_or_model, bf16=bf16, resize_mode=name))
+    model = as_predictor(predictor_or_model, bf16=bf16, resize_mode=name)
+    return get_protocol(name, model, encodings)
 
 
 def run_hq_split(
@@ -267,6 +277,7 @@ def run_hq_split(
     batch_size: int = 1,
     workers: int = 0,
     distributed: bool = False,
+    encodings: EncodingCache | None = None,
 ) -> HQSplitResult | None:
     """Run the inference loop over one HQ split; return its merged result.
 
@@ -284,7 +295,7 @@ def run_hq_split(
             stack.enter_context(inference_context(model))
         proto = predictor_or_model
         if not isinstance(proto, HQProtocol):
-            proto = resolve_protocol(predictor_or_model, protocol, bf16=bf16)
+            proto = resolve_protocol(predictor_or_model, protocol, bf16=bf16, encodings=encodings)
         rank, world = rank_and_world() if distributed else (0, 1)
         records = dataset if hasattr(dataset, "__getitem__") else list(dataset)
         data = HQInputs(records, proto, benchmark, range(rank, len(records), world))
@@ -307,6 +318,7 @@ def evaluate_hq_split(
     bf16: bool = False,
     progress: bool = True,
     protocol: str | None = None,
+    encodings: EncodingCache | None = None,
 ):
     """Score one HQ split; the function training validation and ``hqseg eval hq`` share.
 
@@ -320,6 +332,8 @@ def evaluate_hq_split(
         bf16: bfloat16 autocast when a model (not a predictor) is passed.
         protocol: ``"square"`` (the authors' evaluation; the default) or
             ``"longest_side"`` (SAM's geometry); None = the predictor's resize_mode.
+        encodings: an encoding cache (:mod:`.encodings`) the encoder calls go through;
+            the results are bit-identical with and without it.
 
     Returns:
         ``(per_image, summary)``: the per-image DataFrame (columns
@@ -335,6 +349,7 @@ def evaluate_hq_split(
         bf16=bf16,
         progress=progress,
         protocol=protocol,
+        encodings=encodings,
     )
     table = result.table()
     return table, summarize(table)

@@ -35,6 +35,8 @@ predictors implement the same)::
                                           # mask_types from ("hq", "sam", "sum"):
                                           # "hq" = HQ token only, "sam" = plain SAM's
                                           # own decoder (no HQ token), "sum" = SAM + HQ
+    dtype: torch.dtype | None             # optional: the autocast dtype (part of the key
+                                          # of a cached encoding, see HQProtocol.encode)
 
 Every encoder call of a protocol goes through :meth:`HQProtocol.encode` (a batch of
 prepared images), so an encoding cache plugs in there; decoding goes through
@@ -55,6 +57,13 @@ import torch
 import torch.nn.functional as F
 
 from hqseg.evaluation.boxes import GT_THRESHOLD, mask_to_box
+from hqseg.evaluation.encodings import (
+    EncodingCache,
+    EncodingKey,
+    encoder_digest,
+    map_tensors,
+    tensor_digest,
+)
 from hqseg.evaluation.heads import Head, single_heads
 from hqseg.metrics.masks import boundary
 from hqseg.modeling.input_frames import (
@@ -114,21 +123,30 @@ class HQProtocol:
             encodes and is decoder 0.
         decoders: every decoder of the run (checkpoints sharing ``model``'s encoder);
             None = ``[model]``.
+        encodings: an :class:`~.encodings.EncodingCache` that every encoder call goes
+            through (:meth:`encode`), or None to encode every time.
     """
 
     name: ClassVar[str] = "square"
 
-    def __init__(self, model: Any, decoders: Sequence[Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        decoders: Sequence[Any] | None = None,
+        encodings: EncodingCache | None = None,
+    ) -> None:
         self.model = model
         self.decoders = list(decoders) if decoders is not None else [model]
         self.size = int(model.image_size)
         self.mean = model.pixel_mean.detach().float().cpu()
         self.std = model.pixel_std.detach().float().cpu()
+        self.encodings = encodings
+        self._encoder_digest: str | None = None  # once per protocol object, see encode()
 
     def detached(self) -> HQProtocol:
         """A copy without the models, for :meth:`prepare` in DataLoader workers."""
         clone = copy.copy(self)
-        clone.model, clone.decoders = None, []
+        clone.model, clone.decoders, clone.encodings = None, [], None
         return clone
 
     # ------------------------------------------------------------------ geometry
@@ -161,11 +179,41 @@ class HQProtocol:
         return upsample(low_res.float(), prepared.gt.shape)
 
     # ------------------------------------------------------------------ model calls
-    def encode(self, images: torch.Tensor) -> Any:
+    def encode(
+        self, images: torch.Tensor, image_sha256s: Sequence[str | None] | None = None
+    ) -> Any:
         """``[B, 3, S, S]`` prepared images -> features of the batch; the protocol's one
-        encoder call (see :func:`split_features` for one image's part)."""
+        encoder call (see :func:`split_features` for one image's part).
+
+        With an encoding cache, each image is looked up on its own, keyed by (encoder
+        digest, this protocol's name and ``S``, ``image_sha256s[i]`` -- the image file's
+        sha256 -- or else the digest of the model input, numerics); a miss is encoded
+        alone, so a cached entry is bit-identical to an uncached one-image run, and it is
+        moved to the model's device. The encoder digest is computed at the first call of
+        each protocol object (one run over a split): the weights must not change while
+        one protocol object is in use.
+        """
         with torch.inference_mode():
-            return self.model.encode_image(images)
+            if self.encodings is None:
+                return self.model.encode_image(images)
+            shas = list(image_sha256s) if image_sha256s is not None else [None] * len(images)
+            parts = [self._cached(images[i : i + 1], sha) for i, sha in enumerate(shas)]
+            return join_features(parts)
+
+    def _cached(self, image: torch.Tensor, image_sha256: str | None) -> Any:
+        if self._encoder_digest is None:
+            self._encoder_digest = encoder_digest(self.model)
+        device = self.model.pixel_mean.device
+        dtype = getattr(self.model, "dtype", None) or torch.float32
+        key = EncodingKey(
+            encoder=self._encoder_digest,
+            geometry=self.name,
+            size=self.size,
+            image=image_sha256 or tensor_digest(image),
+            numerics=f"{device.type}/{str(dtype).removeprefix('torch.')}",
+        )
+        features = self.encodings.get_or_compute(key, lambda: self.model.encode_image(image))
+        return map_tensors(features, lambda t: t.to(device))
 
     def decode(self, features: Any, prepared: PreparedImage, heads: Sequence[Head]) -> dict:
         """``{head: (H, W) bool prediction}`` of one image from its ``features``: one
@@ -237,13 +285,14 @@ PROTOCOLS: dict[str, type[HQProtocol]] = {
 """Protocol name -> class; ``"square"`` is the authors' and the default."""
 
 
-def get_protocol(name: str, model: Any) -> HQProtocol:
-    """The protocol ``name`` (a key of :data:`PROTOCOLS`) bound to ``model``."""
+def get_protocol(name: str, model: Any, encodings: EncodingCache | None = None) -> HQProtocol:
+    """The protocol ``name`` (a key of :data:`PROTOCOLS`) bound to ``model`` (and to an
+    encoding cache, see :meth:`HQProtocol.encode`)."""
     try:
         cls = PROTOCOLS[name]
     except KeyError:
         raise ValueError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}") from None
-    return cls(model)
+    return cls(model, encodings=encodings)
 
 
 def split_features(features: Any, n: int) -> list[Any]:
@@ -261,6 +310,21 @@ def split_features(features: Any, n: int) -> list[Any]:
         parts = {k: split_features(v, n) for k, v in features.items()}
         return [{k: v[i] for k, v in parts.items()} for i in range(n)]
     return [features] * n
+
+
+def join_features(parts: Sequence[Any]) -> Any:
+    """Inverse of :func:`split_features`: one-image features -> the batch's (tensors
+    concatenated along their first dimension; one part is returned as is)."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    if torch.is_tensor(first):
+        return torch.cat(list(parts))
+    if isinstance(first, tuple | list):
+        return type(first)(join_features([p[i] for p in parts]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: join_features([p[k] for p in parts]) for k in first}
+    return first
 
 
 def _skip_reason(image: np.ndarray, gt: np.ndarray) -> str | None:

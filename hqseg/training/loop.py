@@ -37,7 +37,7 @@ from hqseg.training.monitor import Monitor, NullMonitor, plot_curves
 from hqseg.training.run_folder import check_run_folder, claim_run_folder
 from hqseg.training.runtime import default_workers, seed_everything, set_thread_count
 from hqseg.training.step import backward_micro_batch, loss_generator
-from hqseg.training.validation import open_val_splits, validate
+from hqseg.training.validation import open_val_splits, validate, validation_encodings
 from hqseg.utils.atomic import atomic_file, write_json
 from hqseg.utils.memory import return_freed_memory
 
@@ -65,6 +65,17 @@ class TrainResult:
     losses: list[tuple[int, float]] = field(default_factory=list)
     val_before: dict[str, float] | None = None
     val_after: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class _EpochSpan:
+    """One epoch's bounds: its index, batches already done (resume), batches per epoch
+    on this rank, and the run's total optimiser steps."""
+
+    epoch: int
+    skip: int
+    batches: int
+    total: int
 
 
 def train(config: TrainConfig, *, resume: str | None = None, progress: bool = True) -> TrainResult:
@@ -116,6 +127,10 @@ class _Trainer:
         self.last_checkpoint: Path | None = None
         self.position = ckpt.Position()  # of the last checkpoint written or resumed
         self.validated: set[int] = set()  # steps validated in this invocation (every rank)
+        # Rank 0 alone validates; the frozen encoder's outputs are computed once per run.
+        self.val_encodings = (
+            validation_encodings(self.model) if self.val_splits and info.is_main else None
+        )
         if config.compile:
             self.model.image_encoder.compile()
             self.model.mask_decoder.compile()
@@ -180,10 +195,8 @@ class _Trainer:
         sampler = ResumableSampler(
             self.records, num_replicas=info.world_size, rank=info.rank, seed=cfg.seed
         )
-        per_rank = len(sampler)
-        batches_per_epoch = math.ceil(per_rank / cfg.batch_size)
-        steps_per_epoch = math.ceil(batches_per_epoch / cfg.grad_accum)
-        total = cfg.epochs * steps_per_epoch
+        batches_per_epoch = math.ceil(len(sampler) / cfg.batch_size)
+        total = cfg.epochs * math.ceil(batches_per_epoch / cfg.grad_accum)
         if cfg.max_steps:
             total = min(total, cfg.max_steps)
         bar = _progress(total, position.step, bar=progress, enabled=info.is_main)
@@ -195,53 +208,9 @@ class _Trainer:
                     break
                 skip = position.batches_done if epoch == position.epoch else 0
                 sampler.set_epoch(epoch, skip=skip * cfg.batch_size)
-                micro, acc_loss, acc_n, t0 = skip, 0.0, 0, time.perf_counter()
-                self.model.mask_decoder.train()
-                for batch in loader:
-                    gen = loss_generator(self.device, cfg.seed, info.rank, step, micro)
-                    parts = backward_micro_batch(
-                        self.model,
-                        batch,
-                        config=cfg,
-                        device=self.device,
-                        generator=gen,
-                        scale=1.0 / cfg.grad_accum,
-                    )
-                    acc_loss += float(parts.total)
-                    acc_n += 1
-                    micro += 1
-                    del batch, parts
-                    if micro % cfg.grad_accum and micro < batches_per_epoch:
-                        continue
-                    dist_utils.average_gradients(self.params, info)
-                    loss = dist_utils.all_reduce_mean(acc_loss / acc_n, info, self.device)
-                    self._check_finite(step + 1, loss)
-                    self.optimizer.step()
-                    self.optimizer.zero_grad(set_to_none=True)
-                    self._check_finite(step + 1, loss, after_update=True)
-                    step += 1
-                    elapsed = time.perf_counter() - t0
-                    rate = acc_n * cfg.batch_size * info.world_size / max(elapsed, 1e-9)
-                    result.losses.append((step, loss))
-                    if step % cfg.log_every == 0 or step == total:
-                        self._log(
-                            monitor,
-                            step,
-                            {
-                                "train/loss": loss,
-                                "train/lr": self._lr(),
-                                "train/images_per_s": rate,
-                                "train/epoch": epoch,
-                            },
-                        )
-                    bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.2f}", epoch=epoch)
-                    bar.update(1)
-                    acc_loss, acc_n, t0 = 0.0, 0, time.perf_counter()
-                    if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                        self._save(monitor, ckpt.Position(epoch, micro, step))
-                    if step >= total:
-                        break
-                else:  # epoch finished
+                span = _EpochSpan(epoch, skip, batches_per_epoch, total)
+                step, micro, finished = self._train_epoch(loader, span, step, monitor, bar, result)
+                if finished:
                     self.scheduler.step()
                     self._validate(monitor, step)
                     self._save(monitor, ckpt.Position(epoch + 1, 0, step))
@@ -259,6 +228,50 @@ class _Trainer:
         result.steps = step
         self._finish(result)
         return result
+
+    def _train_epoch(
+        self, loader, span: _EpochSpan, step: int, monitor, bar, result: TrainResult
+    ) -> tuple[int, int, bool]:
+        """Train over the rest of one epoch (from batch ``span.skip``).
+
+        Returns ``(step, micro-batches done in the epoch, finished)``; ``finished`` is
+        False when ``span.total`` steps were reached before the epoch's end.
+        """
+        cfg, info = self.cfg, self.info
+        micro, acc_loss, acc_n, t0 = span.skip, 0.0, 0, time.perf_counter()
+        self.model.mask_decoder.train()
+        for batch in loader:
+            gen = loss_generator(self.device, cfg.seed, info.rank, step, micro)
+            parts = backward_micro_batch(self.model, batch, config=cfg, device=self.device,
+                                         generator=gen, scale=1.0 / cfg.grad_accum)  # fmt: skip
+            acc_loss += float(parts.total)
+            acc_n += 1
+            micro += 1
+            del batch, parts
+            if micro % cfg.grad_accum and micro < span.batches:
+                continue
+            dist_utils.average_gradients(self.params, info)
+            loss = dist_utils.all_reduce_mean(acc_loss / acc_n, info, self.device)
+            self._check_finite(step + 1, loss)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self._check_finite(step + 1, loss, after_update=True)
+            step += 1
+            elapsed = time.perf_counter() - t0
+            rate = acc_n * cfg.batch_size * info.world_size / max(elapsed, 1e-9)
+            result.losses.append((step, loss))
+            if step % cfg.log_every == 0 or step == span.total:
+                values = {"train/loss": loss, "train/lr": self._lr(),
+                          "train/images_per_s": rate, "train/epoch": span.epoch}  # fmt: skip
+                self._log(monitor, step, values)
+            bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.2f}", epoch=span.epoch)
+            bar.update(1)
+            acc_loss, acc_n, t0 = 0.0, 0, time.perf_counter()
+            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                self._save(monitor, ckpt.Position(span.epoch, micro, step))
+            if step >= span.total:
+                return step, micro, False
+        return step, micro, True
 
     # ------------------------------------------------------------------ helpers
     def _lr(self) -> float:
@@ -322,7 +335,8 @@ class _Trainer:
         if not self.val_splits:
             return
         if self.info.is_main:
-            values = validate(self.model, self.val_splits, bf16=self.cfg.amp == "bf16")
+            bf16 = self.cfg.amp == "bf16"
+            values = validate(self.model, self.val_splits, bf16=bf16, encodings=self.val_encodings)
             if step > 0 and os.environ.get(KILL_AT_ENV) == "validation":
                 os.kill(os.getpid(), signal.SIGKILL)
             self._log(monitor, step, {f"val/{k}": v for k, v in values.items()})

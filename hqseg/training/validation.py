@@ -4,14 +4,31 @@ It calls :func:`hqseg.evaluation.hq.evaluate_hq_split` with the default protocol
 authors' HQ evaluation, :mod:`hqseg.evaluation.protocol`: GT box prompt, HQ-token
 output, logits upsampled to the GT size, >0 vs GT>128, per-image mean), the very
 function ``hqseg eval hq`` uses, so train-time and eval-time numbers agree.
+
+Encode once. The image encoder is frozen during training, so its outputs of the
+validation images are the same at every epoch end: :func:`validation_encodings` gives
+the run an in-memory :class:`~hqseg.evaluation.encodings.EncodingCache` (rank 0 only,
+which alone validates), the first validation fills it and each later one costs only the
+prompt encoder and the decoder. The metrics are bit-identical with and without it.
+Memory only, by design: the run folder stays as small as before and a resumed run
+(``--resume``) fills it again at its first validation. The budget is
+:data:`VAL_CACHE_BYTES` (``HQSEG_VAL_CACHE_MB`` overrides it; 0 turns the cache off);
+images beyond it are encoded at every validation, as before. An encoder with a
+trainable parameter is never cached (a note says so).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from hqseg.errors import DatasetError
+from hqseg.errors import DatasetError, HqsegError
 from hqseg.training.config import TrainConfig
+
+VAL_CACHE_BYTES = 8 << 30
+"""Default memory budget of the validation encodings (8 GiB: ~400 ViT-L images in
+float32, 20 MiB each; ~800 under bf16)."""
+VAL_CACHE_ENV = "HQSEG_VAL_CACHE_MB"
 
 
 def open_val_splits(config: TrainConfig) -> dict[str, object]:
@@ -73,15 +90,45 @@ def _listing(configs: dict[str, dict[str, list[str]]]) -> str:
     return "; ".join(f"config {c!r} with split(s) {', '.join(s)}" for c, s in configs.items())
 
 
-def validate(model, splits: dict[str, object], *, bf16: bool = False) -> dict[str, float]:
-    """``{"mIoU", "mBIoU"}`` in percent (mean of the per-split means) plus per-split values."""
+def validation_encodings(model) -> Any | None:
+    """An in-memory encoding cache for ``model``'s validation (see the module doc), or
+    None when the budget is 0 or an encoder parameter is trainable."""
+    from hqseg.evaluation.encodings import EncodingCache, encoder_frozen
+
+    value = os.environ.get(VAL_CACHE_ENV)
+    try:
+        budget = VAL_CACHE_BYTES if value is None else int(float(value) * (1 << 20))
+    except ValueError:
+        raise HqsegError(f"{VAL_CACHE_ENV}={value!r}: expected a number of MiB") from None
+    if budget <= 0:
+        return None
+    if not encoder_frozen(model):
+        print("note: the image encoder has trainable parameters; validation encodes "
+              "every image at every validation (no encoding cache)", flush=True)  # fmt: skip
+        return None
+    return EncodingCache(memory_bytes=budget)
+
+
+def validate(
+    model, splits: dict[str, object], *, bf16: bool = False, encodings: Any | None = None
+) -> dict[str, float]:
+    """``{"mIoU", "mBIoU"}`` in percent (mean of the per-split means) plus per-split values.
+
+    ``encodings``: the run's :func:`validation_encodings` (None: encode every image).
+    """
     from hqseg.evaluation.hq import evaluate_hq_split
 
     results: dict[str, float] = {}
     mious, mbious = [], []
     for name, records in splits.items():
         _, summary = evaluate_hq_split(
-            model, records, mask_type="hq", benchmark=name, bf16=bf16, progress=False
+            model,
+            records,
+            mask_type="hq",
+            benchmark=name,
+            bf16=bf16,
+            progress=False,
+            encodings=encodings,
         )
         scores = summary[name]["hq_sam"]
         results[f"{name}/mIoU"] = scores["mIoU"]
