@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-MASK_TYPES: tuple[str, ...] = ("hq", "sam", "sum")
 MODEL_NAMES: dict[str, str] = {"hq": "hq_sam", "sam": "sam", "sum": "hq_sam"}
 """Result label of each mask type: the model whose output it stands for."""
 
@@ -105,12 +104,14 @@ class BoxPrompter:
         Args:
             image: (H, W, 3) uint8 RGB.
             boxes: (N, 4) float XYXY in original pixels.
-            mask_types: subset of :data:`MASK_TYPES`.
+            mask_types: subset of :data:`hqseg.modeling.hq_mask_decoder.MASK_TYPES`.
 
         Returns:
             ``{mask_type: {"masks": (N, H, W) bool, "scores": (N,) float32}}``; masks are
             the logits at (H, W) (the predictor's geometry) thresholded at > 0.
         """
+        from hqseg.modeling.hq_mask_decoder import MASK_TYPES
+
         unknown = [t for t in mask_types if t not in MASK_TYPES]
         if unknown:
             raise ValueError(f"unknown mask type(s) {unknown}; known: {MASK_TYPES}")

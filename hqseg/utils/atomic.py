@@ -38,9 +38,11 @@ from typing import IO, Any
 
 from hqseg.errors import HqsegError
 
-_DISK_ERRNOS = frozenset(
+DISK_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG}
 )
+"""Disk-level write failures (full, over quota, over the file-size limit, read-only, not
+permitted): one line naming the path (:func:`disk_error`), never a per-file reject."""
 _renames = 0
 
 
@@ -54,7 +56,7 @@ class LockedError(HqsegError):
 
 def disk_error(exc: OSError, path: str | os.PathLike) -> WriteError | None:
     """The one-line error for a disk-level write failure, or None for other OSErrors."""
-    if exc.errno not in _DISK_ERRNOS:
+    if exc.errno not in DISK_ERRNOS:
         return None
     where = exc.filename or path
     return WriteError(f"cannot write {where}: {exc.strerror or exc}")

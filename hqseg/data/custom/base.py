@@ -35,7 +35,7 @@ from hqseg.data.mask_rule import mask_to_grey
 from hqseg.data.schema import Pair, Reject
 from hqseg.utils.regular import NotRegularFile, open_regular
 
-MASK_TYPES = ("auto", "binary", "grey", "instances")
+CUSTOM_MASK_TYPES = ("auto", "binary", "grey", "instances")
 AUTO_SAMPLE = 16
 
 
@@ -59,9 +59,9 @@ class CustomSource:
         self.work_dir = Path(work_dir)
         self.display: dict[str, str] = {}
         self.mask_type = spec.options.get("mask_type", "auto")
-        if self.mask_type not in MASK_TYPES:
+        if self.mask_type not in CUSTOM_MASK_TYPES:
             raise SpecError(
-                f"{spec.text!r}: mask_type must be one of {', '.join(MASK_TYPES)}, "
+                f"{spec.text!r}: mask_type must be one of {', '.join(CUSTOM_MASK_TYPES)}, "
                 f"not {self.mask_type!r}"
             )
         self.ignore = _int_list(spec, "ignore")
