@@ -62,7 +62,7 @@ class SourceInfo:
     name: str
     title: str = ""
     homepage: str = ""
-    license: str = ""
+    licence: str = ""
     citation: str = ""
 
 
@@ -79,7 +79,7 @@ def public_source_info(name: str) -> SourceInfo:
         name,
         title=getattr(entry, "title", "") or "",
         homepage=getattr(adapter, "homepage", "") or "",
-        license=getattr(adapter, "license", "") or "",
+        licence=getattr(adapter, "licence", "") or "",
         citation=getattr(adapter, "citation", "") or "",
     )
 
@@ -315,7 +315,7 @@ def _usage(configs: list[ConfigFiles]) -> str:
 
 def _source_lines(sources: list[SourceInfo]) -> str:
     return "\n".join(
-        f"- **{s.title or s.name}** (`{s.name}`) — terms: {s.license or FALLBACK_TERMS}. "
+        f"- **{s.title or s.name}** (`{s.name}`) — terms: {s.licence or FALLBACK_TERMS}. "
         f"Cite: {s.citation or 'see ' + (s.homepage or 'the project page')}."
         + (f" <{s.homepage}>" if s.homepage else "")
         for s in sources

@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hqseg.data.adapter import SourceAdapter
 from hqseg.data.convert import SIZE_MISMATCH_MODES, Converted, convert_pair
 from hqseg.data.parallel import bounded_map
 from hqseg.data.pixels import worker_init
@@ -73,8 +74,8 @@ def download_rejects(raw_dir: Path, source: str) -> list[Reject]:
     return [Reject(r.path, r.reason, r.detail, r.source or source) for r in found]
 
 
-def _mask_kind(adapter) -> str:
-    return "object_ids" if getattr(adapter, "mask_kind", "") == "object_ids" else "grey"
+def _mask_kind(adapter: SourceAdapter) -> str:
+    return "object_ids" if adapter.mask_kind == "object_ids" else "grey"
 
 
 def _relative(reject: Reject, root: Path, source: str) -> Reject:
@@ -108,7 +109,7 @@ def normalize_source(
     size_mismatch: str = "reject",
     workers: int | None = None,
     progress: bool = True,
-    adapter=None,
+    adapter: SourceAdapter | None = None,
 ) -> dict:
     """Normalise ``raw_dir/<source>`` into ``out_dir/<source>``; return the summary.
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from hqseg.data.adapter import SourceAdapter
 from hqseg.data.custom.spec import SourceSpec, SpecError
 from hqseg.data.mask_rule import mask_to_grey
 from hqseg.data.schema import Pair, Reject
@@ -39,9 +40,9 @@ CUSTOM_MASK_TYPES = ("auto", "binary", "grey", "instances")
 AUTO_SAMPLE = 16
 
 
-class CustomSource:
-    """A user's source (``folder:``, ``coco:``, ``hf:``), adapter-compatible with
-    :class:`hqseg.data.sources.base.Source` as far as normalisation needs.
+class CustomSource(SourceAdapter):
+    """A user's source (``folder:``, ``coco:``, ``hf:``): a :class:`SourceAdapter` like
+    the public sources (:class:`hqseg.data.sources.base.Source`).
 
     Attributes:
         spec: the parsed spec.

@@ -112,7 +112,7 @@ def source_info(summary: dict) -> SourceInfo:
     return SourceInfo(
         summary["source"],
         title=f"{summary['source']} (custom {summary.get('kind', '')} source)",
-        license=summary.get("licence") or NO_LICENCE,
+        licence=summary.get("licence") or NO_LICENCE,
         citation=f"the user's data, `{summary.get('spec', '')}`",
     )
 
