@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import errno
 import os
-import resource
-import signal
 import subprocess
 import sys
 
-from fault_helpers import ROOT, assert_one_line_error
+from fault_helpers import ROOT, assert_one_line_error, file_size_limit
 
 from hqseg.utils.atomic import DISK_ERRNOS, disk_error
 
 LIMIT = 4 << 10  # bytes: smaller than one of the sample's ECSSD images, larger than the manifest
-
-
-def _small_file_limit() -> None:  # in the child: writing past LIMIT fails with EFBIG
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
 
 
 def test_every_disk_errno_is_one_line():
@@ -43,7 +36,7 @@ def test_efbig_while_extracting_is_the_one_line_disk_message(tmp_path):
          "--from", str(tmp_path / "archives" / "ecssd"), "--raw-dir", str(raw),
          "--cache-dir", str(tmp_path / "cache")],
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True, text=True, timeout=300, preexec_fn=_small_file_limit,
+        capture_output=True, text=True, timeout=300, preexec_fn=file_size_limit(LIMIT),
     )  # fmt: skip
     assert_one_line_error(proc.returncode, proc.stdout + proc.stderr, "cannot write", "too large")
     assert not (raw / "ecssd").exists(), "no partial source folder is left"
