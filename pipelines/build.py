@@ -15,6 +15,9 @@ from pathlib import Path
 from hqseg.cli import main
 from pipelines.params import PARAMS_FILE, section
 
+KEYS = ("preset", "normalized", "raw_dir", "out", "dedup", "near_threshold", "stats", "exclude")
+"""The keys of ``params.yaml: build``."""
+
 
 def command_line(params: dict, params_file: Path = PARAMS_FILE) -> list[str]:
     """The ``hqseg build`` arguments under ``params`` (the build section)."""
@@ -30,4 +33,4 @@ def command_line(params: dict, params_file: Path = PARAMS_FILE) -> list[str]:
 
 
 if __name__ == "__main__":
-    main(command_line(section("build")))
+    main(command_line(section("build", known=KEYS)))

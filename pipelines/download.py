@@ -17,6 +17,9 @@ import sys
 from hqseg.cli import main
 from pipelines.params import section
 
+KEYS = ("origin", "sample_dir", "local_dir", "raw_dir", "cache_dir", "mirror")
+"""The keys of ``params.yaml: download``."""
+
 
 def command_line(source: str, params: dict) -> list[str]:
     """The ``hqseg download`` arguments for ``source`` under ``params`` (the download section)."""
@@ -38,4 +41,4 @@ def command_line(source: str, params: dict) -> list[str]:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         raise SystemExit("usage: python -m pipelines.download SOURCE")
-    main(command_line(sys.argv[1], section("download")))
+    main(command_line(sys.argv[1], section("download", known=KEYS)))

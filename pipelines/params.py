@@ -1,18 +1,22 @@
-"""Read one stage's section of params.yaml (each stage reads only its own section)."""
+"""One stage's section of params.yaml, read by :mod:`hqseg.utils.params_yaml` (the one
+reader); its errors end the stage with that reader's one line, not a traceback."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hqseg.utils import params_yaml
+from hqseg.utils.params_yaml import PARAMS_FILE, ParamsError, read_section
 
-PARAMS_FILE = Path("params.yaml")
+__all__ = ["PARAMS_FILE", "section"]
 
 
-def section(name: str, path: Path = PARAMS_FILE) -> dict[str, Any]:
-    """Return ``params.yaml[name]``; a missing section is a clear error."""
-    params = params_yaml.load(path.read_text()) or {}
-    if name not in params:
-        raise SystemExit(f"params.yaml has no '{name}' section")
-    return params[name]
+def section(
+    name: str, path: Path = PARAMS_FILE, *, known: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """``params.yaml[name]`` (keys outside ``known`` refused); exits with ``error: ...``."""
+    try:
+        return read_section(name, path, known=known)
+    except ParamsError as exc:
+        raise SystemExit(f"error: {exc}") from None

@@ -2,7 +2,7 @@
 # Check that the committed results come out again: clone this repository (its HEAD), run the
 # main job (`dvc repro` on the embedded sample) in the clone with the active environment, and
 # compare every committed metric and per-image table with the fresh run's
-# (hqseg/utils/reproduce.py says what is compared and what is left out).
+# (scripts/reproduce_compare.py says what is compared and what is left out).
 #
 #   . .venv/bin/activate && bash scripts/reproduce.sh
 set -euo pipefail
@@ -12,4 +12,4 @@ trap 'rm -rf "$tmp"' EXIT
 git clone -q . "$tmp/clone"
 (cd "$tmp/clone" && dvc repro)
 git archive HEAD eval runs | tar -x -C "$tmp" --one-top-level=committed
-python -m hqseg.utils.reproduce "$tmp/committed" "$tmp/clone"
+PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" python scripts/reproduce_compare.py "$tmp/committed" "$tmp/clone"

@@ -1,8 +1,14 @@
-"""hqseg.utils.reproduce: the comparison behind scripts/reproduce.sh (and CI's last step)."""
+"""scripts/reproduce_compare.py: the comparison behind scripts/reproduce.sh (and CI's last step)."""
 
+import importlib.util
 import json
+from pathlib import Path
 
-from hqseg.utils.reproduce import compare, main
+_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reproduce_compare.py"
+_spec = importlib.util.spec_from_file_location("reproduce_compare", _SCRIPT)
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+compare, main = _module.compare, _module.main
 
 
 def _run(root, miou=12.5, speed=3.0, revision="abc", per_image="id,iou_pct\na,1.0\n"):

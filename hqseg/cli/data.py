@@ -66,7 +66,7 @@ def sources_cmd(raw_dir: Path | None) -> None:
                 only = f" [{', '.join(use.members)}]" if use.members else ""
                 parts.append(f"{archive_file_name(a.name)}{only} ({known})")
             click.echo(f"  {origin:8}  " + "; ".join(parts))
-        click.echo(f"  licence   {entry.license}")
+        click.echo(f"  licence   {entry.licence}")
         if entry.aliases:
             click.echo(f"  aliases   {', '.join(entry.aliases)}")
         if raw_dir is not None:

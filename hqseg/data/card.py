@@ -62,7 +62,7 @@ class SourceInfo:
     name: str
     title: str = ""
     homepage: str = ""
-    license: str = ""
+    licence: str = ""
     citation: str = ""
 
 
@@ -79,7 +79,7 @@ def public_source_info(name: str) -> SourceInfo:
         name,
         title=getattr(entry, "title", "") or "",
         homepage=getattr(adapter, "homepage", "") or "",
-        license=getattr(adapter, "license", "") or "",
+        licence=getattr(adapter, "licence", "") or "",
         citation=getattr(adapter, "citation", "") or "",
     )
 
@@ -186,56 +186,11 @@ def render_card(
         *([SAMPLE_BANNER] if sample else []),
         f"Built by `hqseg build --preset {preset_name}`: {preset_description}. "
         f"The `default` config's `train` split has **{total_train:,}** image/mask pairs.",
-        "Records: `id` (`<source>/<stem>`), `source`, `split`, `image` (original file "
-        "bytes; re-encoded as PNG only when it had to be converted to RGB or rotated), "
-        "`mask` (8-bit single-channel PNG with the original grey levels; threshold at "
-        "\\>128 for evaluation, /255 as a soft target for training), `width`, `height`, "
-        "`category` (FSS-1000 class), `sha256` (of the image bytes).",
+        RECORDS_NOTE,
         _usage(configs),
-        "## Configs\n"
-        + _table(
-            ["config", "split", "examples"],
-            [[c.name, s, f"{c.examples[s]:,}"] for c in configs for s in c.splits],
-        ),
-        "## Per-source counts\n"
-        + _table(
-            ["source", "split", "records", "in default/train"],
-            [
-                [src, sp, f"{n:,}", "yes" if (src, sp) in train_splits else "no"]
-                for src, splits in counts.items()
-                for sp, n in splits.items()
-            ],
-        ),
-        "## Rejects\nEvery input file that did not become a record is listed in "
-        "`rejects.csv` (path, reason, detail, source).\n\n"
-        + _table(
-            ["source", "reason", "files"],
-            [[s, r, n] for s, reasons in rejects_by_source.items() for r, n in reasons.items()]
-            or [["—", "none", 0]],
-        )
-        + (
-            f"\n\n{len(warnings)} mask(s) had a different size from their image and were "
-            "resized to it (nearest neighbour; `size_mismatch=resize`): "
-            + "; ".join(f"`{w}`" for w in warnings[:20])
-            + (" …" if len(warnings) > 20 else "")
-            if warnings
-            else ""
-        ),
-        "## Duplicates and leakage\n"
-        f"Exact duplicates share decoded pixels; near duplicates have perceptual hashes "
-        f"(64-bit pHash) within Hamming distance {near_threshold}. Leaks are training "
-        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test) "
-        "or an evaluation split of an added source. "
-        f"Mode `{dedup_mode}`: "
-        + (
-            "in each group one record is kept (evaluation records first, then preset "
-            "source order, then id) and the other training records are dropped; "
-            "evaluation records are never dropped."
-            if dedup_mode == "drop"
-            else "all records are kept, only reported."
-        )
-        + " Details in `duplicates.csv`.\n\n"
-        + _table(["what", "records"], [[k, v] for k, v in duplicates.items()]),
+        _counts_sections(configs, counts, train_splits),
+        _rejects_section(rejects_by_source, warnings),
+        _duplicates_section(duplicates, dedup_mode, near_threshold),
         *extra,
         "## Sources, terms and citations\nEach source keeps its own terms (also in "
         f"`{LICENSE_FILE}`); check them before any use.\n\n" + _source_lines(sources),
@@ -251,6 +206,82 @@ def render_card(
             + " (built with `--allow-missing`), so it is not the full composition."
         )
     return "\n\n".join(parts) + "\n"
+
+
+RECORDS_NOTE = (
+    "Records: `id` (`<source>/<stem>`), `source`, `split`, `image` (original file "
+    "bytes; re-encoded as PNG only when it had to be converted to RGB or rotated), "
+    "`mask` (8-bit single-channel PNG with the original grey levels; threshold at "
+    "\\>128 for evaluation, /255 as a soft target for training), `width`, `height`, "
+    "`category` (FSS-1000 class), `sha256` (of the image bytes)."
+)
+
+
+def _counts_sections(
+    configs: list[ConfigFiles],
+    counts: dict[str, dict[str, int]],
+    train_splits: list[tuple[str, str]],
+) -> str:
+    """The ``Configs`` and ``Per-source counts`` sections."""
+    return (
+        "## Configs\n"
+        + _table(
+            ["config", "split", "examples"],
+            [[c.name, s, f"{c.examples[s]:,}"] for c in configs for s in c.splits],
+        )
+        + "\n\n## Per-source counts\n"
+        + _table(
+            ["source", "split", "records", "in default/train"],
+            [
+                [src, sp, f"{n:,}", "yes" if (src, sp) in train_splits else "no"]
+                for src, splits in counts.items()
+                for sp, n in splits.items()
+            ],
+        )
+    )
+
+
+def _rejects_section(
+    rejects_by_source: dict[str, dict[str, int]], warnings: list[str] | tuple[str, ...]
+) -> str:
+    """The ``Rejects`` section, with the resized masks' warnings (the first 20)."""
+    text = "## Rejects\nEvery input file that did not become a record is listed in " + (
+        "`rejects.csv` (path, reason, detail, source).\n\n"
+        + _table(
+            ["source", "reason", "files"],
+            [[s, r, n] for s, reasons in rejects_by_source.items() for r, n in reasons.items()]
+            or [["—", "none", 0]],
+        )
+    )
+    if warnings:
+        text += (
+            f"\n\n{len(warnings)} mask(s) had a different size from their image and were "
+            "resized to it (nearest neighbour; `size_mismatch=resize`): "
+            + "; ".join(f"`{w}`" for w in warnings[:20])
+            + (" …" if len(warnings) > 20 else "")
+        )
+    return text
+
+
+def _duplicates_section(duplicates: dict[str, int], dedup_mode: str, near_threshold: int) -> str:
+    """The ``Duplicates and leakage`` section: the rule, the mode and the counts."""
+    if dedup_mode == "drop":
+        mode = (
+            "in each group one record is kept (evaluation records first, then preset "
+            "source order, then id) and the other training records are dropped; "
+            "evaluation records are never dropped."
+        )
+    else:
+        mode = "all records are kept, only reported."
+    return (
+        "## Duplicates and leakage\n"
+        f"Exact duplicates share decoded pixels; near duplicates have perceptual hashes "
+        f"(64-bit pHash) within Hamming distance {near_threshold}. Leaks are training "
+        "records duplicating a `hq_eval` record (DIS-VD, COIFT, HRSOD, ThinObject-5K test) "
+        "or an evaluation split of an added source. "
+        f"Mode `{dedup_mode}`: {mode} Details in `duplicates.csv`.\n\n"
+        + _table(["what", "records"], [[k, v] for k, v in duplicates.items()])
+    )
 
 
 def _title(preset_name: str, sources: list[SourceInfo]) -> str:
@@ -284,7 +315,7 @@ def _usage(configs: list[ConfigFiles]) -> str:
 
 def _source_lines(sources: list[SourceInfo]) -> str:
     return "\n".join(
-        f"- **{s.title or s.name}** (`{s.name}`) — terms: {s.license or FALLBACK_TERMS}. "
+        f"- **{s.title or s.name}** (`{s.name}`) — terms: {s.licence or FALLBACK_TERMS}. "
         f"Cite: {s.citation or 'see ' + (s.homepage or 'the project page')}."
         + (f" <{s.homepage}>" if s.homepage else "")
         for s in sources

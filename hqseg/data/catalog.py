@@ -58,7 +58,7 @@ class SourceEntry:
     name: str
     title: str
     homepage: str
-    license: str
+    licence: str
     citation: str
     original: tuple[ArchiveUse, ...]
     repack: tuple[ArchiveUse, ...] = ()
@@ -145,7 +145,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="dis5k",
             title="DIS5K (dichotomous image segmentation)",
             homepage="https://xuebinqin.github.io/dis/index.html",
-            license="DIS5K terms of use (PDF shipped in the archive and on the project page): "
+            licence="DIS5K terms of use (PDF shipped in the archive and on the project page): "
             "non-commercial research and education only",
             citation="Qin et al., Highly Accurate Dichotomous Image Segmentation, ECCV 2022",
             original=(ArchiveUse("DIS5K.zip"),),
@@ -157,7 +157,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="thinobject5k",
             title="ThinObject-5K",
             homepage="https://github.com/liewjunhao/thin-object-selection",
-            license=_TO_TERMS,
+            licence=_TO_TERMS,
             citation="Liew et al., Deep Interactive Thin Object Selection, WACV 2021",
             original=(ArchiveUse("ThinObject5K.zip"),),
             repack=(
@@ -169,7 +169,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="fss1000",
             title="FSS-1000",
             homepage="https://github.com/HKUSTCV/FSS-1000",
-            license="no licence published",
+            licence="no licence published",
             citation="Li et al., FSS-1000: A 1000-Class Dataset for Few-Shot Segmentation, "
             "CVPR 2020",
             original=(ArchiveUse("fewshot_data.zip"),),
@@ -179,7 +179,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="ecssd",
             title="ECSSD",
             homepage="https://www.cse.cuhk.edu.hk/leojia/projects/hsaliency/dataset.html",
-            license="research use; no licence file published",
+            licence="research use; no licence file published",
             citation="Yan et al., Hierarchical Saliency Detection, CVPR 2013",
             original=(ArchiveUse("images.zip"), ArchiveUse("ground_truth_mask.zip")),
             repack=(ArchiveUse("cascade_psp.zip", ("ecssd/",)),),
@@ -188,7 +188,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="msra10k",
             title="MSRA10K",
             homepage="https://mmcheng.net/msra10k/",
-            license="research use; see the project page",
+            licence="research use; see the project page",
             citation="Cheng et al., Global Contrast based Salient Region Detection, TPAMI 2015",
             original=(ArchiveUse("MSRA10K_Imgs_GT.zip"),),
             repack=(ArchiveUse("cascade_psp.zip", ("MSRA_10K/",)),),
@@ -197,7 +197,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="duts",
             title="DUTS (TR + TE)",
             homepage="http://saliencydetection.net/duts/",
-            license=_SAL_TERMS,
+            licence=_SAL_TERMS,
             citation="Wang et al., Learning to Detect Salient Objects with Image-level "
             "Supervision, CVPR 2017",
             original=(ArchiveUse("DUTS-TR.zip"), ArchiveUse("DUTS-TE.zip")),
@@ -208,7 +208,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="dut_omron",
             title="DUT-OMRON",
             homepage="http://saliencydetection.net/dut-omron/",
-            license=_SAL_TERMS,
+            licence=_SAL_TERMS,
             citation="Yang et al., Saliency Detection via Graph-Based Manifold Ranking, CVPR 2013",
             original=(
                 ArchiveUse("DUT-OMRON-image.zip"),
@@ -220,7 +220,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="coift",
             title="COIFT",
             homepage="https://github.com/liewjunhao/thin-object-selection",
-            license="research use; see the project page",
+            licence="research use; see the project page",
             citation="Mansilla and Miranda, Image Foresting Transform with Geodesic Star "
             "Convexity for Interactive Image Segmentation (COIFT); "
             "subset as released by Liew et al., WACV 2021",
@@ -231,7 +231,7 @@ SOURCES: dict[str, SourceEntry] = {
             name="hrsod",
             title="HRSOD (thin-object-selection subset)",
             homepage="https://github.com/yi94code/HRSOD",
-            license="research use; see the project page",
+            licence="research use; see the project page",
             citation="Zeng et al., Towards High-Resolution Salient Object Detection, ICCV 2019",
             original=(ArchiveUse("HRSOD.zip"),),
             repack=(ArchiveUse("thin_object_detection.zip", ("thin_object_detection/HRSOD/",)),),

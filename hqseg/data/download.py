@@ -17,6 +17,7 @@ one unit. A folder that already holds a source's extracted layout is copied inst
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import stat
@@ -82,9 +83,8 @@ def download_source(
     entry = SOURCES[name]
     uses = entry.uses(origin)
     dest = Path(raw_dir) / name
-    old = read_manifest(dest)
-    if not force and old and old.get("complete") and old.get("origin") == origin:
-        log(f"{dest} is already complete ({origin}); nothing to do (use --force to redo)")
+    old = None if force else _complete(dest, origin, log)
+    if old is not None:
         return old
     if dest.exists():
         log(f"{dest} is incomplete or of another origin; replacing it")
@@ -94,69 +94,99 @@ def download_source(
     from hqseg.data.sources import get_source
 
     adapter = get_source(name)
-    records, rejects = [], []
-    archive_log = _once(log)  # e.g. "using checksums from ..." once, not per archive
+    fetch = functools.partial(
+        obtain,
+        source=name,
+        from_path=from_path,
+        cache_dir=Path(cache_dir),
+        mirrors=mirrors,
+        sums=sums,
+        strict=verify_checksums,
+        retries=retries,
+        progress=progress,
+        log=_once(log),  # e.g. "using checksums from ..." once, not per archive
+        force=force,
+    )
     with output_dir(dest, "download", marker=".hqseg/output.json") as tmp:
         if from_path is not None and from_path.is_dir() and _is_layout(adapter, from_path, uses):
             log(f"ingesting the already-extracted folder {from_path}")
-            rejects += [
-                Reject(r.path, r.reason, r.detail, name) for r in _copy_tree(from_path, tmp)
-            ]
+            records = []
+            rejects = [Reject(r.path, r.reason, r.detail, name) for r in _copy_tree(from_path, tmp)]
         else:
-            for use in uses:
-                path, record = obtain(
-                    use.archive,
-                    source=name,
-                    from_path=from_path,
-                    cache_dir=Path(cache_dir),
-                    mirrors=mirrors,
-                    sums=sums,
-                    strict=verify_checksums,
-                    retries=retries,
-                    progress=progress,
-                    log=archive_log,
-                    force=force,
-                )
-                try:
-                    extracted = safe_extract(
-                        path, tmp, members=use.members, progress=progress, limits=limits
-                    )
-                except DatasetError as exc:
-                    discard(path, record)
-                    raise DatasetError(
-                        f"{exc}"
-                        + ("" if record["from"] == "user" else " (downloaded file deleted)")
-                    ) from exc
-                promote(path, record)
-                for r in extracted:
-                    rejects.append(Reject(r.path, r.reason, r.detail, name))
-                records.append(record | {"members": list(use.members)})
-        try:
-            layout = adapter.detect_layout(tmp)
-        except DatasetError as exc:
-            if not rejects:
-                raise
-            reasons = sorted({r.reason for r in rejects})
-            raise DatasetError(
-                f"{exc}; {len(rejects)} member(s) were rejected while extracting "
-                f"({', '.join(reasons)})"
-            ) from exc
-        manifest = {
-            "source": name,
-            "origin": origin,
-            "layout": layout,
-            "complete": True,
-            "hqseg_version": __version__,
-            "from_path": str(from_path) if from_path is not None else None,
-            "sample": from_path is not None and is_sample_folder(from_path),
-            "archives": records,
-            "rejects": [r.__dict__ for r in rejects],
-        }
+            records, rejects = _extract_archives(uses, tmp, fetch, name, progress, limits)
+        layout = _detect_layout(adapter, tmp, rejects)
+        manifest = _manifest(name, origin, layout, from_path, records, rejects)
         write_json(tmp / MANIFEST, manifest)
     for r in rejects:
         log(f"rejected {r.path}: {r.reason} ({r.detail})")
     log(f"{name}: extracted to {dest} ({layout} layout, {len(rejects)} member(s) rejected)")
     return manifest
+
+
+def _complete(dest: Path, origin: str, log: Log) -> dict[str, Any] | None:
+    """The manifest of ``dest`` if it is a complete extraction of ``origin``, else None."""
+    old = read_manifest(dest)
+    if old and old.get("complete") and old.get("origin") == origin:
+        log(f"{dest} is already complete ({origin}); nothing to do (use --force to redo)")
+        return old
+    return None
+
+
+def _manifest(
+    name: str, origin: str, layout: str, from_path: Path | None, records: list, rejects: list
+) -> dict[str, Any]:
+    """The content of ``.hqseg/download.json`` (the mark of a complete source)."""
+    return {
+        "source": name,
+        "origin": origin,
+        "layout": layout,
+        "complete": True,
+        "hqseg_version": __version__,
+        "from_path": str(from_path) if from_path is not None else None,
+        "sample": from_path is not None and is_sample_folder(from_path),
+        "archives": records,
+        "rejects": [r.__dict__ for r in rejects],
+    }
+
+
+def _extract_archives(
+    uses, tmp: Path, fetch, name: str, progress: bool, limits: ExtractLimits
+) -> tuple[list[dict], list[Reject]]:
+    """Obtain each archive the source uses (``fetch(archive)``: a path and its record)
+    and extract its members into ``tmp``; returns (archive records, rejects).
+
+    A file that fails to extract is deleted from the cache (never the user's own).
+    """
+    records, rejects = [], []
+    for use in uses:
+        path, record = fetch(use.archive)
+        try:
+            extracted = safe_extract(
+                path, tmp, members=use.members, progress=progress, limits=limits
+            )
+        except DatasetError as exc:
+            discard(path, record)
+            raise DatasetError(
+                f"{exc}" + ("" if record["from"] == "user" else " (downloaded file deleted)")
+            ) from exc
+        promote(path, record)
+        rejects += [Reject(r.path, r.reason, r.detail, name) for r in extracted]
+        records.append(record | {"members": list(use.members)})
+    return records, rejects
+
+
+def _detect_layout(adapter, folder: Path, rejects: list[Reject]) -> str:
+    """The source's layout in ``folder``; a failure names the members rejected on the way
+    (a layout is often missing because its files were)."""
+    try:
+        return adapter.detect_layout(folder)
+    except DatasetError as exc:
+        if not rejects:
+            raise
+        reasons = sorted({r.reason for r in rejects})
+        raise DatasetError(
+            f"{exc}; {len(rejects)} member(s) were rejected while extracting ({', '.join(reasons)})"
+        ) from exc
 
 
 def _once(log: Log) -> Log:

@@ -48,11 +48,10 @@ from hqseg.data.archive_reader import MEMBER_DATA_ERRORS, Member, OverLimit, Rea
 from hqseg.data.limits import DEFAULT_EXTRACT_LIMITS, MAX_NESTING, Budget, ExtractLimits
 from hqseg.data.schema import Reject
 from hqseg.errors import DatasetError
+from hqseg.utils.atomic import DISK_ERRNOS
 from hqseg.utils.progress import progress_bar
 
 _JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db"})
-# Disk-level errors stop the whole extraction (they are not the member's fault).
-_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
 
 
 def is_archive(path: Path) -> bool:
@@ -173,7 +172,7 @@ def _one_member(reader, m: Member, later: bool, dest: Path, members, budget: Bud
         if m.kind == "file":
             return _copy_member(reader, m, where, target, rel, budget, written)
     except OSError as exc:
-        if exc.errno in _DISK_ERRNOS:
+        if exc.errno in DISK_ERRNOS:  # not the member's fault: stop
             raise
         return _os_reject(where, exc)
     if m.kind in ("symlink", "hardlink"):
@@ -298,7 +297,7 @@ def _materialise_links(archive: str, dest: Path, links: list[tuple[str, str]]) -
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest / rel)
             except OSError as exc:
-                if exc.errno in _DISK_ERRNOS:
+                if exc.errno in DISK_ERRNOS:  # not the member's fault: stop
                     raise
                 rejects.append(_os_reject(where, exc))
         else:

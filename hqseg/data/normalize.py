@@ -25,10 +25,12 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hqseg.data.adapter import SourceAdapter
 from hqseg.data.convert import SIZE_MISMATCH_MODES, Converted, convert_pair
 from hqseg.data.parallel import bounded_map
 from hqseg.data.pixels import worker_init
@@ -72,8 +74,8 @@ def download_rejects(raw_dir: Path, source: str) -> list[Reject]:
     return [Reject(r.path, r.reason, r.detail, r.source or source) for r in found]
 
 
-def _mask_kind(adapter) -> str:
-    return "object_ids" if getattr(adapter, "mask_kind", "") == "object_ids" else "grey"
+def _mask_kind(adapter: SourceAdapter) -> str:
+    return "object_ids" if adapter.mask_kind == "object_ids" else "grey"
 
 
 def _relative(reject: Reject, root: Path, source: str) -> Reject:
@@ -107,7 +109,7 @@ def normalize_source(
     size_mismatch: str = "reject",
     workers: int | None = None,
     progress: bool = True,
-    adapter=None,
+    adapter: SourceAdapter | None = None,
 ) -> dict:
     """Normalise ``raw_dir/<source>`` into ``out_dir/<source>``; return the summary.
 
@@ -127,16 +129,7 @@ def normalize_source(
         raise DatasetError(
             f"size_mismatch must be one of {SIZE_MISMATCH_MODES}, not {size_mismatch!r}"
         )
-    if adapter is None:
-        adapter = get_source(source)
-        root = (Path(raw_dir) / source).resolve()
-        if not root.is_dir():
-            raise DatasetError(
-                f"{root}: raw folder of {source} not found; run `hqseg download {source}`"
-            )
-        rejects = download_rejects(Path(raw_dir), source)
-    else:
-        root, rejects = Path(adapter.root).resolve(), []
+    adapter, root, rejects = _open_input(source, raw_dir, adapter)
     workers = usable_cores() if workers is None else workers
     pairs = list(_unique_pairs(adapter.iter_pairs(root), source, rejects))
     inputs = len(pairs) + len(rejects)  # = records + rejects once converted
@@ -147,33 +140,12 @@ def normalize_source(
         mask_kind=_mask_kind(adapter),
         defer_file_bytes=workers > 1,  # re-reading a cached file beats piping its bytes here
     )
-    schema = record_schema()
-    warnings: list[str] = []
-    hashes: dict[str, list] = {name: [] for name in HASH_COLUMNS}
     with output_dir(Path(out_dir) / source, "normalize") as tmp:
-        writers: dict[str, ShardWriter] = {}
         results = bounded_map(work, pairs, workers=workers, chunksize=8, initializer=worker_init)
         bar = progress_bar(
             results, total=len(pairs), desc=f"normalize {source}", unit="pair", bar=progress
         )
-        for outcome in bar:
-            if isinstance(outcome, Converted):
-                outcome.load_deferred()
-                split = outcome.row["split"]
-                if split not in writers:
-                    writers[split] = ShardWriter(tmp, split, schema)
-                for name in HASH_COLUMNS:
-                    hashes[name].append(outcome.row[name])
-                writers[split].write({k: outcome.row[k] for k in schema.names})
-                warnings.extend(outcome.warnings)
-            else:
-                rejects.append(_relative(outcome, root, source))
-        for message in warnings:
-            log.warning(message)
-        splits = {}
-        for split, writer in sorted(writers.items()):
-            writer.close()
-            splits[split] = writer.num_rows
+        splits, hashes, warnings = _write_outcomes(tmp, bar, rejects, root, source)
         pq.write_table(pa.table(hashes, schema=HASHES_SCHEMA), tmp / HASHES_FILE)
         write_rejects(tmp / REJECTS_FILE, [_relative(r, root, source) for r in rejects])
         summary = {
@@ -190,6 +162,49 @@ def normalize_source(
         }
         write_json(tmp / SUMMARY_FILE, summary)
     return summary
+
+
+def _open_input(source: str, raw_dir: str | os.PathLike, adapter) -> tuple[Any, Path, list]:
+    """(adapter, resolved root folder, the download's rejects) of what is normalised."""
+    if adapter is not None:
+        return adapter, Path(adapter.root).resolve(), []
+    adapter = get_source(source)
+    root = (Path(raw_dir) / source).resolve()
+    if not root.is_dir():
+        raise DatasetError(
+            f"{root}: raw folder of {source} not found; run `hqseg download {source}`"
+        )
+    return adapter, root, download_rejects(Path(raw_dir), source)
+
+
+def _write_outcomes(
+    tmp: Path, outcomes, rejects: list[Reject], root: Path, source: str
+) -> tuple[dict[str, int], dict[str, list], list[str]]:
+    """Write converted pairs to one shard series per split, in arrival order; add the
+    failed ones to ``rejects``. Returns (split -> rows, hash columns, warnings)."""
+    schema = record_schema()
+    warnings: list[str] = []
+    hashes: dict[str, list] = {name: [] for name in HASH_COLUMNS}
+    writers: dict[str, ShardWriter] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, Converted):
+            outcome.load_deferred()
+            split = outcome.row["split"]
+            if split not in writers:
+                writers[split] = ShardWriter(tmp, split, schema)
+            for name in HASH_COLUMNS:
+                hashes[name].append(outcome.row[name])
+            writers[split].write({k: outcome.row[k] for k in schema.names})
+            warnings.extend(outcome.warnings)
+        else:
+            rejects.append(_relative(outcome, root, source))
+    for message in warnings:
+        log.warning(message)
+    splits = {}
+    for split, writer in sorted(writers.items()):
+        writer.close()
+        splits[split] = writer.num_rows
+    return splits, hashes, warnings
 
 
 def read_summary(folder: str | os.PathLike) -> dict | None:

@@ -31,6 +31,7 @@ from hqseg.evaluation.heads import Head
 from hqseg.evaluation.hq import encode_rle
 from hqseg.evaluation.predict import BoxPrompter
 from hqseg.evaluation.shared_encoder import Checkpoints
+from hqseg.metrics.coco_eval import STAT_NAMES
 from hqseg.metrics.headline import coco_headlines
 from hqseg.metrics.units import stats_to_percent, with_unit
 from hqseg.provenance import write_provenance
@@ -40,20 +41,6 @@ from hqseg.utils.outdir import check_replaceable, output_dir
 log = logging.getLogger(__name__)
 
 COCO_MASK_TYPES: tuple[str, ...] = ("sam", "sum")
-STAT_NAMES = (
-    "AP",
-    "AP50",
-    "AP75",
-    "APs",
-    "APm",
-    "APl",
-    "AR1",
-    "AR10",
-    "AR100",
-    "ARs",
-    "ARm",
-    "ARl",
-)
 
 
 def coco_inputs(

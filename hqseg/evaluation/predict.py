@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-MASK_TYPES: tuple[str, ...] = ("hq", "sam", "sum")
 MODEL_NAMES: dict[str, str] = {"hq": "hq_sam", "sam": "sam", "sum": "hq_sam"}
 """Result label of each mask type: the model whose output it stands for."""
 
@@ -105,7 +104,7 @@ class BoxPrompter:
         Args:
             image: (H, W, 3) uint8 RGB.
             boxes: (N, 4) float XYXY in original pixels.
-            mask_types: subset of :data:`MASK_TYPES`.
+            mask_types: subset of :data:`hqseg.modeling.hq_mask_decoder.MASK_TYPES`.
 
         Returns:
             ``{mask_type: {"masks": (N, H, W) bool, "scores": (N,) float32}}``; masks are
@@ -118,6 +117,8 @@ class BoxPrompter:
         self, boxes: np.ndarray, mask_types: Sequence[str]
     ) -> dict[str, dict[str, np.ndarray]]:
         """:meth:`__call__` for the image the predictor holds (set by it or shared)."""
+        from hqseg.modeling.hq_mask_decoder import MASK_TYPES
+
         unknown = [t for t in mask_types if t not in MASK_TYPES]
         if unknown:
             raise ValueError(f"unknown mask type(s) {unknown}; known: {MASK_TYPES}")

@@ -22,6 +22,9 @@ from segment_anything.modeling.mask_decoder import MLP, MaskDecoder
 from torch import nn
 
 MaskType = Literal["sum", "hq", "sam"]
+MASK_TYPES: tuple[str, ...] = ("hq", "sam", "sum")
+"""The :data:`MaskType` values. ``"hq"``: HQ token alone; ``"sum"``: SAM + HQ logits
+(HQ-SAM's COCO output); ``"sam"``: plain SAM's own decoder (no HQ token), the SAM baseline."""
 
 HQ_MODULE_NAMES = (
     "hf_token",

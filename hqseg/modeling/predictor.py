@@ -21,13 +21,9 @@ import numpy as np
 import torch
 from segment_anything.utils.transforms import ResizeLongestSide
 
-from hqseg.modeling.hq_mask_decoder import MaskType, select_masks, select_sam_mask
+from hqseg.modeling.hq_mask_decoder import MASK_TYPES, MaskType, select_masks, select_sam_mask
 from hqseg.modeling.hq_sam import HQSam
 from hqseg.modeling.input_frames import RESIZE_MODES, as_rgb, square_image, upsample
-
-MASK_TYPES: tuple[str, ...] = ("hq", "sam", "sum")
-"""``"hq"``: HQ token alone; ``"sum"``: SAM + HQ logits (HQ-SAM's COCO output);
-``"sam"``: plain SAM's own decoder (no HQ token), the SAM baseline."""
 
 
 class HQSamPredictor:

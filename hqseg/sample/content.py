@@ -84,10 +84,27 @@ def _truncated(item: Item) -> Item:
 
 
 def build_items(seed: int = 0, scale: int = 1) -> dict[str, list[Item]]:
-    """All sample items by source; ``scale`` multiplies the number of ordinary pairs."""
-    n = max(1, scale)
-    items: dict[str, list[Item]] = {}
+    """All sample items by source; ``scale`` multiplies the number of ordinary pairs.
 
+    Each source draws from its own seeded generator; MSRA10K and DUTS copy a record of
+    the source before them (an exact and a near duplicate).
+    """
+    n = max(1, scale)
+    items = {
+        "dis5k": _dis5k(seed, n),
+        "thinobject5k": _thinobject5k(seed, n),
+        "fss1000": _fss1000(seed, n),
+        "ecssd": _ecssd(seed, n),
+    }
+    items["msra10k"] = _msra10k(seed, n, items["ecssd"])
+    items["duts"] = _duts(seed, n, items["msra10k"])
+    items["dut_omron"] = _dut_omron(seed, n)
+    items["coift"] = _coift(seed, n)
+    items["hrsod"] = _hrsod(_Maker(seed, "hrsod"), 6 * n)
+    return items
+
+
+def _dis5k(seed: int, n: int) -> list[Item]:
     mk = _Maker(seed, "dis5k")
     dis_name = "{}#Misc#{}#Thing#{}".format
     val = _many(mk, "dis5k", "val", [dis_name(i, 2, 2000 + i) for i in range(6 * n)])
@@ -101,16 +118,20 @@ def build_items(seed: int = 0, scale: int = 1) -> dict[str, list[Item]]:
             mk, "dis5k", f"te{k}", [dis_name(i, k + 2, 3000 + 10 * k + i) for i in range(3 * n)]
         )
     ]
-    items["dis5k"] = train + [leak] + val + tests
+    return train + [leak] + val + tests
 
+
+def _thinobject5k(seed: int, n: int) -> list[Item]:
     mk = _Maker(seed, "thinobject5k")
     thin = {
         s: _many(mk, "thinobject5k", s, [f"{s}_{i:04d}" for i in range(c * n)], soft=True)
         for s, c in (("train", 10), ("val", 3), ("test", 6))
     }
     thin["val"] = [replace(it, in_repack=False) for it in thin["val"]]
-    items["thinobject5k"] = thin["train"] + thin["val"] + thin["test"]
+    return thin["train"] + thin["val"] + thin["test"]
 
+
+def _fss1000(seed: int, n: int) -> list[Item]:
     mk = _Maker(seed, "fss1000")
     fss = []
     for cls in FSS_CLASSES:
@@ -130,13 +151,17 @@ def build_items(seed: int = 0, scale: int = 1) -> dict[str, list[Item]]:
             if cls == "peregine_falcon" and i == 3:
                 item = replace(item, mask=item.mask[: len(item.mask) // 3], bad=UNREADABLE_MASK)
             fss.append(item)
-    items["fss1000"] = fss
+    return fss
 
+
+def _ecssd(seed: int, n: int) -> list[Item]:
     mk = _Maker(seed, "ecssd")
     ecssd = _many(mk, "ecssd", "train", [f"{i:04d}" for i in range(1, 9 * n + 1)])
     ecssd[1] = replace(ecssd[1], mask=b"", bad=UNREADABLE_MASK)
-    items["ecssd"] = ecssd
+    return ecssd
 
+
+def _msra10k(seed: int, n: int, ecssd: list[Item]) -> list[Item]:
     mk = _Maker(seed, "msra10k")
     msra = _many(mk, "msra10k", "train", [str(100 + 7 * i) for i in range(9 * n)])
     msra[1] = replace(
@@ -144,8 +169,10 @@ def build_items(seed: int = 0, scale: int = 1) -> dict[str, list[Item]]:
     )
     msra[2] = replace(msra[2], mask=None, bad=MASK_MISSING)
     msra[3] = replace(msra[3], image=ecssd[0].image, mask=ecssd[0].mask)  # exact duplicate
-    items["msra10k"] = msra
+    return msra
 
+
+def _duts(seed: int, n: int, msra: list[Item]) -> list[Item]:
     mk = _Maker(seed, "duts")
     tr = _many(mk, "duts", "train", [f"ILSVRC2014_train_{10000 + i:08d}" for i in range(9 * n)])
     tr[0] = _size_mismatch(mk, DUTS_MISMATCH_NAME)
@@ -158,8 +185,10 @@ def build_items(seed: int = 0, scale: int = 1) -> dict[str, list[Item]]:
         mask=draw.encode(draw.binarize(draw.union(masks)), "PNG"),
         quirk="cmyk-jpeg",
     )
-    items["duts"] = tr + te
+    return tr + te
 
+
+def _dut_omron(seed: int, n: int) -> list[Item]:
     mk = _Maker(seed, "dut_omron")
     omron = _many(
         mk, "dut_omron", "train", [f"sun_a{i:07d}" for i in range(7 * n)], in_repack=False
@@ -172,8 +201,10 @@ def build_items(seed: int = 0, scale: int = 1) -> dict[str, list[Item]]:
         mask=draw.encode(draw.binarize(draw.union(masks)), "PNG"),
         quirk="palette-png-image",
     )
-    items["dut_omron"] = omron
+    return omron
 
+
+def _coift(seed: int, n: int) -> list[Item]:
     mk = _Maker(seed, "coift")
     coift = _many(mk, "coift", "test", [f"coift_{i:03d}" for i in range(1, 6 * n + 1)], soft=True)
     img, masks = mk.arrays(thin=True)
@@ -183,10 +214,7 @@ def build_items(seed: int = 0, scale: int = 1) -> dict[str, list[Item]]:
         mask=draw.encode(draw.union(masks), "PNG"),
         quirk="greyscale-image",
     )
-    items["coift"] = coift
-
-    items["hrsod"] = _hrsod(_Maker(seed, "hrsod"), 6 * n)
-    return items
+    return coift
 
 
 def _size_mismatch(mk: _Maker, stem: str) -> Item:

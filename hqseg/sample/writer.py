@@ -7,13 +7,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from hqseg.data.catalog import ORIGINS
 from hqseg.sample import content, layouts
 from hqseg.sample.preview import write_preview
 from hqseg.sample.zips import zip_bytes
 from hqseg.utils.atomic import write_bytes, write_json, write_text
 from hqseg.utils.outdir import check_replaceable, output_dir
-
-ORIGINS = ("original", "repack")
 
 
 def write_sample(out: str | Path, seed: int = 0, *, scale: int = 1) -> dict[str, Any]:

@@ -145,15 +145,11 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, source: str = "settings") -> TrainConfig:
         """Build from a mapping (a params.yaml ``train:`` section), rejecting unknown keys."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            from hqseg.utils.suggest import unknown_names
+        from hqseg.utils.params_yaml import unknown_keys
 
-            raise ConfigError(
-                f"{source}: unknown training setting(s) {unknown_names(unknown, names)}; "
-                f"known: {sorted(names)}"
-            )
+        problem = unknown_keys(values, _FIELD_NAMES, _UNKNOWN_WHAT)
+        if problem:
+            raise ConfigError(f"{source}: {problem}")
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         for name, value in values.items():
             if not _has_type(value, types[name]):
@@ -166,6 +162,8 @@ class TrainConfig:
             raise ConfigError(f"{source}: {exc}") from exc
 
 
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(TrainConfig))
+_UNKNOWN_WHAT = "training setting(s)"
 _TYPE_WORDS = {
     "bool": "true or false",
     "int": "an integer",
@@ -192,20 +190,11 @@ def _has_type(value: Any, annotation: str) -> bool:
 
 
 def load_params(path: str | Path, section: str = "train") -> dict[str, Any]:
-    """The ``section`` mapping of a params.yaml file ({} when the section is absent)."""
-    import yaml
+    """The ``section`` mapping of a params file, its keys checked against the settings.
 
-    from hqseg.utils import params_yaml
+    Raises:
+        ParamsError: the one reader's errors (:mod:`hqseg.utils.params_yaml`).
+    """
+    from hqseg.utils.params_yaml import read_section
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"params file {path} does not exist")
-    try:
-        doc = params_yaml.load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        problem = " ".join(str(exc).split())  # YAML errors span several lines
-        raise ConfigError(f"{path}: not valid YAML: {problem}") from exc
-    values = doc.get(section, {}) if isinstance(doc, dict) else None
-    if not isinstance(values, dict):
-        raise ConfigError(f"{path}: section {section!r} must be a mapping")
-    return values
+    return read_section(section, path, known=_FIELD_NAMES, what=_UNKNOWN_WHAT)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +38,11 @@ from hqseg.training.runtime import default_workers, seed_everything, set_thread_
 from hqseg.training.step import backward_micro_batch, loss_generator
 from hqseg.training.validation import open_val_splits, validate, validation_encodings
 from hqseg.utils.atomic import atomic_file, write_json
+from hqseg.utils.faults import KILL_AFTER_STEP as KILL_ENV
+from hqseg.utils.faults import KILL_AT as KILL_AT_ENV
+from hqseg.utils.faults import kill_point
 from hqseg.utils.memory import return_freed_memory
 
-KILL_ENV = "HQSEG_TRAIN_KILL_AFTER_STEP"
-"""Fault injection for tests: SIGKILL every rank right after the checkpoint of this step."""
-KILL_AT_ENV = "HQSEG_TRAIN_KILL_AT"
-"""Fault injection for tests: SIGKILL rank 0 at ``validation`` (inside the first validation
-after training started) or ``export`` (between the two export files)."""
 DUMP_ENV = "HQSEG_TRAIN_DUMP_RANK_WEIGHTS"
 """Test aid: every rank writes its final HQ weights to ``<out>/rank<r>_hq.pth``."""
 PROGRESS_EVERY_STEPS = 10
@@ -327,8 +324,7 @@ class _Trainer:
         else:
             self.last_checkpoint = self.run_dir / "checkpoints" / "last.pt"
         dist_utils.barrier(self.info)
-        if os.environ.get(KILL_ENV) == str(position.step):
-            os.kill(os.getpid(), signal.SIGKILL)
+        kill_point(KILL_ENV, str(position.step))
 
     def _validate(self, monitor, step: int) -> None:
         """Score the held-out splits on rank 0 and log ``val/*`` at ``step``."""
@@ -337,8 +333,8 @@ class _Trainer:
         if self.info.is_main:
             bf16 = self.cfg.amp == "bf16"
             values = validate(self.model, self.val_splits, bf16=bf16, encodings=self.val_encodings)
-            if step > 0 and os.environ.get(KILL_AT_ENV) == "validation":
-                os.kill(os.getpid(), signal.SIGKILL)
+            if step > 0:
+                kill_point(KILL_AT_ENV, "validation")
             self._log(monitor, step, {f"val/{k}": v for k, v in values.items()})
             self.model.mask_decoder.train()
         self.validated.add(step)
@@ -357,8 +353,7 @@ class _Trainer:
             return
         with atomic_file(self.run_dir / "hq_only.pth") as fh:
             torch.save(model_api.hq_state_dict(self.model), fh)
-        if os.environ.get(KILL_AT_ENV) == "export":
-            os.kill(os.getpid(), signal.SIGKILL)
+        kill_point(KILL_AT_ENV, "export")
         model_api.export_official(self.model, self.run_dir / f"sam_hq_{self.cfg.model_type}.pth")
         plot_curves(history, self.run_dir / "training_curves.png")
         losses = history.series("train/loss")

@@ -15,9 +15,8 @@ the journal's header is a user's file: refused, never overwritten.
 A full, read-only or forbidden disk is one line naming the path
 (:class:`WriteError`), never a traceback.
 
-Test seam (fault injection): with ``HQSEG_FAULT_KILL_AT_RENAME=N`` in the
-environment, the process kills itself with SIGKILL just before its N-th rename
-through this module (``N+`` : just after it). Only tests/faults set it.
+Every rename goes through one seam, :func:`_replace`, the fault-injection point
+:data:`~hqseg.utils.faults.KILL_AT_RENAME` (see :mod:`hqseg.utils.faults`).
 """
 
 from __future__ import annotations
@@ -30,17 +29,19 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from hqseg.errors import HqsegError
+from hqseg.utils.faults import KILL_AT_RENAME, kill_point
 
-_DISK_ERRNOS = frozenset(
+DISK_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG}
 )
+"""Disk-level write failures (full, over quota, over the file-size limit, read-only, not
+permitted): one line naming the path (:func:`disk_error`), never a per-file reject."""
 _renames = 0
 
 
@@ -54,7 +55,7 @@ class LockedError(HqsegError):
 
 def disk_error(exc: OSError, path: str | os.PathLike) -> WriteError | None:
     """The one-line error for a disk-level write failure, or None for other OSErrors."""
-    if exc.errno not in _DISK_ERRNOS:
+    if exc.errno not in DISK_ERRNOS:
         return None
     where = exc.filename or path
     return WriteError(f"cannot write {where}: {exc.strerror or exc}")
@@ -71,16 +72,13 @@ def _write_error(exc: OSError, path: str | os.PathLike) -> WriteError:
 
 
 def _replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
-    """``os.replace`` with the fault-injection seam described in the module docstring."""
+    """``os.replace`` through the fault-injection point :data:`~hqseg.utils.faults.KILL_AT_RENAME`
+    (``N``: before this process's N-th rename, ``N+``: after it)."""
     global _renames
     _renames += 1
-    spec = os.environ.get("HQSEG_FAULT_KILL_AT_RENAME", "")
-    at = int(spec.rstrip("+")) if spec.rstrip("+").isdigit() else 0
-    if at == _renames and not spec.endswith("+"):
-        os.kill(os.getpid(), signal.SIGKILL)
+    kill_point(KILL_AT_RENAME, str(_renames))
     os.replace(src, dst)
-    if at == _renames and spec.endswith("+"):
-        os.kill(os.getpid(), signal.SIGKILL)
+    kill_point(KILL_AT_RENAME, f"{_renames}+")
 
 
 def rename(src: str | os.PathLike, dst: str | os.PathLike) -> None:

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from build_helpers import ecssd_raw
 
-from hqseg.data import build as build_module
+from hqseg.data import build_outputs
 from hqseg.data.build import build
 from hqseg.data.normalize import normalize_source
 from hqseg.data.shards import ShardWriter, list_shards, record_schema
@@ -43,7 +43,7 @@ def test_failed_build_keeps_the_previous_folder(tmp_path, monkeypatch):
     def boom(**_):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(build_module, "render_card", boom)
+    monkeypatch.setattr(build_outputs, "render_card", boom)
     with pytest.raises(RuntimeError):
         build("official", **kw)
     assert (tmp_path / "out" / "README.md").read_bytes() == before

@@ -52,3 +52,26 @@ def test_options_name_licence_and_training_splits():
 def test_bad_specs_are_clear_errors(text, message):
     with pytest.raises(SpecError, match=message.replace("?", r"\?")):
         parse_spec(text)
+
+
+def test_public_and_custom_sources_are_one_adapter_kind(tmp_path):
+    from custom_data import coco_dataset, folder_dataset, hf_dataset
+
+    from hqseg.data.adapter import SourceAdapter
+    from hqseg.data.custom import open_source
+    from hqseg.data.sources import get_source, source_names
+
+    folder_dataset(tmp_path / "mine")
+    coco_dataset(tmp_path / "coco")
+    hf_dataset(tmp_path / "hfset")
+    specs = [
+        f"folder:{tmp_path / 'mine'}?licence=MIT",
+        f"coco:{tmp_path / 'coco' / 'annotations.json'}?name=shapes&licence=MIT",
+        f"hf:{tmp_path / 'hfset'}?licence=MIT",
+    ]
+    adapters = [get_source(n) for n in source_names()]
+    adapters += [open_source(s, tmp_path / "work") for s in specs]
+    for adapter in adapters:
+        assert isinstance(adapter, SourceAdapter), adapter
+        assert adapter.licence and adapter.mask_kind, adapter
+        assert not hasattr(adapter, "license"), "one spelling: licence"

@@ -112,8 +112,8 @@ def test_registry_metadata_and_errors(tmp_path):
     ]
     for name in source_names():
         src = get_source(name)
-        assert src.name == name and src.license and src.citation and src.homepage
-    assert "CC BY-NC 4.0" in get_source("thinobject5k").license
+        assert src.name == name and src.licence and src.citation and src.homepage
+    assert "CC BY-NC 4.0" in get_source("thinobject5k").licence
     assert get_source("dis_vd").name == "dis5k"
     with pytest.raises(HqsegError, match="known sources: .*coift.*thinobject5k"):
         get_source("coco")

@@ -7,6 +7,8 @@ of blocking the suite, and a crash of the interpreter (rc 139) is seen as such.
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +52,14 @@ def assert_one_line_error(rc: int, output: str, *words: str) -> None:
     assert lines and lines[-1].startswith("error: "), output
     for word in words:
         assert word in lines[-1], output
+
+
+def file_size_limit(limit: int):
+    """A ``preexec_fn`` for a child process in which writing a file past ``limit`` bytes
+    fails with EFBIG (instead of killing it with SIGXFSZ), as on a small quota."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply

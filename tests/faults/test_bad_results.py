@@ -9,8 +9,6 @@ full disk (a `RuntimeError` inside `torch.save`) is one line too.
 from __future__ import annotations
 
 import json
-import resource
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ import torch
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_helpers import ROOT, assert_one_line_error  # noqa: E402
+from fault_helpers import ROOT, assert_one_line_error, file_size_limit  # noqa: E402
 
 from hqseg.cli import main  # noqa: E402
 
@@ -131,18 +129,13 @@ def test_export_refuses_bad_weights(tmp_path, checkpoints, name, words):
     assert not out.exists()
 
 
-def _small_file_limit() -> None:  # in the child: files over 1 MiB fail with EFBIG
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-
-
 def test_export_on_a_full_disk_is_one_clear_error(tmp_path, checkpoints):
     out = tmp_path / "o.pth"
     proc = subprocess.run(
         [sys.executable, "-m", "hqseg.cli", "export", str(checkpoints / "good.pth"),
          "--model-type", "test_vit", "--out", str(out)],
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True, text=True, timeout=300, preexec_fn=_small_file_limit,
+        capture_output=True, text=True, timeout=300, preexec_fn=file_size_limit(1 << 20),
     )  # fmt: skip
     assert_one_line_error(proc.returncode, proc.stdout + proc.stderr, "cannot write")
     assert list(tmp_path.iterdir()) == [], "no partial or temporary file is left"

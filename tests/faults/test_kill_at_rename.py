@@ -32,9 +32,11 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "build"))
 from build_helpers import blob, ecssd_raw, photo, save  # noqa: E402
 from warm_runner import WarmRunner  # noqa: E402
 
+from hqseg.utils.faults import KILL_AT_RENAME  # noqa: E402
+
 WORKERS = 2  # kill points run side by side, one per core
 pytestmark = pytest.mark.slow  # about a hundred short runs
-KILL = "HQSEG_FAULT_KILL_AT_RENAME"
+KILL = KILL_AT_RENAME
 
 
 @pytest.fixture(scope="module")

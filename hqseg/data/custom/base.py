@@ -30,18 +30,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from hqseg.data.adapter import SourceAdapter
 from hqseg.data.custom.spec import SourceSpec, SpecError
 from hqseg.data.mask_rule import mask_to_grey
 from hqseg.data.schema import Pair, Reject
 from hqseg.utils.regular import NotRegularFile, open_regular
 
-MASK_TYPES = ("auto", "binary", "grey", "instances")
+CUSTOM_MASK_TYPES = ("auto", "binary", "grey", "instances")
 AUTO_SAMPLE = 16
 
 
-class CustomSource:
-    """A user's source (``folder:``, ``coco:``, ``hf:``), adapter-compatible with
-    :class:`hqseg.data.sources.base.Source` as far as normalisation needs.
+class CustomSource(SourceAdapter):
+    """A user's source (``folder:``, ``coco:``, ``hf:``): a :class:`SourceAdapter` like
+    the public sources (:class:`hqseg.data.sources.base.Source`).
 
     Attributes:
         spec: the parsed spec.
@@ -59,9 +60,9 @@ class CustomSource:
         self.work_dir = Path(work_dir)
         self.display: dict[str, str] = {}
         self.mask_type = spec.options.get("mask_type", "auto")
-        if self.mask_type not in MASK_TYPES:
+        if self.mask_type not in CUSTOM_MASK_TYPES:
             raise SpecError(
-                f"{spec.text!r}: mask_type must be one of {', '.join(MASK_TYPES)}, "
+                f"{spec.text!r}: mask_type must be one of {', '.join(CUSTOM_MASK_TYPES)}, "
                 f"not {self.mask_type!r}"
             )
         self.ignore = _int_list(spec, "ignore")

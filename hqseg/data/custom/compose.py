@@ -83,17 +83,12 @@ def specs_from_params(path: str | Path, key: str = "custom") -> list[SourceSpec]
     folder it watches). A missing or empty list gives no source.
 
     Raises:
-        SpecError: unreadable file, or an entry that is not one of those shapes.
+        ParamsError: a missing or malformed file (:mod:`hqseg.utils.params_yaml`).
+        SpecError: an entry that is not one of those shapes.
     """
-    import yaml
+    from hqseg.utils.params_yaml import read_params
 
-    from hqseg.utils import params_yaml
-
-    try:
-        data = params_yaml.load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SpecError(f"{path}: cannot read the {key}: list: {exc}") from None
-    entries = (data.get(key) or []) if isinstance(data, dict) else []
+    entries = read_params(path).get(key) or []
     if not isinstance(entries, list):
         raise SpecError(f"{path}: {key}: must be a list of sources")
     out = []
@@ -117,7 +112,7 @@ def source_info(summary: dict) -> SourceInfo:
     return SourceInfo(
         summary["source"],
         title=f"{summary['source']} (custom {summary.get('kind', '')} source)",
-        license=summary.get("licence") or NO_LICENCE,
+        licence=summary.get("licence") or NO_LICENCE,
         citation=f"the user's data, `{summary.get('spec', '')}`",
     )
 

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from hqseg.data.adapter import SourceAdapter
 from hqseg.data.catalog import SourceEntry, source_entry
 from hqseg.data.schema import Pair, Reject, is_image_file
 from hqseg.errors import DatasetError
@@ -196,8 +197,8 @@ def _order(item: Pair | Reject) -> tuple:
     return (1, item.path, item.reason)
 
 
-class Source:
-    """One source: its catalog metadata and its raw-layout adapter.
+class Source(SourceAdapter):
+    """One source: its catalog metadata and its raw-layout adapter (a :class:`SourceAdapter`).
 
     Subclasses set ``name``, ``splits``, ``original_markers`` / ``repack_markers``
     (folder names that identify each layout) and implement ``_original`` and
@@ -219,8 +220,8 @@ class Source:
         return source_entry(self.name)
 
     @property
-    def license(self) -> str:
-        return self.entry.license
+    def licence(self) -> str:
+        return self.entry.licence
 
     @property
     def citation(self) -> str:

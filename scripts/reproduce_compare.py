@@ -1,7 +1,7 @@
 """Compare the committed results of the main job with a fresh run's, value for value.
 
 ``scripts/reproduce.sh`` clones the repository, runs ``dvc repro`` in the clone and calls
-``python -m hqseg.utils.reproduce COMMITTED FRESH``. Every tracked metrics file and
+``python scripts/reproduce_compare.py COMMITTED FRESH``. Every tracked metrics file and
 per-image table must be equal: JSON values exactly (floats included), CSV/TSV files
 byte for byte. Two kinds of value are left out, because no run can reproduce them:
 
@@ -113,7 +113,7 @@ def compare(committed: Path, fresh: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m hqseg.utils.reproduce COMMITTED_ROOT FRESH_ROOT", file=sys.stderr)
+        print("usage: python scripts/reproduce_compare.py COMMITTED FRESH", file=sys.stderr)
         return 2
     diffs = compare(Path(args[0]), Path(args[1]))
     checked = len(result_files(Path(args[0])))
