@@ -28,8 +28,12 @@ from hqseg.utils.outdir import read_marker
 
 @pytest.fixture
 def checkpoint(tmp_path):
+    """A readable torch file (eval reads --checkpoint before the model loads); the model
+    itself is faked, so its content is never used."""
+    import torch
+
     path = tmp_path / "sam_hq_tiny.pth"
-    path.write_bytes(b"not really weights" * 100)
+    torch.save({"not_really": torch.zeros(3)}, path)
     return path
 
 

@@ -76,8 +76,8 @@ def _combos(cache):
     geometries = (HQProtocol, LongestSideProtocol)
     for pred, cls, (image, mask) in itertools.product(_two_encoders(), geometries, _images()):
         prepared = cls(pred).prepare(image, mask)
-        fresh = cls(pred).encode(prepared)
-        yield (pred, cls, prepared), fresh, cls(pred, cache).encode(prepared)
+        fresh = cls(pred).encode(prepared.image)
+        yield (pred, cls, prepared), fresh, cls(pred, encodings=cache).encode(prepared.image)
 
 
 def _equal(a, b) -> bool:
@@ -106,8 +106,8 @@ def test_an_image_sha256_key_still_separates_encoders_and_geometries():
     image, mask = _images()[0]
     for pred, cls in itertools.product(_two_encoders(), (HQProtocol, LongestSideProtocol)):
         prepared = cls(pred).prepare(image, mask)
-        got = cls(pred, cache).encode(prepared, image_sha256="ab" * 32)
-        assert _equal(got, cls(pred).encode(prepared))
+        got = cls(pred, encodings=cache).encode(prepared.image, ["ab" * 32])
+        assert _equal(got, cls(pred).encode(prepared.image))
     assert cache.misses == 4 and cache.hits == 0
 
 
@@ -120,8 +120,8 @@ def test_bf16_encodings_are_kept_exactly_and_apart_from_float32(tmp_path):
     image, mask = _images()[0]
     prepared = HQProtocol(pred).prepare(image, mask)
     for _ in range(2):  # fill, then read back from disk
-        got16 = HQProtocol(half, cache).encode(prepared)
-        got32 = HQProtocol(pred, cache).encode(prepared)
+        got16 = HQProtocol(half, encodings=cache).encode(prepared.image)
+        got32 = HQProtocol(pred, encodings=cache).encode(prepared.image)
         assert all(t.dtype == torch.bfloat16 for t in got16)
         assert _equal(got16, half.encode_image(prepared.image))
         assert _equal(got32, pred.encode_image(prepared.image))

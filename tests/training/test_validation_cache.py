@@ -61,9 +61,9 @@ def test_validation_with_the_cache_is_bit_identical_and_encodes_once(model):
     proto = resolve_protocol(model, bf16=bf16, encodings=cache)
     image = np.asarray(SPLITS["dis_vd"][0]["image"])
     prepared = proto.prepare(image, np.asarray(SPLITS["dis_vd"][0]["mask"]))
-    cached = proto.encode(prepared)
+    cached = proto.encode(prepared.image)
     assert cache.hits == 4
-    fresh = resolve_protocol(model, bf16=bf16).encode(prepared)
+    fresh = resolve_protocol(model, bf16=bf16).encode(prepared.image)
     for got, want in zip(cached, fresh, strict=True):
         assert got.dtype == want.dtype and torch.equal(got, want)
 
