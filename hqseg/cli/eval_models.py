@@ -203,8 +203,8 @@ def hq_command(
         summary = evaluate_custom_benchmarks(predictor, benchmarks, out_dir,
                                              mask_types=mask_types, limit=limit,
                                              progress=progress, provenance=provenance,
-                                             with_train=with_train,
-                                             say=click.echo)  # fmt: skip
+                                             with_train=with_train, say=click.echo,
+                                             protocol=resize_mode)  # fmt: skip
     else:
         summary = evaluate_hq_benchmarks(
             predictor,
