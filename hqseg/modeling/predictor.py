@@ -108,13 +108,19 @@ class HQSamPredictor(BatchPredictionMixin):
 
     @property
     def pixel_mean(self) -> torch.Tensor:
-        """``[3, 1, 1]`` float32 normalisation mean (SAM's, in 0..255 units)."""
-        return self.model.pixel_mean
+        """``[3, 1, 1]`` float32 normalisation mean in 0..255 units (SAM's; HQ-SAM 2 keeps
+        SAM 2's 0..1 values on the model, scaled here)."""
+        return self.model.pixel_mean * self._pixel_unit
 
     @property
     def pixel_std(self) -> torch.Tensor:
-        """``[3, 1, 1]`` float32 normalisation std."""
-        return self.model.pixel_std
+        """``[3, 1, 1]`` float32 normalisation std in 0..255 units."""
+        return self.model.pixel_std * self._pixel_unit
+
+    @property
+    def _pixel_unit(self) -> float:
+        # SAM 2 normalises pixels / 255 (SAM2Transforms); the protocol interface is 0..255
+        return 255.0 if default_resize_mode(self.model) == "sam2" else 1.0
 
     def encode_image(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``[1, 3, S, S]`` normalised float32 -> opaque features for :meth:`decode_boxes`
@@ -354,89 +360,3 @@ class HQSamPredictor(BatchPredictionMixin):
             return_logits=return_logits,
         )
         return masks.cpu().numpy(), scores.cpu().numpy(), low_res[:, 0].cpu().numpy()
-
-    def predict_boxes(
-        self,
-        boxes: np.ndarray,
-        *,
-        hq_token_only: bool = False,
-        mask_type: MaskType | None = None,
-        multimask_output: bool = False,
-        return_logits: bool = False,
-        batch_size: int = 64,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One mask per box for many objects in the current image.
-
-        Arguments:
-          boxes: ``[N, 4]`` XYXY in original image pixels.
-          hq_token_only / mask_type: which logits (see the class docstring).
-          return_logits: return float logits at the original size (bilinear) instead of
-            masks thresholded at 0, so callers can threshold themselves.
-          batch_size: boxes decoded per forward pass (memory bound only; results do not
-            depend on it).
-
-        Returns:
-          masks ``[N, H, W]`` bool (or float32 logits), scores ``[N]`` float32 and
-          low-res logits ``[N, 1, 256, 256]`` float32.
-        """
-        if mask_type is None:
-            mask_type = "hq" if hq_token_only else "sum"
-        return self.predict_boxes_multi(
-            boxes,
-            mask_types=(mask_type,),
-            multimask_output=multimask_output,
-            return_logits=return_logits,
-            batch_size=batch_size,
-        )[mask_type]
-
-    def predict_boxes_multi(
-        self,
-        boxes: np.ndarray,
-        *,
-        mask_types: Sequence[MaskType] = ("sam", "hq", "sum"),
-        multimask_output: bool = False,
-        return_logits: bool = False,
-        batch_size: int = 64,
-    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """:meth:`predict_boxes` for several mask types of the current image at once.
-
-        HQ types share one decoder pass per batch; ``"sam"`` is plain SAM's decoder (see
-        :meth:`decode_boxes`). Returns ``{mask_type: (masks [N, H, W] bool or float32
-        logits, scores [N] float32, low_res [N, 1, 256, 256] float32)}``, equal to
-        ``predict_boxes(boxes, mask_type=t, ...)`` for each ``t``.
-        """
-        self._require_image()
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        if len(boxes) == 0:
-            h, w = self.original_size
-            dtype = np.float32 if return_logits else bool
-            return {
-                t: (
-                    np.zeros((0, h, w), dtype),
-                    np.zeros(0, np.float32),
-                    np.zeros((0, 1, 256, 256), np.float32),
-                )
-                for t in mask_types
-            }
-        input_boxes = self.apply_boxes(boxes)
-        parts: dict[str, list] = {t: [] for t in mask_types}
-        for start in range(0, len(boxes), batch_size):
-            chunk = torch.as_tensor(input_boxes[start : start + batch_size], dtype=torch.float)
-            decoded = self.decode_boxes(
-                (self.features, self.interm_features),
-                chunk,
-                mask_types,
-                multimask_output=multimask_output,
-            )
-            with torch.inference_mode():
-                for t, (low, iou) in decoded.items():
-                    masks = self.to_original_size(low)[:, 0]
-                    if not return_logits:
-                        masks = masks > self.model.mask_threshold
-                    low = self._clamp_low_res(low)
-                    parts[t].append((masks.cpu(), iou.cpu(), low.cpu()))
-        return {
-            t: tuple(torch.cat(p).numpy() for p in zip(*v, strict=True)) for t, v in parts.items()
-        }

@@ -1,6 +1,10 @@
-"""Many images at once for :class:`~hqseg.modeling.HQSamPredictor`: one encoder pass.
+"""Batches for :class:`~hqseg.modeling.HQSamPredictor`: many boxes of one image, and many
+images in one encoder pass.
 
-The API has the shape of SAM 2's ``SAM2ImagePredictor.set_image_batch`` /
+Boxes: :meth:`BatchPredictionMixin.predict_boxes` / ``predict_boxes_multi`` decode
+``batch_size`` boxes per decoder pass, for one or several mask types from one encoding.
+
+Images: the API has the shape of SAM 2's ``SAM2ImagePredictor.set_image_batch`` /
 ``predict_batch``: a list of images, then per-image lists of prompts, and per-image
 lists of outputs. Each image's outputs equal :meth:`HQSamPredictor.predict` after
 ``set_image`` of that image alone, up to float32 rounding (a batched convolution or
@@ -12,10 +16,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
+
+from hqseg.modeling.hq_mask_decoder import MaskType
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,11 @@ def _size(image: np.ndarray) -> tuple[int, int]:
 
 
 class BatchPredictionMixin:
-    """``set_image_batch`` / ``predict_batch`` on top of the single-image predictor
-    (which provides ``model_input``, ``encode_image``, ``predict`` and the per-image
-    state ``features``, ``interm_features``, ``original_size``, ``input_size``)."""
+    """Many boxes (``predict_boxes``, ``predict_boxes_multi``) and many images
+    (``set_image_batch``, ``predict_batch``) on top of the single-image predictor, which
+    provides ``model_input``, ``encode_image``, ``decode_boxes``, ``predict``, the frame
+    maps (``apply_boxes``, ``to_original_size``) and the per-image state ``features``,
+    ``interm_features``, ``original_size``, ``input_size``."""
 
     _batch: list[EncodedImage] | None
 
@@ -84,7 +91,7 @@ class BatchPredictionMixin:
         return_logits: bool = False,
         hq_token_only: bool = False,
         *,
-        mask_type: Any = None,
+        mask_type: MaskType | None = None,
     ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
         """:meth:`predict` for every image of the batch, image ``i`` with entry ``i`` of each
         given prompt list (``None`` lists, or ``None`` entries, mean no such prompt).
@@ -116,3 +123,89 @@ class BatchPredictionMixin:
             for out, value in zip(outputs, result, strict=True):
                 out.append(value)
         return outputs
+
+    def predict_boxes(
+        self,
+        boxes: np.ndarray,
+        *,
+        hq_token_only: bool = False,
+        mask_type: MaskType | None = None,
+        multimask_output: bool = False,
+        return_logits: bool = False,
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One mask per box for many objects in the current image.
+
+        Arguments:
+          boxes: ``[N, 4]`` XYXY in original image pixels.
+          hq_token_only / mask_type: which logits (see the class docstring).
+          return_logits: return float logits at the original size (bilinear) instead of
+            masks thresholded at 0, so callers can threshold themselves.
+          batch_size: boxes decoded per forward pass (memory bound only; results do not
+            depend on it).
+
+        Returns:
+          masks ``[N, H, W]`` bool (or float32 logits), scores ``[N]`` float32 and
+          low-res logits ``[N, 1, 256, 256]`` float32.
+        """
+        if mask_type is None:
+            mask_type = "hq" if hq_token_only else "sum"
+        return self.predict_boxes_multi(
+            boxes,
+            mask_types=(mask_type,),
+            multimask_output=multimask_output,
+            return_logits=return_logits,
+            batch_size=batch_size,
+        )[mask_type]
+
+    def predict_boxes_multi(
+        self,
+        boxes: np.ndarray,
+        *,
+        mask_types: Sequence[MaskType] = ("sam", "hq", "sum"),
+        multimask_output: bool = False,
+        return_logits: bool = False,
+        batch_size: int = 64,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`predict_boxes` for several mask types of the current image at once.
+
+        HQ types share one decoder pass per batch; ``"sam"`` is plain SAM's decoder (see
+        :meth:`decode_boxes`). Returns ``{mask_type: (masks [N, H, W] bool or float32
+        logits, scores [N] float32, low_res [N, 1, 256, 256] float32)}``, equal to
+        ``predict_boxes(boxes, mask_type=t, ...)`` for each ``t``.
+        """
+        self._require_image()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        if len(boxes) == 0:
+            h, w = self.original_size
+            dtype = np.float32 if return_logits else bool
+            return {
+                t: (
+                    np.zeros((0, h, w), dtype),
+                    np.zeros(0, np.float32),
+                    np.zeros((0, 1, 256, 256), np.float32),
+                )
+                for t in mask_types
+            }
+        input_boxes = self.apply_boxes(boxes)
+        parts: dict[str, list] = {t: [] for t in mask_types}
+        for start in range(0, len(boxes), batch_size):
+            chunk = torch.as_tensor(input_boxes[start : start + batch_size], dtype=torch.float)
+            decoded = self.decode_boxes(
+                (self.features, self.interm_features),
+                chunk,
+                mask_types,
+                multimask_output=multimask_output,
+            )
+            with torch.inference_mode():
+                for t, (low, iou) in decoded.items():
+                    masks = self.to_original_size(low)[:, 0]
+                    if not return_logits:
+                        masks = masks > self.model.mask_threshold
+                    low = self._clamp_low_res(low)
+                    parts[t].append((masks.cpu(), iou.cpu(), low.cpu()))
+        return {
+            t: tuple(torch.cat(p).numpy() for p in zip(*v, strict=True)) for t, v in parts.items()
+        }

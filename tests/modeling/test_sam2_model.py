@@ -176,6 +176,20 @@ def test_default_predictor_baseline_equals_metas_on_a_non_square_image(non_squar
             assert_close_f32(g[0], w[best])
 
 
+def test_protocol_normalises_like_sam2(model):
+    """The HQ protocol's input for HQ-SAM 2 is SAM 2's normalisation of the square uint8
+    image (the predictor's model interface gives mean/std in 0..255 units)."""
+    from hqseg.evaluation.protocol import HQProtocol
+    from hqseg.modeling.input_frames import square_image
+
+    image = np.random.default_rng(3).integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    mask = np.zeros((61, 83), np.uint8)
+    mask[10:40, 20:70] = 255
+    prepared = HQProtocol(HQSamPredictor(model)).prepare(image, mask)
+    want = model.preprocess(square_image(image, 1024).float())[None]
+    assert_close_f32(prepared.image, want)
+
+
 def test_one_image_for_many_prompts_equals_a_batch(model, features):
     embed, high_res = features
     with torch.no_grad():
