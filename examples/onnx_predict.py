@@ -6,8 +6,9 @@
 
 Works for every model line (HQ-SAM, Light HQ-SAM, HQ-SAM 2). The steps a front end needs:
 
-1. the image encoder (torch here) in SAM's geometry: ``HQSamPredictor(resize_mode=
-   "longest_side").set_image`` resizes the longest side to 1024, pads and encodes;
+1. the image encoder (torch here) in the authors' interactive geometry for the line:
+   ``HQSamPredictor(model).set_image`` resizes the longest side to 1024 and pads (HQ-SAM,
+   Light HQ-SAM) or resizes to 1024x1024 as SAM 2's predictor (HQ-SAM 2), and encodes;
 2. the prompts moved into that 1024 frame (``predictor.apply_coords``); a box is two
    corner points labelled 2 and 3; HQ-SAM / Light HQ-SAM (SAM's ONNX convention) need a
    padding point (0, 0) labelled -1 when there is no box, HQ-SAM 2's graph adds its own;
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     image = read_image(args.image)
     box = [float(v) for v in args.box.split(",")] if args.box else None
     pts = [[float(v) for v in p.split(",")] for p in args.point]
-    predictor = load_predictor(None, checkpoint=args.checkpoint, resize_mode="longest_side")
+    predictor = load_predictor(None, checkpoint=args.checkpoint, resize_mode=None)  # drop-in
     session = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
     mask = onnx_mask(predictor, session, image, box=box, points=[p[:2] for p in pts],
                      labels=[p[2] if len(p) > 2 else 1.0 for p in pts],

@@ -239,7 +239,7 @@ def hq_command(
             summary = evaluate_custom_benchmarks(run.predictors[0], benchmarks, out_dir,
                                                  mask_types=mask_types, limit=limit,
                                                  progress=progress, provenance=provenance,
-                                                 with_train=with_train,
+                                                 with_train=with_train, protocol=resize_mode,
                                                  say=click.echo)  # fmt: skip
         else:
             summary = evaluate_hq_benchmarks(None, data_dir, out_dir, splits=splits or None,

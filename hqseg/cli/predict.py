@@ -93,9 +93,10 @@ def predict_command(image, checkpoint, model_type, random_weights, boxes, points
     hqseg predict photo.jpg --checkpoint sam_hq_vit_l.pth --point 200,150 \\
         --point 50,40,0 --out mask.png
 
-    Runs in SAM's interactive geometry (longest side resized to 1024, padded), as the
-    authors' SamPredictor. Coordinates are pixels of IMAGE as viewers show it (EXIF
-    orientation applied).
+    Runs in the geometry of the authors' interactive predictor for the model's line (HQ-SAM
+    and Light HQ-SAM: longest side resized to 1024, padded, as their SamPredictor;
+    HQ-SAM 2: SAM 2's 1024x1024 resize, as their SAM2ImagePredictor). Coordinates are
+    pixels of IMAGE as viewers show it (EXIF orientation applied).
     """
     from hqseg.errors import HqsegError
     from hqseg.modeling import interactive
@@ -109,7 +110,8 @@ def predict_command(image, checkpoint, model_type, random_weights, boxes, points
     points = [p if len(p) == 3 else (*p, 1.0) for p in points]
     prompts = interactive.check_prompts(list(boxes), points, rgb.shape[:2])
     data = {"image": f"{rgb.shape[1]}x{rgb.shape[0]}", "boxes": len(boxes), "points": len(points)}
-    predictor = load_cli_predictor(model_type, checkpoint, device, False, "longest_side", data=data)
+    # resize_mode None: the line's interactive geometry, as the authors' predictor for it
+    predictor = load_cli_predictor(model_type, checkpoint, device, False, None, data=data)
     mask, scores = interactive.segment(
         predictor, rgb, prompts, multimask_output=multimask, hq_token_only=hq_token_only
     )

@@ -27,13 +27,15 @@ def score_records(
     benchmark: str,
     mask_types: Sequence[str],
     progress: bool,
+    protocol: str = "square",
 ):
-    """Score records (``id``, ``image`` and ``mask`` bytes, ``split``) with the authors'
-    HQ protocol; returns the evaluator (``rows``, ``skipped``, ``masks``)."""
+    """Score records (``id``, ``image`` and ``mask`` bytes, ``split``) with the HQ
+    ``protocol`` (default the authors'); returns the evaluator (``rows``, ``skipped``,
+    ``masks``)."""
     from hqseg.evaluation.hq import run_hq_split
 
     return run_hq_split(predictor, list(records), mask_types=mask_types, benchmark=benchmark,
-                        progress=progress, keep_masks=True)  # fmt: skip
+                        progress=progress, keep_masks=True, protocol=protocol)  # fmt: skip
 
 
 def evaluate_custom_benchmarks(
@@ -47,11 +49,13 @@ def evaluate_custom_benchmarks(
     provenance: dict[str, Any] | None = None,
     with_train: bool = False,
     say: Callable[[str], None] = lambda line: None,
+    protocol: str = "square",
 ) -> dict[str, Any]:
     """Score each evaluation split of each spec as one benchmark (see the module doc;
     ``limit``: first images of each); write the ``eval hq`` outputs (``provenance`` as
     ``provenance.json`` when given); return the summary. ``say`` gets one line per
-    split: scored or left out, and why.
+    split: scored or left out, and why. ``protocol``: the HQ protocol's name
+    (``"square"``, the authors', or ``"longest_side"``), whatever the predictor's geometry.
 
     Raises:
         DatasetError: a spec is bad, its input unreadable, or it yields no usable pair.
@@ -67,14 +71,19 @@ def evaluate_custom_benchmarks(
     if len(set(names)) != len(names):
         raise DatasetError(f"--benchmark sources need distinct names (?name=...): {names}")
     check_replaceable(Path(out_dir), "eval hq")  # before the work, not after it
-    protocol = resolve_protocol(predictor, None).name
+    protocol = resolve_protocol(predictor, protocol).name  # checked before the work
     evaluators = []
     for spec in parsed:
         for bench, records in benchmark_splits(spec, custom_records(spec), with_train, say):
-            evaluators.append(
-                score_records(predictor, itertools.islice(records, limit), benchmark=bench,
-                              mask_types=mask_types, progress=progress)  # fmt: skip
+            scored = score_records(
+                predictor,
+                itertools.islice(records, limit),
+                benchmark=bench,
+                mask_types=mask_types,
+                progress=progress,
+                protocol=protocol,
             )
+            evaluators.append(scored)
     return write_hq_outputs(out_dir, evaluators, protocol=protocol, provenance=provenance)
 
 

@@ -242,23 +242,21 @@ def resolve_protocol(
 ) -> HQProtocol:
     """The protocol object for a run.
 
-    A model is wrapped in an ``HQSamPredictor`` (``bf16``: bfloat16 autocast). ``protocol``
-    None means the predictor's own ``resize_mode`` (``"square"`` unless it was built
-    otherwise) or, for a model, :data:`~.protocol.DEFAULT_PROTOCOL`. ``encodings``: the
-    encoding cache every encoder call goes through (:meth:`.HQProtocol.encode`).
+    ``protocol``: a name of :data:`~.protocol.PROTOCOLS`; None means
+    :data:`~.protocol.DEFAULT_PROTOCOL` (``"square"``, the authors' evaluation) whatever
+    the predictor: a protocol does its own resizing through the predictor's model
+    interface, and a predictor's ``resize_mode`` (by default its line's interactive
+    geometry) only governs ``set_image`` / ``predict``. A model is wrapped in an
+    ``HQSamPredictor`` (``bf16``: bfloat16 autocast).
+    ``encodings``: the encoding cache every encoder call goes through
+    (:meth:`.HQProtocol.encode`).
 
     Raises:
-        ValueError: unknown protocol, or one that contradicts the predictor's resize_mode.
+        ValueError: unknown protocol.
     """
-    if protocol is not None and protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
-    own = getattr(predictor_or_model, "resize_mode", None)
-    if protocol is not None and own is not None and own != protocol:
-        raise ValueError(
-            f"protocol {protocol!r} contradicts the predictor's resize_mode {own!r}; "
-            "build the predictor with the protocol's resize_mode or pass the model"
-        )
-    name = protocol or own or DEFAULT_PROTOCOL
+    name = DEFAULT_PROTOCOL if protocol is None else protocol
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}")
     model = as_predictor(predictor_or_model, bf16=bf16, resize_mode=name)
     return get_protocol(name, model, encodings)
 
@@ -330,8 +328,8 @@ def evaluate_hq_split(
         mask_type: ``"hq"``, ``"sam"`` or a sequence of them.
         benchmark: name for the rows; defaults to each record's ``split``.
         bf16: bfloat16 autocast when a model (not a predictor) is passed.
-        protocol: ``"square"`` (the authors' evaluation; the default) or
-            ``"longest_side"`` (SAM's geometry); None = the predictor's resize_mode.
+        protocol: ``"square"`` (the authors' evaluation; None means it too) or
+            ``"longest_side"`` (SAM's geometry), whatever the predictor's resize_mode.
         encodings: an encoding cache (:mod:`.encodings`) the encoder calls go through;
             the results are bit-identical with and without it.
 

@@ -92,8 +92,8 @@ def evaluate_hq_benchmarks(
         splits: split names (keys of :data:`~.hq.BENCHMARKS`); None = all present.
         mask_types: ``"hq"`` (HQ-SAM, HQ token only) and/or ``"sam"`` (baseline).
         limit: score only the first ``limit`` images of each split (smoke runs).
-        protocol: ``"square"`` (the authors') or ``"longest_side"``; None = the
-            predictor's resize_mode (see :func:`~.hq.resolve_protocol`).
+        protocol: ``"square"`` (the authors'; None means it too) or ``"longest_side"``,
+            whatever the predictor's resize_mode (see :func:`~.hq.resolve_protocol`).
         provenance: written as ``provenance.json`` in the unit
             (:func:`hqseg.provenance.collect_provenance`); with several checkpoints,
             ``{unit: provenance}``; None = not written.

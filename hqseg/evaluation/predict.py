@@ -22,11 +22,13 @@ MODEL_NAMES: dict[str, str] = {"hq": "hq_sam", "sam": "sam", "sum": "hq_sam"}
 """Result label of each mask type: the model whose output it stands for."""
 
 DEFAULT_RESIZE_MODE = "square"
-"""The one default geometry of predictors built here (the authors' protocol)."""
+"""The geometry of predictors built here for evaluation, asked for by name: the HQ-SAM
+authors' protocol. (``HQSamPredictor``'s own default is its line's interactive geometry,
+a drop-in for the authors' predictors; pass ``resize_mode=None`` to get it.)"""
 
 
 def as_predictor(
-    predictor_or_model: Any, *, bf16: bool = False, resize_mode: str = DEFAULT_RESIZE_MODE
+    predictor_or_model: Any, *, bf16: bool = False, resize_mode: str | None = DEFAULT_RESIZE_MODE
 ) -> Any:
     """Return a predictor: the argument itself if it is one (has ``encode_image`` or
     ``set_image``), else the model wrapped in an ``HQSamPredictor``.
@@ -51,15 +53,17 @@ def load_predictor(
     checkpoint: str | None = None,
     device: str = "cpu",
     bf16: bool = False,
-    resize_mode: str = DEFAULT_RESIZE_MODE,
+    resize_mode: str | None = DEFAULT_RESIZE_MODE,
 ) -> Any:
     """Build ``model_type`` (hqseg.modeling.model_types; None = inferred from
     ``checkpoint``) on ``device``; wrap it.
 
-    ``resize_mode``: ``"square"`` (default; the HQ-SAM authors' geometry: 1024x1024
-    ignoring aspect, uint8 truncation, 256x256 logits upsampled straight to the image
-    size) or ``"longest_side"`` (SAM's resize + padding and SAM's postprocess, as SAM's
-    own predictor and the COCO evaluation use).
+    ``resize_mode``: ``"square"`` (default here; the HQ-SAM authors' evaluation geometry:
+    1024x1024 ignoring aspect, uint8 truncation, 256x256 logits upsampled straight to the
+    image size), ``"longest_side"`` (SAM's resize + padding and SAM's postprocess, as the
+    authors' ``SamPredictor`` and the COCO evaluation use), ``"sam2"`` (SAM 2's
+    predictor; HQ-SAM 2 only) or None: the model line's interactive geometry, a drop-in
+    for the authors' predictor (see :class:`hqseg.modeling.HQSamPredictor`).
 
     Raises:
         HqsegError: unknown model type, or a checkpoint that does not fit (CheckpointError).

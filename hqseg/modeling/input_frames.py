@@ -1,15 +1,25 @@
 """How an image becomes the model's square input, and how logits go back to it.
 
-Two named geometries (FACTS §4b; ``S`` = the encoder's input side, 1024):
+Three named geometries (``S`` = the encoder's input side, 1024):
 
 * ``"square"`` -- the HQ-SAM authors' evaluation: image and mask resized to ``S x S``
   with ``F.interpolate(bilinear, align_corners=False)`` on float32 (no antialias, aspect
   not kept, nothing padded); the resized image truncated to uint8; the 256² logits
   upsampled bilinearly straight to the original size.
 * ``"longest_side"`` -- SAM's own: ``ResizeLongestSide`` (uint8 -> uint8), zero padding
-  to ``S x S`` after normalisation, logits back through ``Sam.postprocess_masks``.
+  to ``S x S`` after normalisation, logits back through ``Sam.postprocess_masks``. The
+  authors' interactive ``SamPredictor`` (HQ-SAM, Light HQ-SAM) uses it.
+* ``"sam2"`` -- SAM 2's ``SAM2ImagePredictor`` (``SAM2Transforms``; the authors' HQ-SAM 2
+  predictor is the same): pixels / 255 as float32, resized to ``S x S`` with torchvision's
+  tensor ``Resize`` (bilinear, align_corners False, antialias on; aspect not kept, nothing
+  padded), then ImageNet mean/std; points and boxes divided by the original width/height
+  in float32, then times ``S``; the 256² logits upsampled bilinearly straight to the
+  original size (no hole filling or sprinkle removal: their defaults are off).
 
-The resizes run on the CPU with one torch thread, as the authors' DataLoader workers
+:func:`default_resize_mode` gives each model line the geometry of its authors'
+interactive predictor; the HQ evaluation protocols name theirs explicitly.
+
+The square resizes run on the CPU with one torch thread, as the authors' DataLoader workers
 do: torch's CPU bilinear kernel for 3-channel images depends on the thread count
 (one grey level apart), so this keeps results independent of the machine.
 """
@@ -23,7 +33,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-RESIZE_MODES: tuple[str, ...] = ("square", "longest_side")
+RESIZE_MODES: tuple[str, ...] = ("square", "longest_side", "sam2")
+LINE_RESIZE_MODES: dict[str, str] = {
+    "vit": "longest_side",
+    "tinyvit": "longest_side",
+    "sam2": "sam2",
+}
+"""Model line -> the geometry of the authors' interactive predictor for it
+(segment_anything_hq's ``SamPredictor``; sam-hq2's ``SAM2ImagePredictor``)."""
+
+
+def default_resize_mode(model: object) -> str:
+    """The drop-in geometry for ``model``: :data:`LINE_RESIZE_MODES` of its ``line``
+    attribute (a name or an object with ``.name``); ``"longest_side"`` when it has none
+    (segment_anything's ``Sam`` and :class:`~hqseg.modeling.HQSam` are ViT/TinyViT)."""
+    line = getattr(model, "line", None)
+    return LINE_RESIZE_MODES.get(getattr(line, "name", line), "longest_side")
 
 
 @contextlib.contextmanager
@@ -83,3 +108,25 @@ def square_mask(mask: np.ndarray, size: int) -> torch.Tensor:
 def upsample(low_res: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``[B, C, h, w]`` logits -> ``[B, C, *size]``, bilinear, align_corners False."""
     return F.interpolate(low_res, size, mode="bilinear", align_corners=False)
+
+
+def sam2_image(image: np.ndarray, size: int) -> torch.Tensor:
+    """SAM 2's model input before normalisation: ``(H, W, 3)`` uint8 -> ``[3, S, S]``
+    float32 in 0..1 (CPU), as ``SAM2Transforms``: ``ToTensor`` (x / 255), then
+    torchvision's tensor resize (bilinear, antialias on), i.e. ``F.interpolate`` with
+    ``antialias=True`` (the same kernel)."""
+    chw = torch.from_numpy(np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1)))
+    chw = chw.float().div(255)
+    return F.interpolate(
+        chw[None], (size, size), mode="bilinear", align_corners=False, antialias=True
+    )[0]
+
+
+def sam2_coords(coords: np.ndarray, original_size: tuple[int, int], size: int) -> np.ndarray:
+    """``[..., 2]`` (x, y) original pixels -> the ``S`` frame as ``SAM2Transforms``:
+    float32 x / W and y / H, then times ``S`` (float32 result)."""
+    h, w = original_size
+    out = np.asarray(coords, dtype=np.float32).copy()
+    out[..., 0] = out[..., 0] / np.float32(w)
+    out[..., 1] = out[..., 1] / np.float32(h)
+    return out * np.float32(size)

@@ -1,9 +1,10 @@
 """Segment one image from boxes and points, as SAM's interactive predictor does.
 
 The engine of ``hqseg predict``: read an image (EXIF orientation applied), check the
-prompts against its size, run :class:`~hqseg.modeling.predictor.HQSamPredictor` in SAM's
-geometry (``resize_mode="longest_side"``: resize the longest side to 1024 and pad, as the
-authors' ``SamPredictor``) for any model line, and write the mask and an overlay.
+prompts against its size, run :class:`~hqseg.modeling.predictor.HQSamPredictor` in its
+default geometry (the authors' interactive predictor's for the model line: longest side
+resized to 1024 and padded, as ``SamPredictor``, for HQ-SAM and Light HQ-SAM; SAM 2's
+resize for HQ-SAM 2), and write the mask and an overlay.
 
 Prompt conventions (original image pixels, x to the right, y down):
     box    ``(x0, y0, x1, y1)`` with ``x0 < x1``, ``y0 < y1``, inside the image;

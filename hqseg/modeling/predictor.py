@@ -1,14 +1,21 @@
 """``HQSamPredictor``: encode an image once, then answer many prompts.
 
-Like segment_anything's ``SamPredictor``, with HQ-SAM's mask selection, batched boxes
-for many objects per image, and logits or masks at the original image size. Boxes are
+A drop-in for the authors' predictors by default: with the same weights it gives what
+segment_anything_hq's ``SamPredictor`` gives for HQ-SAM and Light HQ-SAM (SAM's
+``ResizeLongestSide`` + padding) and what sam-hq2's ``SAM2ImagePredictor`` gives for
+HQ-SAM 2 (``SAM2Transforms``), in every mode. Beyond them: batched boxes for many
+objects per image, the plain-SAM baseline from the same encoding (``mask_type="sam"``),
+and many images encoded in one pass (:meth:`HQSamPredictor.set_image_batch`). Boxes are
 XYXY and points (x, y), both in original image pixels. Every output mask is one per
 prompt (HQ-SAM returns a single mask even with ``multimask_output``: then SAM's part is
-its best multimask token by predicted IoU).
+its best multimask token by predicted IoU; HQ-SAM 2's authors return all three, and this
+is the one of them with the highest predicted IoU; the score of their one
+``hq_token_only`` mask is likewise the highest of their three IoUs).
 
 It also implements the model interface of :mod:`hqseg.evaluation.protocol`
 (``image_size``, ``pixel_mean``, ``pixel_std``, :meth:`HQSamPredictor.encode_image`,
-:meth:`HQSamPredictor.decode_boxes`), through which the evaluation protocols run it.
+:meth:`HQSamPredictor.decode_boxes`), through which the evaluation protocols run it; a
+protocol does its own resizing, so the predictor's ``resize_mode`` plays no part there.
 """
 
 from __future__ import annotations
@@ -23,22 +30,37 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from hqseg.modeling.hq_mask_decoder import MASK_TYPES, MaskType, select_masks, select_sam_mask
 from hqseg.modeling.hq_sam import HQSam
-from hqseg.modeling.input_frames import RESIZE_MODES, as_rgb, square_image, upsample
+from hqseg.modeling.input_frames import (
+    RESIZE_MODES,
+    as_rgb,
+    default_resize_mode,
+    sam2_coords,
+    sam2_image,
+    square_image,
+    upsample,
+)
+from hqseg.modeling.predictor_batch import BatchPredictionMixin
+
+ResizeMode = Literal["square", "longest_side", "sam2"]
 
 
-class HQSamPredictor:
-    """Predict masks for one image at a time with an :class:`HQSam`.
+class HQSamPredictor(BatchPredictionMixin):
+    """Predict masks for an image (or a batch of images) with an :class:`HQSam` or
+    :class:`~hqseg.modeling.sam2_hq.HQSam2`.
 
     Arguments:
       model: the HQ-SAM model (moved to ``device`` and put in eval mode).
       device: where to run; default: where the model is.
       dtype: ``torch.bfloat16`` runs encoder and decoder under bf16 autocast; outputs
         are always float32. ``None`` or ``torch.float32``: full precision.
-      resize_mode: ``"square"`` (default; the HQ-SAM authors' evaluation geometry: the
-        image resized bilinearly to 1024x1024 ignoring the aspect ratio and truncated to
-        uint8, the 256x256 logits upsampled bilinearly straight to the original size) or
-        ``"longest_side"`` (SAM's ``ResizeLongestSide`` + padding; masks back through
-        ``postprocess_masks``). See :mod:`hqseg.modeling.input_frames`.
+      resize_mode: the geometry of :meth:`set_image` / :meth:`predict` (see
+        :mod:`hqseg.modeling.input_frames`). ``None`` (default): the model line's own
+        interactive geometry, so the predictor is a drop-in for the authors' --
+        ``"longest_side"`` for HQ-SAM and Light HQ-SAM (SAM's ``ResizeLongestSide`` +
+        padding, masks back through ``postprocess_masks``), ``"sam2"`` for HQ-SAM 2
+        (SAM 2's ``SAM2Transforms``). ``"square"`` is the HQ-SAM authors' *evaluation*
+        geometry (1024x1024 ignoring the aspect ratio, uint8 truncation, logits upsampled
+        straight to the original size), which the HQ benchmark code asks for by name.
 
     ``mask_type`` in :meth:`predict` / :meth:`predict_boxes` chooses the output: ``"hq"``
     (HQ token alone, as the HQ benchmarks use), ``"sum"`` (SAM + HQ logits, as COCO uses)
@@ -52,10 +74,15 @@ class HQSamPredictor:
         *,
         device: str | torch.device | None = None,
         dtype: torch.dtype | None = None,
-        resize_mode: Literal["square", "longest_side"] = "square",
+        resize_mode: ResizeMode | None = None,
     ) -> None:
+        if resize_mode is None:
+            resize_mode = default_resize_mode(model)
         if resize_mode not in RESIZE_MODES:
-            raise ValueError(f"resize_mode must be longest_side or square, got {resize_mode!r}")
+            known = ", ".join(RESIZE_MODES)
+            raise ValueError(f"resize_mode must be one of {known} or None, got {resize_mode!r}")
+        if resize_mode == "sam2" and default_resize_mode(model) != "sam2":
+            raise ValueError("resize_mode 'sam2' is SAM 2's geometry; it needs an HQ-SAM 2 model")
         self.resize_mode = resize_mode
         self.model = model.eval()
         if device is not None:
@@ -77,13 +104,19 @@ class HQSamPredictor:
 
     @property
     def pixel_mean(self) -> torch.Tensor:
-        """``[3, 1, 1]`` float32 normalisation mean (SAM's, in 0..255 units)."""
-        return self.model.pixel_mean
+        """``[3, 1, 1]`` float32 normalisation mean in 0..255 units (SAM's; HQ-SAM 2 keeps
+        SAM 2's 0..1 values on the model, scaled here)."""
+        return self.model.pixel_mean * self._pixel_unit
 
     @property
     def pixel_std(self) -> torch.Tensor:
-        """``[3, 1, 1]`` float32 normalisation std."""
-        return self.model.pixel_std
+        """``[3, 1, 1]`` float32 normalisation std in 0..255 units."""
+        return self.model.pixel_std * self._pixel_unit
+
+    @property
+    def _pixel_unit(self) -> float:
+        # SAM 2 normalises pixels / 255 (SAM2Transforms); the protocol interface is 0..255
+        return 255.0 if default_resize_mode(self.model) == "sam2" else 1.0
 
     def encode_image(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``[1, 3, S, S]`` normalised float32 -> opaque features for :meth:`decode_boxes`
@@ -137,11 +170,12 @@ class HQSamPredictor:
         return contextlib.nullcontext()
 
     def reset_image(self) -> None:
-        """Forget the current image."""
+        """Forget the current image (or batch)."""
         self.features: torch.Tensor | None = None
         self.interm_features: torch.Tensor | None = None
         self.original_size: tuple[int, int] | None = None
         self.input_size: tuple[int, int] | None = None
+        self._batch: list | None = None
 
     @property
     def is_image_set(self) -> bool:
@@ -149,26 +183,43 @@ class HQSamPredictor:
 
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
         """Encode ``image``, an ``[H, W, 3]`` uint8 array (RGB unless ``image_format="BGR"``)."""
+        image = self._checked_image(image, image_format)
+        tensor, input_size = self.model_input(image)
+        self.reset_image()
+        emb, interm = self.encode_image(tensor[None])
+        # Kept in the compute dtype; the decoder's autocast handles bf16 inputs.
+        self.features, self.interm_features = emb, interm
+        self.original_size = (int(image.shape[0]), int(image.shape[1]))
+        self.input_size = input_size
+
+    @staticmethod
+    def _checked_image(image: np.ndarray, image_format: str) -> np.ndarray:
+        """The RGB view of an ``[H, W, 3]`` uint8 image; ValueError for anything else."""
+        image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 image, got {image.shape} {image.dtype}")
         if image_format not in ("RGB", "BGR"):
             raise ValueError(f"image_format must be RGB or BGR, got {image_format!r}")
-        if image_format == "BGR":
-            image = image[..., ::-1]
+        return image[..., ::-1] if image_format == "BGR" else image
+
+    def model_input(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        """``(H, W, 3)`` uint8 RGB -> the normalised, padded ``[3, S, S]`` float32 encoder
+        input on the device and the input size ``(h, w)`` before padding."""
         tensor = self.input_image(image)
-        self.reset_image()
-        emb, interm = self.encode_image(self.model.preprocess(tensor.float())[None])
-        # Kept in the compute dtype; the decoder's autocast handles bf16 inputs.
-        self.features, self.interm_features = emb, interm
-        self.original_size = (int(image.shape[0]), int(image.shape[1]))
-        self.input_size = (int(tensor.shape[1]), int(tensor.shape[2]))
+        if self.resize_mode == "sam2":  # normalised as SAM2Transforms: 0..1 units
+            normalised = (tensor - self.model.pixel_mean) / self.model.pixel_std
+        else:
+            normalised = self.model.preprocess(tensor.float())
+        return normalised, (int(tensor.shape[1]), int(tensor.shape[2]))
 
     def input_image(self, image: np.ndarray) -> torch.Tensor:
-        """``(H, W, 3)`` uint8 RGB -> ``[3, h, w]`` uint8 model input on the device, before
-        normalisation and padding (``resize_mode`` decides the geometry)."""
+        """``(H, W, 3)`` uint8 RGB -> the resized ``[3, h, w]`` model input on the device,
+        before normalisation and padding: uint8, or for ``"sam2"`` float32 in 0..1."""
         image = as_rgb(image)
         if self.resize_mode == "square":
             tensor = square_image(image, self.image_size)
+        elif self.resize_mode == "sam2":
+            tensor = sam2_image(image, self.image_size)
         else:
             tensor = torch.from_numpy(self.transform.apply_image(np.ascontiguousarray(image)))
             tensor = tensor.permute(2, 0, 1).contiguous()
@@ -178,8 +229,9 @@ class HQSamPredictor:
         """``[..., 2]`` (x, y) original pixels -> the 1024-input frame."""
         if self.resize_mode == "square":
             h, w = self.original_size
-            size = self.model.image_encoder.img_size
-            return coords * np.array([size / w, size / h])
+            return coords * np.array([self.image_size / w, self.image_size / h])
+        if self.resize_mode == "sam2":
+            return sam2_coords(coords, self.original_size, self.image_size)
         return self.transform.apply_coords(coords, self.original_size)
 
     def apply_boxes(self, boxes: np.ndarray) -> np.ndarray:
@@ -188,9 +240,9 @@ class HQSamPredictor:
 
     def to_original_size(self, low_res: torch.Tensor) -> torch.Tensor:
         """``[B, 1, 256, 256]`` logits -> ``[B, 1, H, W]`` at the original size (bilinear)."""
-        if self.resize_mode == "square":
-            return upsample(low_res, self.original_size)
-        return self.model.postprocess_masks(low_res, self.input_size, self.original_size)
+        if self.resize_mode == "longest_side":
+            return self.model.postprocess_masks(low_res, self.input_size, self.original_size)
+        return upsample(low_res, self.original_size)
 
     def _clamp_low_res(self, low_res: torch.Tensor) -> torch.Tensor:
         """The returned low-res logits, clamped where the model's own predictor clamps
@@ -199,6 +251,8 @@ class HQSamPredictor:
         return low_res if limit is None else low_res.clamp(-limit, limit)
 
     def _require_image(self) -> None:
+        if self._batch is not None:
+            raise RuntimeError("the predictor holds a batch: use predict_batch(), or set_image()")
         if not self.is_image_set:
             raise RuntimeError("call set_image() before predicting")
 
@@ -227,13 +281,14 @@ class HQSamPredictor:
         point_labels: torch.Tensor | None = None,
         boxes: torch.Tensor | None = None,
         mask_input: torch.Tensor | None = None,
-        *,
-        multimask_output: bool = False,
-        hq_token_only: bool = False,
-        mask_type: MaskType | None = None,
+        multimask_output: bool = True,
         return_logits: bool = False,
+        hq_token_only: bool = False,
+        *,
+        mask_type: MaskType | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Batched prompts already in the 1024-input frame (as ``SamPredictor.predict_torch``).
+        """Batched prompts already in the 1024-input frame (as ``SamPredictor.predict_torch``,
+        with its argument order and defaults).
 
         Arguments: point_coords ``[B, N, 2]`` (x, y), point_labels ``[B, N]``, boxes
         ``[B, 4]`` XYXY, mask_input ``[B, 1, 256, 256]`` logits.
@@ -262,12 +317,13 @@ class HQSamPredictor:
         box: np.ndarray | None = None,
         mask_input: np.ndarray | None = None,
         multimask_output: bool = True,
-        hq_token_only: bool = False,
         return_logits: bool = False,
+        hq_token_only: bool = False,
         *,
         mask_type: MaskType | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One prompt set in original image pixels (as ``SamPredictor.predict``).
+        """One prompt set in original image pixels (as ``SamPredictor.predict``, with its
+        argument order and defaults; ``mask_type`` overrides ``hq_token_only``).
 
         Arguments: point_coords ``[N, 2]`` (x, y), point_labels ``[N]`` (1 = foreground),
         box ``[4]`` XYXY, mask_input ``[1, 256, 256]`` logits.
@@ -300,89 +356,3 @@ class HQSamPredictor:
             return_logits=return_logits,
         )
         return masks.cpu().numpy(), scores.cpu().numpy(), low_res[:, 0].cpu().numpy()
-
-    def predict_boxes(
-        self,
-        boxes: np.ndarray,
-        *,
-        hq_token_only: bool = False,
-        mask_type: MaskType | None = None,
-        multimask_output: bool = False,
-        return_logits: bool = False,
-        batch_size: int = 64,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One mask per box for many objects in the current image.
-
-        Arguments:
-          boxes: ``[N, 4]`` XYXY in original image pixels.
-          hq_token_only / mask_type: which logits (see the class docstring).
-          return_logits: return float logits at the original size (bilinear) instead of
-            masks thresholded at 0, so callers can threshold themselves.
-          batch_size: boxes decoded per forward pass (memory bound only; results do not
-            depend on it).
-
-        Returns:
-          masks ``[N, H, W]`` bool (or float32 logits), scores ``[N]`` float32 and
-          low-res logits ``[N, 1, 256, 256]`` float32.
-        """
-        if mask_type is None:
-            mask_type = "hq" if hq_token_only else "sum"
-        return self.predict_boxes_multi(
-            boxes,
-            mask_types=(mask_type,),
-            multimask_output=multimask_output,
-            return_logits=return_logits,
-            batch_size=batch_size,
-        )[mask_type]
-
-    def predict_boxes_multi(
-        self,
-        boxes: np.ndarray,
-        *,
-        mask_types: Sequence[MaskType] = ("sam", "hq", "sum"),
-        multimask_output: bool = False,
-        return_logits: bool = False,
-        batch_size: int = 64,
-    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """:meth:`predict_boxes` for several mask types of the current image at once.
-
-        HQ types share one decoder pass per batch; ``"sam"`` is plain SAM's decoder (see
-        :meth:`decode_boxes`). Returns ``{mask_type: (masks [N, H, W] bool or float32
-        logits, scores [N] float32, low_res [N, 1, 256, 256] float32)}``, equal to
-        ``predict_boxes(boxes, mask_type=t, ...)`` for each ``t``.
-        """
-        self._require_image()
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        if len(boxes) == 0:
-            h, w = self.original_size
-            dtype = np.float32 if return_logits else bool
-            return {
-                t: (
-                    np.zeros((0, h, w), dtype),
-                    np.zeros(0, np.float32),
-                    np.zeros((0, 1, 256, 256), np.float32),
-                )
-                for t in mask_types
-            }
-        input_boxes = self.apply_boxes(boxes)
-        parts: dict[str, list] = {t: [] for t in mask_types}
-        for start in range(0, len(boxes), batch_size):
-            chunk = torch.as_tensor(input_boxes[start : start + batch_size], dtype=torch.float)
-            decoded = self.decode_boxes(
-                (self.features, self.interm_features),
-                chunk,
-                mask_types,
-                multimask_output=multimask_output,
-            )
-            with torch.inference_mode():
-                for t, (low, iou) in decoded.items():
-                    masks = self.to_original_size(low)[:, 0]
-                    if not return_logits:
-                        masks = masks > self.model.mask_threshold
-                    low = self._clamp_low_res(low)
-                    parts[t].append((masks.cpu(), iou.cpu(), low.cpu()))
-        return {
-            t: tuple(torch.cat(p).numpy() for p in zip(*v, strict=True)) for t, v in parts.items()
-        }

@@ -158,24 +158,42 @@ def test_sam_baseline_is_plain_sam_and_ignores_hq_weights(model, plain_sam, runs
     assert torch.equal(low, low2) and not torch.equal(hq1, hq2)
 
 
-def test_score_masks_uses_the_authors_dtypes():
-    gt = np.zeros((7, 9), bool)
-    gt[1:6, 2:7] = True
+def _boundary_like_boundary_iou_api(mask: np.ndarray) -> np.ndarray:
+    """FACTS §4, written out with cv2 (as boundary-iou-api): d = max(1, round(0.02 x
+    diagonal)), one-pixel zero pad, d 3x3 erosions, crop; boundary = mask and not eroded."""
+    import cv2
+
+    h, w = mask.shape
+    d = max(1, int(round(0.02 * np.sqrt(h**2 + w**2))))
+    padded = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    eroded = cv2.erode(padded, np.ones((3, 3), np.uint8), iterations=d)[1:-1, 1:-1]
+    return mask & (eroded == 0)
+
+
+def test_score_masks_uses_the_authors_dtypes_and_boundary():
+    gt = np.zeros((120, 200), bool)  # diagonal 233 -> d = 5: the erosion count shows
+    gt[20:100, 30:150] = True
+    gt[0:40, 160:200] = True  # touches the border: the zero pad shows
     pred = np.zeros_like(gt)
-    pred[2:6, 2:8] = True
+    pred[22:102, 33:153] = True
     iou, biou = score_masks(gt, pred)
-    assert iou == float(np.float32(20) / np.float32(29))
-    assert isinstance(biou, float) and 0 < biou < 1
+    assert iou == float(np.float32(np.sum(gt & pred)) / np.float32(np.sum(gt | pred)))
+    bg, bd = _boundary_like_boundary_iou_api(gt), _boundary_like_boundary_iou_api(pred)
+    want = np.float32(np.float64(np.sum(bg & bd)) / np.float64(np.sum(bg | bd)))
+    assert biou == float(want)
+    assert 0.1 < biou < 0.9 and abs(biou - iou) > 0.1  # a partial overlap, not the mask IoU
 
 
 def test_every_caller_gets_the_square_protocol_by_default(model):
-    assert HQSamPredictor(model).resize_mode == "square"
-    assert isinstance(resolve_protocol(model), HQProtocol)
-    assert resolve_protocol(model).name == "square"
-    longest = resolve_protocol(HQSamPredictor(model, resize_mode="longest_side"))
+    """The HQ protocol is named, never inferred from the predictor's interactive
+    geometry (whose default is now SAM's, as the authors' predictor)."""
+    assert HQSamPredictor(model).resize_mode == "longest_side"
+    assert type(resolve_protocol(model)) is HQProtocol
+    assert type(resolve_protocol(HQSamPredictor(model))) is HQProtocol
+    longest = resolve_protocol(HQSamPredictor(model), "longest_side")
     assert isinstance(longest, LongestSideProtocol)
-    with pytest.raises(ValueError, match="contradicts"):
-        resolve_protocol(HQSamPredictor(model, resize_mode="longest_side"), "square")
+    with pytest.raises(ValueError, match="unknown protocol"):
+        resolve_protocol(model, "sam2")
 
 
 def test_evaluate_hq_split_equals_the_protocol(model):

@@ -1,11 +1,12 @@
-"""HQSamPredictor with the tiny model: shapes at the original size, batching, modes, bf16."""
+"""HQSamPredictor with the tiny model: shapes at the original size, batched boxes, batched
+images, modes, the geometry defaults, bf16."""
 
 import numpy as np
 import pytest
 import torch
 from tolerances import RTOL32_OTHER_KERNELS, assert_close_f32
 
-from hqseg.modeling import HQSamPredictor
+from hqseg.modeling import HQSamPredictor, build_plain_sam
 
 H, W = 300, 460
 BOXES = np.array([[10, 20, 200, 250], [100, 50, 450, 290], [0, 0, 459, 299]], dtype=np.float64)
@@ -18,9 +19,17 @@ def image():
 
 @pytest.fixture(scope="module")
 def predictor(tiny_model, image):
-    p = HQSamPredictor(tiny_model, resize_mode="longest_side")
+    p = HQSamPredictor(tiny_model)  # default geometry: SAM's, as the authors' SamPredictor
     p.set_image(image)
     return p
+
+
+def test_default_geometry_follows_the_line(tiny_model, predictor):
+    """ViT lines default to SAM's geometry (HQ-SAM 2's default: test_sam2_predictor_golden);
+    SAM 2's geometry is refused for a model of another line."""
+    assert predictor.resize_mode == "longest_side"
+    with pytest.raises(ValueError, match="needs an HQ-SAM 2 model"):
+        HQSamPredictor(tiny_model, resize_mode="sam2")
 
 
 def test_predict_boxes_shapes_at_original_size(predictor):
@@ -117,12 +126,11 @@ def test_bf16_autocast_runs_on_cpu(tiny_model, image, predictor):
 
 
 def test_square_resize_mode_follows_the_authors_protocol(tiny_model, image):
-    """square (the default): bilinear 1024x1024 input truncated to uint8, per-axis box
+    """square (asked for by name): bilinear 1024x1024 input truncated to uint8, per-axis box
     scaling of user boxes, 256->HxW bilinear logits."""
     import torch.nn.functional as F
 
-    p = HQSamPredictor(tiny_model)
-    assert p.resize_mode == "square"
+    p = HQSamPredictor(tiny_model, resize_mode="square")
     p.set_image(image)
     logits, scores, low = p.predict_boxes(BOXES, hq_token_only=True, return_logits=True)
     assert logits.shape == (3, H, W)
@@ -146,11 +154,75 @@ def test_square_resize_mode_follows_the_authors_protocol(tiny_model, image):
         HQSamPredictor(tiny_model, resize_mode="crop")
 
 
-def test_predict_boxes_multi_equals_per_type(predictor):
+def _authors_predictors(model):
+    """The authors' ``SamPredictor`` (segment_anything_hq) on ``model``'s weights and plain
+    segment_anything's on its SAM weights: the references of each mask type."""
+    import segment_anything
+    import segment_anything_hq
+    from segment_anything_hq.build_sam import _build_sam
+
+    theirs = _build_sam(64, 4, 2, (1,))  # = hqseg's test_vit (window 14)
+    theirs.load_state_dict(model.state_dict(), strict=True)
+    plain = build_plain_sam("test_vit")
+    hq = set(model.hq_parameter_names())
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if k not in hq})
+    return segment_anything_hq.SamPredictor(theirs.eval()), segment_anything.SamPredictor(
+        plain.eval()
+    )
+
+
+def test_predict_boxes_multi_equals_the_authors_per_type(predictor, tiny_model, image):
+    """``"hq"`` / ``"sum"``: the authors' predictor with / without hq_token_only; ``"sam"``:
+    plain SAM's predictor -- all boxes in one batch there, in chunks of 2 here."""
     multi = predictor.predict_boxes_multi(BOXES, return_logits=True, batch_size=2)
-    for t in ("sam", "hq", "sum"):
-        want = predictor.predict_boxes(BOXES, mask_type=t, return_logits=True)
-        for got, exp in zip(multi[t], want, strict=True):
-            assert_close_f32(got, exp, RTOL32_OTHER_KERNELS)
+    authors, plain = _authors_predictors(tiny_model)
+    references = {
+        "hq": (authors, {"hq_token_only": True}),
+        "sum": (authors, {}),
+        "sam": (plain, {}),
+    }
+    for ref, _ in references.values():
+        ref.set_image(image)
+    for t, (ref, kw) in references.items():
+        boxes = ref.transform.apply_boxes_torch(torch.as_tensor(BOXES), (H, W))
+        with torch.no_grad():
+            masks, iou, low = ref.predict_torch(
+                None, None, boxes, multimask_output=False, return_logits=True, **kw
+            )
+        for got, want in zip(multi[t], (masks[:, 0], iou[:, 0], low), strict=True):
+            assert_close_f32(got, want.numpy(), RTOL32_OTHER_KERNELS, msg=t)
     empty = predictor.predict_boxes_multi(np.zeros((0, 4)), mask_types=("hq",))
     assert empty["hq"][0].shape == (0, H, W)
+
+
+def test_image_batch_equals_one_at_a_time(tiny_model, image, predictor):
+    """set_image_batch encodes the images in one pass; each image's answers equal
+    set_image + predict of it alone (up to a batched conv's rounding)."""
+    other = np.random.default_rng(1).integers(0, 256, (217, 161, 3), dtype=np.uint8)
+    box, points, labels = BOXES[0], np.array([[50.0, 60.0], [100.0, 90.0]]), np.array([1, 0])
+    p = HQSamPredictor(tiny_model)
+    p.set_image_batch([image, other])
+    assert p.is_batch and not p.is_image_set
+    with pytest.raises(RuntimeError, match="predict_batch"):
+        p.predict(box=box)
+    got = p.predict_batch(
+        point_coords_batch=[None, points],
+        point_labels_batch=[None, labels],
+        box_batch=[box, None],
+        return_logits=True,
+        hq_token_only=True,
+    )
+    single = HQSamPredictor(tiny_model)
+    for i, (img, kw) in enumerate(
+        [(image, {"box": box}), (other, {"point_coords": points, "point_labels": labels})]
+    ):
+        single.set_image(img)
+        want = single.predict(**kw, return_logits=True, hq_token_only=True)
+        for g, w in zip((got[0][i], got[1][i], got[2][i]), want, strict=True):
+            assert g.shape == w.shape
+            assert_close_f32(g, w, RTOL32_OTHER_KERNELS)
+    assert got[0][1].shape == (1, 217, 161)
+    with pytest.raises(ValueError, match="2 images"):
+        p.predict_batch(box_batch=[box])
+    with pytest.raises(ValueError, match="uint8"):
+        p.set_image_batch([image, other.astype(np.float32)])

@@ -98,11 +98,10 @@ def test_decode_types_follow_hq_sam_rules(model, features):
     assert not torch.allclose(plain[:, 1:], masks[:, 1:4])
 
 
-def test_sam_mask_type_is_meta_sam2_itself(model):
-    """mask_type="sam" equals Meta's SAM2ImagePredictor on a plain SAM2Base with the same
-    weights (the baseline is SAM 2.1, not the HQ pass's SAM tokens)."""
+@pytest.fixture(scope="module")
+def meta_plain(model):
+    """Meta's plain ``SAM2Base`` holding ``model``'s SAM 2.1 weights."""
     from hydra.utils import instantiate
-    from sam2.sam2_image_predictor import SAM2ImagePredictor
 
     from hqseg.modeling.sam2_hq.compose import model_config
 
@@ -112,8 +111,16 @@ def test_sam_mask_type_is_meta_sam2_itself(model):
     )
     sd = {k: v for k, v in model.state_dict().items() if k in plain.state_dict()}
     plain.load_state_dict(sd, strict=True)
+    return plain.eval()
+
+
+def test_sam_mask_type_is_meta_sam2_itself(model, meta_plain):
+    """mask_type="sam" equals Meta's SAM2ImagePredictor on a plain SAM2Base with the same
+    weights (the baseline is SAM 2.1, not the HQ pass's SAM tokens)."""
+    from sam2.sam2_image_predictor import SAM2ImagePredictor
+
     image = np.random.default_rng(2).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
-    meta = SAM2ImagePredictor(plain.eval())
+    meta = SAM2ImagePredictor(meta_plain)
     meta.set_image(image)
     ours = HQSamPredictor(model, resize_mode="square")
     ours.set_image(image)
@@ -130,6 +137,61 @@ def test_sam_mask_type_is_meta_sam2_itself(model):
             meta_iou = meta_iou[np.arange(2), best][:, None]
         assert_close_f32(low, meta_low, RTOL32_OTHER_KERNELS)
         assert_close_f32(iou, meta_iou[:, 0], RTOL32_OTHER_KERNELS)
+
+
+@pytest.fixture(scope="module")
+def non_square(model, meta_plain):
+    """(hqseg's default predictor, Meta's SAM2ImagePredictor), both set to one 301x1117
+    image."""
+    from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+    image = np.random.default_rng(4).integers(0, 256, (301, 1117, 3), dtype=np.uint8)
+    pair = HQSamPredictor(model), SAM2ImagePredictor(meta_plain)
+    for predictor in pair:
+        predictor.set_image(image)
+    return pair
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        {"box": np.array([30.5, 40.25, 700.0, 290.0])},
+        {"point_coords": np.array([[100.0, 100.3], [500.5, 200.0]]), "point_labels": [1, 0]},
+        {"box": np.array([30.5, 40.25, 700.0, 290.0]), "point_coords": [[100.0, 100.3]],
+         "point_labels": [1], "mask_input": True},
+    ],
+    ids=["box", "points", "box_points_mask"],
+)  # fmt: skip
+def test_default_predictor_baseline_equals_metas_on_a_non_square_image(non_square, prompt):
+    """mask_type "sam" of the default predictor is Meta's ``SAM2ImagePredictor`` on plain
+    SAM 2.1: full-size logits, low-res logits and IoU, on a 301x1117 image (one side
+    upsampled, the other downsampled), both multimask settings."""
+    ours, meta = non_square
+    assert ours.resize_mode == "sam2"
+    for multimask in (False, True):
+        kw = dict(prompt, multimask_output=multimask, return_logits=True)
+        if kw.pop("mask_input", None):  # Meta's best low-res box answer fed back
+            _, iou, low = meta.predict(box=prompt["box"], multimask_output=multimask)
+            kw["mask_input"] = low[int(iou.argmax())][None]
+        want = meta.predict(**kw)
+        best = int(want[1].argmax())  # ours returns Meta's highest-IoU mask
+        got = ours.predict(**kw, mask_type="sam")
+        for g, w in zip(got, want, strict=True):
+            assert_close_f32(g[0], w[best])
+
+
+def test_protocol_normalises_like_sam2(model):
+    """The HQ protocol's input for HQ-SAM 2 is SAM 2's normalisation of the square uint8
+    image (the predictor's model interface gives mean/std in 0..255 units)."""
+    from hqseg.evaluation.protocol import HQProtocol
+    from hqseg.modeling.input_frames import square_image
+
+    image = np.random.default_rng(3).integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    mask = np.zeros((61, 83), np.uint8)
+    mask[10:40, 20:70] = 255
+    prepared = HQProtocol(HQSamPredictor(model)).prepare(image, mask)
+    want = model.preprocess(square_image(image, 1024).float())[None]
+    assert_close_f32(prepared.image, want)
 
 
 def test_one_image_for_many_prompts_equals_a_batch(model, features):
