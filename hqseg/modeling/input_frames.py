@@ -34,21 +34,20 @@ import torch
 import torch.nn.functional as F
 
 RESIZE_MODES: tuple[str, ...] = ("square", "longest_side", "sam2")
-LINE_RESIZE_MODES: dict[str, str] = {
-    "vit": "longest_side",
-    "tinyvit": "longest_side",
-    "sam2": "sam2",
-}
-"""Model line -> the geometry of the authors' interactive predictor for it
-(segment_anything_hq's ``SamPredictor``; sam-hq2's ``SAM2ImagePredictor``)."""
 
 
 def default_resize_mode(model: object) -> str:
-    """The drop-in geometry for ``model``: :data:`LINE_RESIZE_MODES` of its ``line``
-    attribute (a name or an object with ``.name``); ``"longest_side"`` when it has none
-    (segment_anything's ``Sam`` and :class:`~hqseg.modeling.HQSam` are ViT/TinyViT)."""
-    line = getattr(model, "line", None)
-    return LINE_RESIZE_MODES.get(getattr(line, "name", line), "longest_side")
+    """The drop-in geometry for ``model``: its line's ``resize_mode`` (the geometry of the
+    authors' interactive predictor for the line: segment_anything_hq's ``SamPredictor``,
+    sam-hq2's ``SAM2ImagePredictor``; see :mod:`hqseg.modeling.lines`); ``"longest_side"``
+    for a model without a line (segment_anything's ``Sam``)."""
+    return getattr(getattr(model, "line", None), "resize_mode", "longest_side")
+
+
+def pixel_unit(model: object) -> float:
+    """Factor from ``model.pixel_mean`` / ``pixel_std``'s units to 0..255 (its line's
+    ``pixel_unit``: 255 for SAM 2, which normalises pixels / 255; 1 for SAM)."""
+    return float(getattr(getattr(model, "line", None), "pixel_unit", 1.0))
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from hqseg.modeling.input_frames import (
     RESIZE_MODES,
     as_rgb,
     default_resize_mode,
+    pixel_unit,
     sam2_coords,
     sam2_image,
     square_image,
@@ -115,8 +116,7 @@ class HQSamPredictor(BatchPredictionMixin):
 
     @property
     def _pixel_unit(self) -> float:
-        # SAM 2 normalises pixels / 255 (SAM2Transforms); the protocol interface is 0..255
-        return 255.0 if default_resize_mode(self.model) == "sam2" else 1.0
+        return pixel_unit(self.model)
 
     def encode_image(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``[1, 3, S, S]`` normalised float32 -> opaque features for :meth:`decode_boxes`

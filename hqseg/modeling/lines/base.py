@@ -41,6 +41,11 @@ class ModelLine:
     """State-dict prefix of the mask decoder that carries the HQ modules."""
     hq_module_names: ClassVar[tuple[str, ...]]
     """The HQ modules of that decoder."""
+    resize_mode: ClassVar[str] = "longest_side"
+    """Geometry of the authors' interactive predictor for this line, the default of
+    :class:`hqseg.modeling.HQSamPredictor` (see :mod:`hqseg.modeling.input_frames`)."""
+    pixel_unit: ClassVar[float] = 1.0
+    """Factor from the model's ``pixel_mean`` / ``pixel_std`` units to 0..255."""
     transformers_names: ClassVar[bool] = False
     """Whether transformers' ``SamHQModel`` has this line (``--format transformers``)."""
 

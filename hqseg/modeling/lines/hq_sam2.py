@@ -28,6 +28,8 @@ class HQSam2Line(ModelLine):
     """HQ-SAM 2 (see module doc)."""
 
     name = "sam2"
+    resize_mode = "sam2"  # SAM2Transforms: 1024x1024 float resize
+    pixel_unit = 255.0  # SAM 2 normalises pixels / 255
     decoder_prefix = "sam_mask_decoder."
     hq_module_names = HQ_MODULE_NAMES
 
