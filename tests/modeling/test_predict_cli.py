@@ -58,7 +58,7 @@ def _reference(checkpoint, image, **prompt):
     """Float logits of the library predictor in its default geometry, the authors'
     interactive one for the line (what predict must write)."""
     predictor = load_predictor(None, checkpoint=str(checkpoint), resize_mode=None)
-    want = "sam2" if getattr(predictor.model, "line", None) == "sam2" else "longest_side"
+    want = "sam2" if predictor.model.line.name == "sam2" else "longest_side"
     assert predictor.resize_mode == want
     rgb = np.asarray(Image.open(image).convert("RGB"))
     predictor.set_image(rgb)
