@@ -110,7 +110,7 @@ class HQRunner:
         self.protocol = protocol
         self.heads = tuple(heads)
         self.say = say
-        encoder = protocol.encoder
+        encoder = getattr(protocol, "encoder", None)
         self.amp_label = numerics_label(protocol.model, encoder.amp if encoder else None)
 
     def __call__(self, batch: list[dict]) -> list[dict]:
