@@ -10,9 +10,15 @@ from pathlib import Path
 import click
 
 from hqseg.cli.eval_checkpoints import (
+    amp_options,
+    amp_settings,
+    batch_options,
+    cache_line,
+    cache_options,
     end_group,
     hq_data,
     load_checkpoints,
+    open_cache,
     output_units,
 )
 from hqseg.cli.model_type import (
@@ -44,7 +50,8 @@ def _model_options(func):
     )
     @random_weights_option
     @device_option("auto = cuda if available (under torchrun: cuda:LOCAL_RANK).")
-    @click.option("--bf16", is_flag=True, help="Run the model under bfloat16 autocast.")
+    @amp_options
+    @cache_options
     @click.option(
         "--limit",
         type=click.IntRange(min=1),
@@ -84,19 +91,6 @@ def _echo_hq(summary: dict, protocol: str) -> None:
                 f"{bench:>8} {model:>7}: mIoU {m['mIoU']:6.2f} %  mBIoU {m['mBIoU']:6.2f} %"
                 f"  ({m['n']} images)"
             )
-
-
-def _batch_options(func):
-    """``--batch-size`` and ``--workers``."""
-    func = click.option(
-        "--workers", type=click.IntRange(min=0), default=0, show_default=True,
-        help="DataLoader processes that decode and resize images (0 = in this process).",
-    )(func)  # fmt: skip
-    return click.option(
-        "--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
-        help="Images per encoder call (the decoder takes each image's prompts in one call). "
-        "Results equal one-at-a-time up to float32 rounding of the batched encoder.",
-    )(func)  # fmt: skip
 
 
 def _provenance(model_type, checkpoint, data, specs=None, **params):
@@ -184,11 +178,12 @@ def _unit_provenance(model_type, checkpoints, units, data, specs=None, **params)
     help="With --benchmark: also score the spec's training splits, each as a benchmark.",
 )
 @_resize_option("square")
-@_batch_options
+@batch_options
 @_model_options
 def hq_command(
     data_dir, out_dir, splits, benchmarks, with_train, with_sam, resize_mode, batch_size,
-    workers, model_type, checkpoints, random_weights, device, bf16, limit, progress,
+    workers, model_type, checkpoints, random_weights, device, bf16, amp, embeddings_cache,
+    embeddings_cache_size, limit, progress,
 ):  # fmt: skip
     """HQ benchmarks: DIS-VD, COIFT, HRSOD, ThinObject-5K test (or your own set with
     --benchmark SPEC) with GT-box prompts.
@@ -216,6 +211,10 @@ def hq_command(
         raise HqsegError("--with-train goes with --benchmark SPEC")
     if benchmarks and len(checkpoints) > 1:
         raise HqsegError("--benchmark SPEC takes one --checkpoint")
+    if benchmarks and (amp or embeddings_cache):
+        raise HqsegError("--benchmark SPEC takes neither --amp nor --embeddings-cache")
+    bf16, amp_dtype = amp_settings(amp, bf16, device)
+    cache = open_cache(embeddings_cache, embeddings_cache_size)
     if benchmarks:  # a bad spec fails before the model is loaded
         from hqseg.data.custom import parse_spec
 
@@ -227,6 +226,7 @@ def hq_command(
         **({"with_train": True} if with_train else {}), resize_mode=resize_mode,
         splits=list(splits), benchmarks=list(benchmarks), sam=with_sam, limit=limit,
         bf16=bf16, device=device, **({"batch_size": batch_size} if batch_size > 1 else {}),
+        **({"amp": amp} if amp_dtype else {}),
     )  # fmt: skip
     mask_types = ("hq", "sam") if with_sam else ("hq",)
     created = init_from_env()
@@ -246,7 +246,9 @@ def hq_command(
                                              mask_types=mask_types, limit=limit,
                                              progress=progress, protocol=resize_mode,
                                              provenance=provenance, checkpoints=run,
-                                             batch_size=batch_size, workers=workers)  # fmt: skip
+                                             batch_size=batch_size, workers=workers,
+                                             encodings=cache, amp=amp_dtype,
+                                             say=click.echo)  # fmt: skip
     finally:
         end_group(created)
     if summary is None:  # not rank 0
@@ -254,6 +256,8 @@ def hq_command(
     for unit, part in summary.items() if units != [""] else [("", summary)]:
         click.echo(f"{unit}:" if unit else "", nl=bool(unit))
         _echo_hq(part, resize_mode)
+    if cache is not None:
+        click.echo(cache_line(cache))
     click.echo(f"wrote {Path(out_dir) / 'metrics.json' if units == [''] else out_dir}")
 
 
@@ -299,6 +303,7 @@ def hq_command(
     help="Output folder: results_sam.json, results_hq_sam.json, metrics.json, provenance.json.",
 )
 @_resize_option("longest_side")
+@batch_options
 @_model_options
 def coco_command(
     annotations,
@@ -313,6 +318,11 @@ def coco_command(
     random_weights,
     device,
     bf16,
+    amp,
+    embeddings_cache,
+    embeddings_cache_size,
+    batch_size,
+    workers,
     limit,
     progress,
 ):
@@ -332,6 +342,8 @@ def coco_command(
     if (detections is None) == (not oracle_boxes):
         raise HqsegError("give exactly one of --detections FILE or --oracle-boxes")
     require_weights(model_type, checkpoints[0] if checkpoints else None, random_weights)
+    bf16, amp_dtype = amp_settings(amp, bf16, device)
+    cache = open_cache(embeddings_cache, embeddings_cache_size)
     check_replaceable(Path(out_dir), "eval coco")  # before the model loads, not after the work
     units = output_units(checkpoints, out_dir)
     checkpoints = tuple(read_checkpoint(c) for c in checkpoints)  # each read once
@@ -339,6 +351,8 @@ def coco_command(
         model_type, checkpoints, units, annotations, annotations=annotations,
         images=images_dir, detections=detections, oracle_boxes=oracle_boxes, top_k=top_k,
         resize_mode=resize_mode, limit=limit, bf16=bf16, device=device,
+        **({"batch_size": batch_size} if batch_size > 1 else {}),
+        **({"amp": amp} if amp_dtype else {}),
     )  # fmt: skip
     created = init_from_env()
     try:
@@ -347,7 +361,9 @@ def coco_command(
         metrics = evaluate_coco_models(None, annotations, images_dir, out_dir,
                                        detections=detections, top_k=top_k, limit=limit,
                                        progress=progress, provenance=provenance,
-                                       checkpoints=run)  # fmt: skip
+                                       checkpoints=run, batch_size=batch_size,
+                                       workers=workers, encodings=cache, amp=amp_dtype,
+                                       say=click.echo)  # fmt: skip
     finally:
         end_group(created)
     if metrics is None:
@@ -358,6 +374,8 @@ def coco_command(
                 m = part[model]
                 click.echo(f"{unit + ' ' if unit else ''}{model:>7}: AP {m['segm']['AP']:6.2f}"
                            f" %  AP_B {m['boundary']['AP']:6.2f} %")  # fmt: skip
+    if cache is not None:
+        click.echo(cache_line(cache))
     click.echo(f"wrote {Path(out_dir) / 'metrics.json' if units == [''] else out_dir}")
 
 

@@ -11,24 +11,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from hqseg.evaluation.amp_check import float32_features, numerics_label, report_amp
+from hqseg.evaluation.coco_encode import COCOInputs, PredictorImages, hold_image
 from hqseg.evaluation.coco_io import (
     ImagePrompts,
     check_images,
     load_detections,
     load_gt,
     oracle_prompts,
-    read_image,
 )
 from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
+from hqseg.evaluation.encodings import EncodingCache
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_context, inference_on_dataset
 from hqseg.evaluation.heads import Head
-from hqseg.evaluation.hq import encode_rle
+from hqseg.evaluation.hq import batches, encode_rle
 from hqseg.evaluation.predict import BoxPrompter
 from hqseg.evaluation.shared_encoder import Checkpoints
 from hqseg.metrics.coco_eval import STAT_NAMES
@@ -43,49 +46,67 @@ log = logging.getLogger(__name__)
 COCO_MASK_TYPES: tuple[str, ...] = ("sam", "sum")
 
 
-def coco_inputs(
-    coco, images_dir: str | Path, prompts: dict[int, ImagePrompts], image_ids: Sequence[int]
-) -> Iterator[list[dict]]:
-    """Yield batches of one ``{"image_id", "image": (H, W, 3) uint8, "prompts"}``."""
-    for img_id in image_ids:
-        yield [
-            {
-                "image_id": img_id,
-                "image": read_image(coco, images_dir, img_id),
-                "prompts": prompts[img_id],
-            }
-        ]
-
-
 class COCORunner:
-    """Runner: each image encoded once (by the first checkpoint), all its boxes decoded by
-    each checkpoint for its heads' mask types (one ``predict_boxes_multi`` call each)."""
+    """Runner: a batch of images encoded in ONE encoder call (by the first checkpoint,
+    through :class:`~.coco_encode.PredictorImages`: cache and ``amp`` there), then each
+    image's boxes decoded by each checkpoint for its heads' mask types (one
+    ``predict_boxes_multi`` call each).
 
-    def __init__(self, checkpoints: Checkpoints, heads: Sequence[Head]):
+    Args:
+        checkpoints: the run's predictors (the first one encodes).
+        heads: the run's heads (:mod:`.heads`).
+        encodings: an encoding cache, or None.
+        amp: autocast dtype for the encoder alone, or None.
+        say: where the first batch's mixed-precision line goes (:mod:`.amp_check`).
+    """
+
+    def __init__(
+        self,
+        checkpoints: Checkpoints,
+        heads: Sequence[Head],
+        encodings: EncodingCache | None = None,
+        amp: torch.dtype | None = None,
+        say: Callable[[str], None] | None = None,
+    ):
         self.prompters = [BoxPrompter(p) for p in checkpoints.predictors]
         self.heads = tuple(heads)
+        self.images = PredictorImages(self.prompters[0].predictor, encodings, amp)
+        self.amp_label = numerics_label(self.prompters[0].predictor, amp)
+        self.say = say
+
+    @property
+    def encoder(self):
+        """The run's :class:`~.image_encoder.ImageEncoder` (its counters)."""
+        return self.images.encoder
 
     def __call__(self, batch: list[dict]) -> list[dict]:
+        inputs, sizes = self.images.inputs([item["image"] for item in batch])
+        features = self.images.encoder(inputs, [item.get("sha256") for item in batch])
+        if self.amp_label is not None:
+            self._check_amp(inputs, sizes, features, batch[0])
         out = []
-        for item in batch:
-            first = self.prompters[0].predictor
-            first.set_image(item["image"])
+        for item, state in zip(batch, self.images.states(features, sizes), strict=True):
             masks: dict[Head, np.ndarray] = {}
             for k in sorted({h.decoder for h in self.heads}):
                 mine = [h for h in self.heads if h.decoder == k]
-                share_image(first, self.prompters[k].predictor)
+                hold_image(self.prompters[k].predictor, state)
                 types = tuple(dict.fromkeys(h.mask_type for h in mine))
                 decoded = self.prompters[k].decode(item["prompts"].boxes, types)
                 masks.update({h: decoded[h.mask_type]["masks"] for h in mine})
             out.append(masks)
         return out
 
+    def _check_amp(self, inputs, sizes, features, first: dict) -> None:
+        """Measure and say the encoder's deviation from float32 (first batch only)."""
+        prompter, mask_type = self.prompters[0], self.heads[0].mask_type
 
-def share_image(src: Any, dst: Any) -> None:
-    """Give predictor ``dst`` the image ``src`` encoded (the same encoder's features)."""
-    if dst is not src:
-        for name in ("features", "interm_features", "original_size", "input_size"):
-            setattr(dst, name, getattr(src, name))
+        def decode_first(batch_features):
+            hold_image(prompter.predictor, self.images.states(batch_features, sizes)[0])
+            return prompter.decode(first["prompts"].boxes, (mask_type,))[mask_type]["masks"]
+
+        reference = float32_features(prompter.predictor, inputs)
+        report_amp(self.amp_label, reference, features, decode_first, self.say)
+        self.amp_label = None
 
 
 class COCOResultsEvaluator(DatasetEvaluator):
@@ -176,6 +197,11 @@ def evaluate_coco_models(
     progress: bool = True,
     provenance: dict[str, Any] | None = None,
     checkpoints: Checkpoints | None = None,
+    batch_size: int = 1,
+    workers: int = 0,
+    encodings: EncodingCache | None = None,
+    amp: torch.dtype | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any] | None:
     """Run SAM and HQ-SAM on COCO box prompts and write results and metrics.
 
@@ -194,6 +220,13 @@ def evaluate_coco_models(
             each image encoded once; checkpoint k's HQ-SAM files go to
             ``out_dir/<unit k>``, the SAM baseline (first checkpoint) to ``out_dir/sam``,
             and the return value is ``{unit: metrics}``.
+        batch_size: images per encoder call; workers: DataLoader processes that read
+            the images (0 = this process). Results equal one at a time up to float32
+            rounding of the batched encoder.
+        encodings: an encoding cache every encoder call goes through (key: encoder
+            digest, geometry and input size, the image file's sha256, numerics).
+        amp: autocast dtype for the encoder alone; its deviation from float32 on the
+            first batch is said through ``say`` (:mod:`.amp_check`).
 
     Writes (rank 0, as one unit by :func:`hqseg.utils.outdir.output_dir`):
     ``results_sam.json``, ``results_hq_sam.json`` (COCO results with
@@ -222,9 +255,10 @@ def evaluate_coco_models(
     with contextlib.ExitStack() as stack:
         for p in checkpoints.predictors:
             stack.enter_context(inference_context(p))
+        data = COCOInputs(coco, images_dir, prompts, shard, hash_files=encodings is not None)
         units = inference_on_dataset(
-            COCORunner(checkpoints, heads),
-            coco_inputs(coco, images_dir, prompts, shard),
+            COCORunner(checkpoints, heads, encodings, amp, say),
+            batches(data, batch_size, workers),
             COCOResultsEvaluator(scored_gt, heads, setup),
             total=len(shard),
             progress=progress and rank == 0,

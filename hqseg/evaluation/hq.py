@@ -12,12 +12,13 @@ summaries ``mIoU`` / ``mBIoU``, all in percent.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from hqseg.evaluation.amp_check import float32_features, numerics_label, report_amp
 from hqseg.evaluation.distributed import gather_to_rank0, rank_and_world
 from hqseg.evaluation.encodings import EncodingCache
 from hqseg.evaluation.evaluator import DatasetEvaluator, inference_context, inference_on_dataset
@@ -27,6 +28,7 @@ from hqseg.evaluation.protocol import (
     DEFAULT_PROTOCOL,
     PROTOCOLS,
     HQProtocol,
+    PreparedImage,
     get_protocol,
     score_masks,
     split_features,
@@ -98,11 +100,18 @@ def decode_gt(value: Any) -> np.ndarray:
 
 class HQRunner:
     """Runner for :func:`inference_on_dataset`: a batch of prepared images through the
-    protocol: ONE encoder call for the batch, then each image decoded for every head."""
+    protocol: ONE encoder call for the batch, then each image decoded for every head.
+    When the encoder does not run in float32, the first batch's deviation from float32
+    is said through ``say`` (:mod:`.amp_check`)."""
 
-    def __init__(self, protocol: HQProtocol, heads: Sequence[Head]) -> None:
+    def __init__(
+        self, protocol: HQProtocol, heads: Sequence[Head], say: Callable | None = None
+    ) -> None:
         self.protocol = protocol
         self.heads = tuple(heads)
+        self.say = say
+        encoder = getattr(protocol, "encoder", None)
+        self.amp_label = numerics_label(protocol.model, encoder.amp if encoder else None)
 
     def __call__(self, batch: list[dict]) -> list[dict]:
         todo = [item for item in batch if not item["prepared"].skip]
@@ -110,7 +119,10 @@ class HQRunner:
         features = []
         if ready:
             shas = [item.get("sha256") for item in todo]
-            encoded = self.protocol.encode(torch.cat([p.image for p in ready]), shas)
+            images = torch.cat([p.image for p in ready])
+            encoded = self.protocol.encode(images, shas)
+            if self.amp_label is not None:
+                self._check_amp(images, encoded, ready[0])
             features = split_features(encoded, len(ready))
         out, it = [], iter(features)
         for item in batch:
@@ -122,6 +134,16 @@ class HQRunner:
             scores = {h: score_masks(p.gt, m) for h, m in pred.items()}
             out.append({"skip": None, "gt": p.gt, "pred": pred, "scores": scores})
         return out
+
+    def _check_amp(self, images: torch.Tensor, encoded: Any, first: PreparedImage) -> None:
+        n, head = len(images), self.heads[:1]
+
+        def decode_first(features):
+            return self.protocol.decode(split_features(features, n)[0], first, head)[head[0]]
+
+        reference = float32_features(self.protocol.model, images)
+        report_amp(self.amp_label, reference, encoded, decode_first, self.say)
+        self.amp_label = None
 
 
 class HQSplitResult:
@@ -276,6 +298,7 @@ def run_hq_split(
     workers: int = 0,
     distributed: bool = False,
     encodings: EncodingCache | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> HQSplitResult | None:
     """Run the inference loop over one HQ split; return its merged result.
 
@@ -285,7 +308,8 @@ def run_hq_split(
     The models run in eval mode (:func:`inference_context`); each module's mode is
     restored afterwards. ``batch_size`` images share one encoder call; ``workers``
     DataLoader processes decode and resize them. ``distributed``: this rank takes every
-    world-th image and rank 0 gets everything (None elsewhere).
+    world-th image and rank 0 gets everything (None elsewhere). ``say``: where the
+    first batch's mixed-precision line goes (:class:`HQRunner`).
     """
     decoders = getattr(predictor_or_model, "decoders", [predictor_or_model])
     with contextlib.ExitStack() as stack:
@@ -298,7 +322,7 @@ def run_hq_split(
         records = dataset if hasattr(dataset, "__getitem__") else list(dataset)
         data = HQInputs(records, proto, benchmark, range(rank, len(records), world))
         return inference_on_dataset(
-            HQRunner(proto, heads or single_heads(mask_types)),
+            HQRunner(proto, heads or single_heads(mask_types), say),
             batches(data, batch_size, workers),
             HQBenchmarkEvaluator(keep_masks=keep_masks, distributed=distributed),
             total=len(data),

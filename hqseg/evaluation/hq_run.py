@@ -20,11 +20,14 @@ Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.outp
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from hqseg.errors import DatasetError
+from hqseg.evaluation.encodings import EncodingCache
 from hqseg.evaluation.hq import BENCHMARKS, HQSplitResult, run_hq_split, summarize
 from hqseg.evaluation.shared_encoder import Checkpoints
 from hqseg.metrics.headline import hq_headlines
@@ -81,6 +84,9 @@ def evaluate_hq_benchmarks(
     checkpoints: Checkpoints | None = None,
     batch_size: int = 1,
     workers: int = 0,
+    encodings: EncodingCache | None = None,
+    amp: torch.dtype | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any] | None:
     """Score each HQ split of ``data_dir`` and write the outputs listed above.
 
@@ -102,6 +108,10 @@ def evaluate_hq_benchmarks(
             ``out_dir/<its unit>``, the SAM baseline (first checkpoint) to ``out_dir/sam``.
         batch_size: images per encoder call; workers: DataLoader processes that decode
             and resize images.
+        encodings: an encoding cache every encoder call goes through (key: encoder
+            digest, protocol and input size, the record's image sha256, numerics).
+        amp: autocast dtype for the encoder alone; its deviation from float32 on the
+            first batch is said through ``say`` (:mod:`.amp_check`).
 
     Returns:
         The summary written to ``metrics.json`` (``{unit: summary}`` with several
@@ -110,7 +120,7 @@ def evaluate_hq_benchmarks(
     out_dir = Path(out_dir)
     check_replaceable(out_dir, "eval hq")  # before the work, not after it
     checkpoints = checkpoints or Checkpoints([predictor], [""])
-    proto = checkpoints.protocol(protocol)
+    proto = checkpoints.protocol(protocol, encodings=encodings, amp=amp)
     heads = checkpoints.heads(mask_types)
     results = []
     for split, dataset in load_benchmarks(data_dir, splits).items():
@@ -127,6 +137,7 @@ def evaluate_hq_benchmarks(
                 batch_size=batch_size,
                 workers=workers,
                 distributed=True,
+                say=say,
             )  # fmt: skip
         )
     if results and results[0] is None:  # not rank 0

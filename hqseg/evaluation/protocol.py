@@ -57,14 +57,9 @@ import torch
 import torch.nn.functional as F
 
 from hqseg.evaluation.boxes import GT_THRESHOLD, mask_to_box
-from hqseg.evaluation.encodings import (
-    EncodingCache,
-    EncodingKey,
-    encoder_digest,
-    map_tensors,
-    tensor_digest,
-)
+from hqseg.evaluation.encodings import EncodingCache
 from hqseg.evaluation.heads import Head, single_heads
+from hqseg.evaluation.image_encoder import ImageEncoder
 from hqseg.metrics.masks import boundary
 from hqseg.modeling.input_frames import (
     as_rgb,
@@ -125,6 +120,8 @@ class HQProtocol:
             None = ``[model]``.
         encodings: an :class:`~.encodings.EncodingCache` that every encoder call goes
             through (:meth:`encode`), or None to encode every time.
+        amp: autocast dtype for the encoder alone (features cast back to float32), or
+            None (see :class:`~.image_encoder.ImageEncoder`).
     """
 
     name: ClassVar[str] = "square"
@@ -134,6 +131,7 @@ class HQProtocol:
         model: Any,
         decoders: Sequence[Any] | None = None,
         encodings: EncodingCache | None = None,
+        amp: torch.dtype | None = None,
     ) -> None:
         self.model = model
         self.decoders = list(decoders) if decoders is not None else [model]
@@ -141,12 +139,12 @@ class HQProtocol:
         self.mean = model.pixel_mean.detach().float().cpu()
         self.std = model.pixel_std.detach().float().cpu()
         self.encodings = encodings
-        self._encoder_digest: str | None = None  # once per protocol object, see encode()
+        self.encoder = ImageEncoder(model, self.name, self.size, encodings, amp)
 
     def detached(self) -> HQProtocol:
         """A copy without the models, for :meth:`prepare` in DataLoader workers."""
         clone = copy.copy(self)
-        clone.model, clone.decoders, clone.encodings = None, [], None
+        clone.model, clone.decoders, clone.encodings, clone.encoder = None, [], None, None
         return clone
 
     # ------------------------------------------------------------------ geometry
@@ -185,35 +183,14 @@ class HQProtocol:
         """``[B, 3, S, S]`` prepared images -> features of the batch; the protocol's one
         encoder call (see :func:`split_features` for one image's part).
 
-        With an encoding cache, each image is looked up on its own, keyed by (encoder
-        digest, this protocol's name and ``S``, ``image_sha256s[i]`` -- the image file's
-        sha256 -- or else the digest of the model input, numerics); a miss is encoded
-        alone, so a cached entry is bit-identical to an uncached one-image run, and it is
-        moved to the model's device. The encoder digest is computed at the first call of
-        each protocol object (one run over a split): the weights must not change while
-        one protocol object is in use.
+        It is :attr:`encoder` (:class:`~.image_encoder.ImageEncoder`): with an encoding
+        cache each image is looked up on its own, keyed by (encoder digest, this
+        protocol's name and ``S``, ``image_sha256s[i]`` -- the image file's sha256 -- or
+        else the digest of the model input, numerics); a miss is encoded alone, so a
+        cached entry is bit-identical to an uncached one-image run, and it is moved to
+        the model's device.
         """
-        with torch.inference_mode():
-            if self.encodings is None:
-                return self.model.encode_image(images)
-            shas = list(image_sha256s) if image_sha256s is not None else [None] * len(images)
-            parts = [self._cached(images[i : i + 1], sha) for i, sha in enumerate(shas)]
-            return join_features(parts)
-
-    def _cached(self, image: torch.Tensor, image_sha256: str | None) -> Any:
-        if self._encoder_digest is None:
-            self._encoder_digest = encoder_digest(self.model)
-        device = self.model.pixel_mean.device
-        dtype = getattr(self.model, "dtype", None) or torch.float32
-        key = EncodingKey(
-            encoder=self._encoder_digest,
-            geometry=self.name,
-            size=self.size,
-            image=image_sha256 or tensor_digest(image),
-            numerics=f"{device.type}/{str(dtype).removeprefix('torch.')}",
-        )
-        features = self.encodings.get_or_compute(key, lambda: self.model.encode_image(image))
-        return map_tensors(features, lambda t: t.to(device))
+        return self.encoder(images, image_sha256s)
 
     def decode(self, features: Any, prepared: PreparedImage, heads: Sequence[Head]) -> dict:
         """``{head: (H, W) bool prediction}`` of one image from its ``features``: one

@@ -101,13 +101,15 @@ class Checkpoints:
         self.predictors.append(predictor)
         self.units.append(unit)
 
-    def protocol(self, name: str | None = None):
+    def protocol(self, name: str | None = None, *, encodings=None, amp=None):
         """The HQ protocol ``name`` (None = the first predictor's resize_mode) with every
-        checkpoint as a decoder; the first one encodes."""
+        checkpoint as a decoder; the first one encodes (through ``encodings``, an
+        encoding cache, and under ``amp``, an autocast dtype for the encoder alone)."""
         from hqseg.evaluation.hq import resolve_protocol
 
         first = resolve_protocol(self.predictors[0], name)
-        return type(first)(first.model, decoders=[first.model, *self.predictors[1:]])
+        decoders = [first.model, *self.predictors[1:]]
+        return type(first)(first.model, decoders=decoders, encodings=encodings, amp=amp)
 
     def heads(self, mask_types: Sequence[str]) -> tuple[Head, ...]:
         """The run's heads: ``mask_types`` as given for one checkpoint; with several, each

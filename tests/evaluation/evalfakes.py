@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from PIL import Image
@@ -12,8 +13,9 @@ from PIL import Image
 class FakePredictor:
     """Deterministic stand-in for HQSamPredictor, with both faces of the real one.
 
-    * COCO path (``set_image`` + ``predict_boxes_multi``): ``hq`` and ``sum`` fill the
-      prompt box exactly; ``sam`` fills it minus its right-most column.
+    * COCO path (``input_image`` + ``model.preprocess`` + ``encode_image``, or
+      ``set_image``; then ``predict_boxes_multi``): ``hq`` and ``sum`` fill the prompt
+      box exactly; ``sam`` fills it minus its right-most column.
     * Protocol path (the model interface of :mod:`hqseg.evaluation.protocol`): the same
       shapes drawn on the 256x256 logit grid (box / 4), so on a 256x256 image the
       prediction is exactly the box in original pixels.
@@ -29,7 +31,8 @@ class FakePredictor:
 
         self.encoded = 0
         self.calls: list[tuple[str, int]] = []
-        self.size = None
+        self.original_size = None
+        self.model = SimpleNamespace(preprocess=lambda x: x)
         self.pixel_mean = torch.zeros(3, 1, 1)
         self.pixel_std = torch.ones(3, 1, 1)
 
@@ -45,12 +48,12 @@ class FakePredictor:
     def encode_image(self, images):
         assert tuple(images.shape[1:]) == (3, 1024, 1024)
         self.encoded += len(images)
-        return "features"
+        return ("features", "interm")
 
     def decode_boxes(self, features, boxes, mask_types, *, multimask_output=False):
         import torch
 
-        assert features == "features" and not multimask_output
+        assert features == ("features", "interm") and not multimask_output
         out = {}
         for t in mask_types:
             self.calls.append((t, len(boxes)))
@@ -59,13 +62,18 @@ class FakePredictor:
         return out
 
     # -- predictor face (COCO path)
-    def set_image(self, image: np.ndarray) -> None:
+    def input_image(self, image: np.ndarray):
+        import torch
+
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
-        self.size = image.shape[:2]
-        self.encoded += 1
+        return torch.zeros(3, 1024, 1024)
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.original_size = image.shape[:2]
+        self.encode_image(self.input_image(image)[None])
 
     def predict_boxes_multi(self, boxes, *, mask_types, batch_size=64, **_):
-        h, w = self.size
+        h, w = self.original_size
         boxes = np.asarray(boxes)
         out = {}
         for t in mask_types:
