@@ -61,8 +61,7 @@ class COCOInputs:
 def hold_image(predictor: Any, state: dict) -> None:
     """Make ``predictor`` hold one encoded image: ``state`` from :meth:`PredictorImages.encode`
     (``features``, ``interm_features``, ``original_size``, ``input_size``)."""
-    for name, value in state.items():
-        setattr(predictor, name, value)
+    predictor.set_features(**state)
 
 
 class PredictorImages:

@@ -177,6 +177,23 @@ class HQSamPredictor(BatchPredictionMixin):
         self.input_size: tuple[int, int] | None = None
         self._batch: list | None = None
 
+    def set_features(
+        self,
+        features: torch.Tensor,
+        interm_features: torch.Tensor,
+        *,
+        original_size: tuple[int, int],
+        input_size: tuple[int, int],
+    ) -> None:
+        """Hold an image encoded elsewhere (a batch's part, a cached encoding), as
+        :meth:`set_image` would: ``features`` / ``interm_features`` are
+        :meth:`encode_image`'s two outputs for one image (``[1, ...]`` each),
+        ``original_size`` its ``(H, W)``, ``input_size`` the ``(h, w)`` it has in the
+        model input before padding."""
+        self.reset_image()
+        self.features, self.interm_features = features, interm_features
+        self.original_size, self.input_size = tuple(original_size), tuple(input_size)
+
     @property
     def is_image_set(self) -> bool:
         return self.features is not None

@@ -68,6 +68,9 @@ class FakePredictor:
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
         return torch.zeros(3, 1024, 1024)
 
+    def set_features(self, features, interm_features, *, original_size, input_size) -> None:
+        self.original_size = tuple(original_size)
+
     def set_image(self, image: np.ndarray) -> None:
         self.original_size = image.shape[:2]
         self.encode_image(self.input_image(image)[None])
