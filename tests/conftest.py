@@ -18,6 +18,12 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 # hqseg commands the tests start compare runs on this one machine: the CPU's own kernels
 # (faster); tests/training/test_cpu_numerics.py sets the mode it checks
 os.environ.setdefault("HQSEG_CPU_NUMERICS", "native")
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):  # an xdist worker, before torch is imported
+    # each worker its share of the cores: torch's default, a thread per core in every
+    # worker, oversubscribes them and its threads wait on each other at every op
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    _share = max(1, (_cores or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
 
 XDIST_DEFAULT = {"numprocesses": 2, "dist": "loadfile"}
 """The suite's default parallelism: 2 workers (2 cores in CI), each test file on one."""
