@@ -49,6 +49,7 @@ def pytest_cmdline_main(config):
 LONGEST_FIRST = (
     "tests/training/test_training_run.py",
     "tests/faults/test_kill_at_rename.py",
+    "tests/training/test_training_processes.py",
     "tests/modeling/test_predictor.py",
     "tests/modeling/test_tinyvit_training.py",
     "tests/evaluation/test_eval_multi_checkpoint.py",
