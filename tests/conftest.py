@@ -5,6 +5,7 @@ shared by the build, training and evaluation tests.
 """
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 # hqseg commands the tests start compare runs on this one machine: the CPU's own kernels
 # (faster); tests/training/test_cpu_numerics.py sets the mode it checks
 os.environ.setdefault("HQSEG_CPU_NUMERICS", "native")
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):  # an xdist worker, before torch is imported
+    # each worker its share of the cores: torch's default, a thread per core in every
+    # worker, oversubscribes them and its threads wait on each other at every op
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    _share = max(1, (_cores or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
 
 XDIST_DEFAULT = {"numprocesses": 2, "dist": "loadfile"}
 """The suite's default parallelism: 2 workers (2 cores in CI), each test file on one."""
@@ -34,6 +41,51 @@ def pytest_cmdline_main(config):
         config.option.numprocesses = XDIST_DEFAULT["numprocesses"]
         if config.getoption("dist") == "no":
             config.option.dist = XDIST_DEFAULT["dist"]
+    # hand out files in the order pytest_collection_modifyitems leaves them (longest first),
+    # not xdist's order (most tests first), which puts the few-test long files last
+    config.option.loadscopereorder = False
+
+
+LONGEST_FIRST = (
+    "tests/training/test_training_run.py",
+    "tests/faults/test_kill_at_rename.py",
+    "tests/training/test_training_processes.py",
+    "tests/modeling/test_predictor.py",
+    "tests/modeling/test_tinyvit_training.py",
+    "tests/evaluation/test_eval_multi_checkpoint.py",
+    "tests/modeling/test_official_equality.py",
+    "tests/evaluation/test_eval_batched.py",
+    "tests/curation/test_audit_model.py",
+    "tests/modeling/test_onnx_export.py",
+    "tests/test_pytest_modes.py",
+    "tests/modeling/test_sam2_official_equality.py",
+    "tests/modeling/test_sam2_onnx.py",
+    "tests/modeling/test_sam2_training.py",
+    "tests/modeling/test_build.py",
+)
+"""The files that take longest (20 s to 4 min on 2 idle cores), longest first.
+
+With ``--dist loadfile`` a worker takes the next file when it is nearly done with its own;
+the suite ends when the last file does. Started first, the long files run beside many
+short ones and the suite ends on short ones (longest-processing-time-first scheduling).
+"""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Order the files: :data:`LONGEST_FIRST`, then the rest, most tests first (xdist's
+    own order); tests keep their order within a file."""
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    per_file = Counter(_file_of(item) for item in items)
+
+    def key(item) -> tuple[int, int]:
+        path = _file_of(item)
+        return rank.get(path, len(rank)), -per_file[path]
+
+    items.sort(key=key)  # stable: each file's tests stay together, in order
+
+
+def _file_of(item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 SOURCES = (

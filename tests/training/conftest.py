@@ -11,3 +11,9 @@ import pytest
 def build_folder(built) -> Path:
     """The official-preset build of the embedded sample: default/train + hq_eval splits."""
     return built("official", "drop")[1]
+
+
+@pytest.fixture(scope="session")
+def data(build_folder) -> Path:
+    """The build the training-run tests train on (:func:`build_folder`)."""
+    return build_folder
