@@ -1,10 +1,17 @@
 """Mixed precision is measured and said: the encoder's deviation from float32 on the
-first batch (CPU bfloat16 autocast on the tiny test model)."""
+first batch (CPU bfloat16 autocast).
+
+The encoder here is the tiny test model's decoder behind a conv-free encoder (a seeded
+projection of 16x16 patch means): on CPUs without native bfloat16 (AVX2) torch runs a
+bfloat16 convolution on its slow reference kernel, ~40x float32, which made these tests
+a minute and a half long. The real ViT under bfloat16 autocast is run once, in
+tests/modeling/test_predictor.py::test_bf16_autocast_runs_on_cpu."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from evalfakes import make_record
 
 from hqseg.evaluation.amp_check import mask_iou, report_amp
@@ -16,13 +23,39 @@ from hqseg.evaluation.protocol import HQProtocol
 pytestmark = pytest.mark.slow
 
 
+class PatchMeanEncoder:
+    """The model interface of :mod:`hqseg.evaluation.protocol` with the real decoder of
+    ``predictor`` and a conv-free encoder: 16x16 patch means projected by seeded
+    matrices to the real features' shapes (matmuls, which autocast runs in bfloat16)."""
+
+    def __init__(self, predictor) -> None:
+        self.predictor = predictor
+        self.image_size = predictor.image_size
+        self.pixel_mean, self.pixel_std = predictor.pixel_mean, predictor.pixel_std
+        with torch.inference_mode():
+            emb, interm = predictor.encode_image(torch.zeros(1, 3, 1024, 1024))
+        gen = torch.Generator().manual_seed(0)
+        self.emb_shape, self.interm_shape = emb.shape[1:], interm.shape[1:]
+        self.w_emb = torch.randn(3, emb[0].numel() // 4096, generator=gen)
+        self.w_interm = torch.randn(3, interm[0].numel() // 4096, generator=gen)
+
+    def encode_image(self, images: torch.Tensor):
+        patches = F.avg_pool2d(images, 16).flatten(2).transpose(1, 2)  # [B, 4096, 3]
+        emb = (patches @ self.w_emb).transpose(1, 2).reshape(-1, *self.emb_shape)
+        interm = (patches @ self.w_interm).reshape(-1, *self.interm_shape)
+        return emb, interm
+
+    def decode_boxes(self, *args, **kwargs):
+        return self.predictor.decode_boxes(*args, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def predictor():
     from hqseg.evaluation.predict import as_predictor
     from hqseg.modeling import build_hq_sam
 
     torch.manual_seed(0)
-    return as_predictor(build_hq_sam("test_vit"))
+    return PatchMeanEncoder(as_predictor(build_hq_sam("test_vit")))
 
 
 @pytest.fixture(scope="module")
