@@ -118,6 +118,8 @@ def amp_settings(amp: str | None, bf16: bool, device: str):
         HqsegError: both given, or ``--amp fp16`` without CUDA.
     """
     if amp is None:
+        if bf16:
+            _note_slow_cpu_bf16(device)
         return bf16, None
     import torch
 
@@ -130,7 +132,24 @@ def amp_settings(amp: str | None, bf16: bool, device: str):
         return False, AMP_DTYPES[amp]
     if amp == "fp16":
         raise HqsegError("--amp fp16 needs a CUDA device; on the CPU use --amp bf16")
+    _note_slow_cpu_bf16(device)
     return True, None
+
+
+def _note_slow_cpu_bf16(device: str) -> None:
+    """One line when bfloat16 would run on a CPU without native bfloat16 kernels (no
+    AVX-512 BF16/AMX): torch then computes bfloat16 convolutions with its reference
+    kernel, tens of times slower than float32 (40x for the test ViT on an AVX2 CPU)."""
+    import torch
+
+    if str(device).startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
+        return
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        click.echo(
+            "note: this CPU has no native bfloat16 kernels; bf16 runs much slower than "
+            "float32 here (same results within bf16 rounding)",
+            err=True,
+        )
 
 
 def batch_options(func):

@@ -104,3 +104,15 @@ def test_mask_iou():
     a[:2], b[1:3] = True, True
     assert mask_iou(a.numpy(), b.numpy()) == pytest.approx(1 / 3)
     assert mask_iou(a.numpy() & False, b.numpy() & False) == 1.0
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_cpu_bf16_without_native_kernels_is_said(native, monkeypatch, capsys):
+    from hqseg.cli.eval_checkpoints import amp_settings
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+    assert amp_settings("bf16", False, "cpu") == (True, None)
+    assert amp_settings(None, True, "cpu") == (True, None)
+    assert amp_settings(None, False, "cpu") == (False, None)
+    err = capsys.readouterr().err
+    assert err.count("no native bfloat16 kernels") == (0 if native else 2)
