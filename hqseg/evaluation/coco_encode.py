@@ -3,9 +3,9 @@ predictor then holding its image as if ``set_image`` had encoded it.
 
 :class:`COCOInputs` is the map-style dataset (decoding and, with a cache, the file's
 sha256 run in the workers). :class:`PredictorImages` is the COCO path's one encoder
-call: the predictor's own input steps (``input_image``, ``model.preprocess``: what
-``set_image`` does), then an :class:`~.image_encoder.ImageEncoder` on the batch (cache
-and ``--amp`` there), then :func:`hold_image` gives each predictor one image's features.
+call: the predictor's own input step (``model_input``, what ``set_image`` uses), then
+an :class:`~.image_encoder.ImageEncoder` on the batch (cache and ``--amp`` there), then
+:func:`hold_image` gives each predictor one image's features.
 One image at a time without a cache this is, step for step, ``predictor.set_image``.
 """
 
@@ -69,8 +69,9 @@ class PredictorImages:
     batch; see the module doc).
 
     Args:
-        predictor: an ``HQSamPredictor`` (``input_image``, ``model.preprocess``,
-            ``encode_image``, ``resize_mode``, ``image_size``).
+        predictor: an ``HQSamPredictor`` (``model_input``, ``encode_image``,
+            ``resize_mode``, ``image_size``): the image reaches the encoder exactly as
+            through its ``set_image``.
         encodings: an encoding cache (key: encoder digest, ``resize_mode`` and ``S``, the
             image file's sha256, numerics), or None.
         amp: autocast dtype for the encoder alone, or None.
@@ -85,13 +86,12 @@ class PredictorImages:
 
     def prepare(self, image: np.ndarray) -> tuple[torch.Tensor, dict]:
         """``(H, W, 3)`` uint8 RGB -> (``[1, 3, S, S]`` model input, sizes of its state)."""
-        p = self.predictor
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 image, got {image.shape} {image.dtype}")
-        tensor = p.input_image(image)
+        tensor, input_size = self.predictor.model_input(image)
         sizes = {"original_size": (int(image.shape[0]), int(image.shape[1])),
-                 "input_size": (int(tensor.shape[1]), int(tensor.shape[2]))}  # fmt: skip
-        return p.model.preprocess(tensor.float())[None], sizes
+                 "input_size": input_size}  # fmt: skip
+        return tensor[None], sizes
 
     def inputs(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, list[dict]]:
         """The batch's ``[B, 3, S, S]`` model input and each image's sizes."""

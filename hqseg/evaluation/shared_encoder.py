@@ -102,7 +102,7 @@ class Checkpoints:
         self.units.append(unit)
 
     def protocol(self, name: str | None = None, *, encodings=None, amp=None):
-        """The HQ protocol ``name`` (None = the first predictor's resize_mode) with every
+        """The HQ protocol ``name`` (None = the authors' ``"square"``) with every
         checkpoint as a decoder; the first one encodes (through ``encodings``, an
         encoding cache, and under ``amp``, an autocast dtype for the encoder alone)."""
         from hqseg.evaluation.hq import resolve_protocol

@@ -13,7 +13,7 @@ from PIL import Image
 class FakePredictor:
     """Deterministic stand-in for HQSamPredictor, with both faces of the real one.
 
-    * COCO path (``input_image`` + ``model.preprocess`` + ``encode_image``, or
+    * COCO path (``model_input`` + ``encode_image``, or
       ``set_image``; then ``predict_boxes_multi``): ``hq`` and ``sum`` fill the prompt
       box exactly; ``sam`` fills it minus its right-most column.
     * Protocol path (the model interface of :mod:`hqseg.evaluation.protocol`): the same
@@ -67,6 +67,9 @@ class FakePredictor:
 
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
         return torch.zeros(3, 1024, 1024)
+
+    def model_input(self, image: np.ndarray):
+        return self.model.preprocess(self.input_image(image).float()), (1024, 1024)
 
     def set_features(self, features, interm_features, *, original_size, input_size) -> None:
         self.original_size = tuple(original_size)
