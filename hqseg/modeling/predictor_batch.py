@@ -71,14 +71,17 @@ class BatchPredictionMixin:
     @contextlib.contextmanager
     def _one_image(self, encoded: EncodedImage) -> Iterator[None]:
         """Make ``encoded`` the current image for the block; the batch is kept."""
-        batch, self._batch = self._batch, None
-        self.features, self.interm_features = encoded.features, encoded.interm_features
-        self.original_size, self.input_size = encoded.original_size, encoded.input_size
+        batch = self._batch
+        self.set_features(
+            encoded.features,
+            encoded.interm_features,
+            original_size=encoded.original_size,
+            input_size=encoded.input_size,
+        )
         try:
             yield
         finally:
-            self.features = self.interm_features = None
-            self.original_size = self.input_size = None
+            self.reset_image()
             self._batch = batch
 
     def predict_batch(
