@@ -77,7 +77,7 @@ class Checkpoints:
         if len(predictors) != len(units) or not predictors:
             raise ValueError("one unit per predictor, at least one")
         self.predictors, self.units = [predictors[0]], [units[0]]
-        self.digest = encoder_digest(predictors[0]) if len(predictors) > 1 else None
+        self.digest: str | None = None  # the first encoder's, computed by the first add()
         for predictor, unit in zip(predictors[1:], units[1:], strict=True):
             self.add(predictor, unit)
 
