@@ -1,64 +1,26 @@
 """Equality with the authors' package ``segment-anything-hq`` (same weights, same inputs)."""
 
-from functools import partial
-
 import pytest
-import segment_anything_hq.modeling as official  # test dependency: must fail if missing
 import torch
+from authors_sam import authors_decoder, authors_sam, sam_model_registry
 from tolerances import assert_close_f32
 
+from hqseg.modeling import build_hq_sam
 from hqseg.modeling.build import build_hq_mask_decoder
-from hqseg.modeling.configs import ENCODER_CONFIGS
-
-try:  # the reference must be there: a missing package fails these tests, never skips them
-    import segment_anything_hq.modeling as official
-except ImportError as exc:  # pragma: no cover - only without the test extra
-    raise AssertionError(
-        "the reference package segment-anything-hq is not installed; "
-        "install the test extra: pip install -c constraints.txt -e '.[test]'"
-    ) from exc
 
 MODES = [(mm, hq) for mm in (False, True) for hq in (False, True)]
 
 
-def official_decoder(vit_dim: int):
-    return official.MaskDecoderHQ(
-        num_multimask_outputs=3,
-        transformer=official.TwoWayTransformer(
-            depth=2, embedding_dim=256, mlp_dim=2048, num_heads=8
-        ),
-        transformer_dim=256,
-        iou_head_depth=3,
-        iou_head_hidden_dim=256,
-        vit_dim=vit_dim,
-    )
-
-
-def official_tiny_sam():
-    cfg = ENCODER_CONFIGS["test_vit"]
-    return official.Sam(
-        image_encoder=official.ImageEncoderViT(
-            depth=cfg.depth,
-            embed_dim=cfg.embed_dim,
-            img_size=1024,
-            mlp_ratio=4,
-            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-            num_heads=cfg.num_heads,
-            patch_size=16,
-            qkv_bias=True,
-            use_rel_pos=True,
-            global_attn_indexes=cfg.global_attn_indexes,
-            window_size=cfg.window_size,
-            out_chans=256,
-        ),
-        prompt_encoder=official.PromptEncoder(
-            embed_dim=256,
-            image_embedding_size=(64, 64),
-            input_image_size=(1024, 1024),
-            mask_in_chans=16,
-        ),
-        mask_decoder=official_decoder(cfg.embed_dim),
-    ).eval()
+@pytest.mark.parametrize("model_type", ["vit_b", "vit_l", "vit_h"])
+def test_official_sizes_have_the_authors_keys_and_shapes(model_type):
+    """Every state-dict key and shape of the official sizes equals the authors' registry
+    build: widths, depths and which blocks attend globally (their rel-pos tables span the
+    64-token grid, windowed ones 2*14-1). Built on the meta device: no memory, no time."""
+    with torch.device("meta"):
+        theirs = sam_model_registry[model_type]()
+        ours = build_hq_sam(model_type)
+    shapes = [{k: tuple(v.shape) for k, v in m.state_dict().items()} for m in (ours, theirs)]
+    assert shapes[0] == shapes[1]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +28,7 @@ def decoder_pair(perturb):
     """Ours and the official decoder for a vit_b-wide early feature, identical weights."""
     torch.manual_seed(1)
     ours = perturb(build_hq_mask_decoder(vit_dim=768), seed=1).eval()
-    theirs = official_decoder(768).eval()
+    theirs = authors_decoder(768).eval()
     theirs.load_state_dict(ours.state_dict(), strict=True)
     return ours, theirs
 
@@ -91,7 +53,7 @@ def test_decoder_matches_official(decoder_pair, multimask, hq_only):
 
 @pytest.fixture(scope="module")
 def model_pair(tiny_model):
-    theirs = official_tiny_sam()
+    theirs = authors_sam("test_vit")
     theirs.load_state_dict(tiny_model.state_dict(), strict=True)
     return tiny_model, theirs
 

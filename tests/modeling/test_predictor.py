@@ -4,6 +4,7 @@ images, modes, the geometry defaults, bf16."""
 import numpy as np
 import pytest
 import torch
+from authors_sam import SamPredictor, authors_sam
 from tolerances import RTOL32_OTHER_KERNELS, assert_close_f32
 
 from hqseg.modeling import HQSamPredictor, build_plain_sam
@@ -158,17 +159,13 @@ def _authors_predictors(model):
     """The authors' ``SamPredictor`` (segment_anything_hq) on ``model``'s weights and plain
     segment_anything's on its SAM weights: the references of each mask type."""
     import segment_anything
-    import segment_anything_hq
-    from segment_anything_hq.build_sam import _build_sam
 
-    theirs = _build_sam(64, 4, 2, (1,))  # = hqseg's test_vit (window 14)
+    theirs = authors_sam("test_vit")
     theirs.load_state_dict(model.state_dict(), strict=True)
     plain = build_plain_sam("test_vit")
     hq = set(model.hq_parameter_names())
     plain.load_state_dict({k: v for k, v in model.state_dict().items() if k not in hq})
-    return segment_anything_hq.SamPredictor(theirs.eval()), segment_anything.SamPredictor(
-        plain.eval()
-    )
+    return SamPredictor(theirs), segment_anything.SamPredictor(plain.eval())
 
 
 def test_predict_boxes_multi_equals_the_authors_per_type(predictor, tiny_model, image):

@@ -1,8 +1,8 @@
 """``HQSamPredictor`` with its DEFAULTS is a drop-in for the authors' ``SamPredictor``.
 
 segment_anything_hq's ``SamPredictor`` (the authors' package) and hqseg's predictor get
-the same random weights (Light HQ-SAM ``vit_tiny`` and HQ-SAM ``vit_b``) and the same
-non-square image, whose sides are multiples of nothing useful so that the resize's
+the same random weights (Light HQ-SAM ``vit_tiny``, HQ-SAM's ViT line at ``test_vit``) and
+the same non-square image, whose sides are multiples of nothing useful so that the resize's
 rounding and the padding show. Every mode (multimask_output x hq_token_only) and prompt
 (box, points, box + points, box + mask input) must give the same full-size logits,
 low-res logits and IoU, up to float32 rounding (tests/tolerances.py). One encoding per
@@ -14,17 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from authors_sam import SamPredictor, authors_sam
 from tolerances import assert_close_f32
 
 from hqseg.modeling import HQSamPredictor, build_hq_sam
-
-try:  # the reference must be there: a missing package fails these tests, never skips them
-    from segment_anything_hq import SamPredictor, sam_model_registry
-except ImportError as exc:  # pragma: no cover - only without the test extra
-    raise AssertionError(
-        "the reference package segment-anything-hq is not installed; "
-        "install the test extra: pip install -c constraints.txt -e '.[test]'"
-    ) from exc
 
 MODES = [(mm, hq) for mm in (False, True) for hq in (False, True)]
 IMAGE_SHAPE = (301, 517, 3)
@@ -44,12 +37,14 @@ def image():
     return np.random.default_rng(11).integers(0, 256, IMAGE_SHAPE, dtype=np.uint8)
 
 
-@pytest.fixture(scope="module", params=["vit_tiny", "vit_b"])
+@pytest.fixture(scope="module", params=["vit_tiny", "test_vit"])
 def predictors(request, image, perturb):
-    """(ours, theirs): default predictors on one model type's random weights, image set."""
+    """(ours, theirs): default predictors on one model type's random weights, image set.
+    ``test_vit`` is HQ-SAM's ViT line at test size, on the authors' side built from their
+    own modules (the official sizes' configurations: test_official_equality)."""
     torch.manual_seed(0)
     ours = perturb(build_hq_sam(request.param), seed=7).eval()
-    theirs = sam_model_registry[request.param]()
+    theirs = authors_sam(request.param)
     theirs.load_state_dict(ours.state_dict(), strict=True)
     theirs.eval()
     pair = HQSamPredictor(ours), SamPredictor(theirs)
