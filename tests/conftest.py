@@ -18,6 +18,10 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 # hqseg commands the tests start compare runs on this one machine: the CPU's own kernels
 # (faster); tests/training/test_cpu_numerics.py sets the mode it checks
 os.environ.setdefault("HQSEG_CPU_NUMERICS", "native")
+# torch's CPU allocator: 2 MiB-aligned transparent huge pages for tensors of 2 MiB and more
+# (the 1024x1024 inputs, 64x64 embeddings and attention maps): a fifth of a test model's
+# forward pass went into the kernel zeroing and faulting in fresh 4 KiB pages
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):  # an xdist worker, before torch is imported
     # each worker its share of the cores: torch's default, a thread per core in every
     # worker, oversubscribes them and its threads wait on each other at every op

@@ -76,21 +76,27 @@ def _step(mode: str, cpu: dict[str, str]) -> tuple[str, str]:
     return level, digest
 
 
-def _both(mode: str) -> list[tuple[str, str]]:
-    """The step on the stand-in older and newer CPU, at once (one core each)."""
+def _steps(runs: list[tuple[str, dict[str, str]]]) -> list[tuple[str, str]]:
+    """The step for each (mode, stand-in CPU), two at a time (one core each)."""
     with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(lambda cpu: _step(mode, cpu), [OLDER_CPU, NEWER_CPU]))
+        return list(pool.map(lambda run: _step(*run), runs))
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _has_avx2(), reason="the newer stand-in needs an AVX2 CPU")
 def test_training_step_is_bit_identical_across_cpu_levels_only_when_pinned():
-    (old_level, old), (new_level, new) = _both("native")
-    assert (old_level, new_level) == ("DEFAULT", "AVX2")
-    assert old != new  # the stand-ins really compute differently ...
-    (old_level, old_pinned), (new_level, new_pinned) = _both("portable")
-    assert old_level == new_level == "DEFAULT"
-    assert old_pinned == new_pinned  # ... and the pin makes them agree bit for bit
+    """The pinned newer CPU must give the older CPU's own bits (the pin sets the older
+    stand-in's variables, so the older CPU pinned is the same run as unpinned)."""
+    from hqseg.utils.cpu_numerics import PORTABLE_ENV
+
+    assert OLDER_CPU == PORTABLE_ENV
+    old, new, new_pinned = _steps(
+        [("native", OLDER_CPU), ("native", NEWER_CPU), ("portable", NEWER_CPU)]
+    )
+    assert (old[0], new[0]) == ("DEFAULT", "AVX2")
+    assert old[1] != new[1]  # the stand-ins really compute differently ...
+    assert new_pinned[0] == "DEFAULT"
+    assert new_pinned[1] == old[1]  # ... and the pin makes the newer one agree bit for bit
 
 
 def test_the_command_refuses_an_unknown_numerics_mode_in_one_line():
