@@ -156,7 +156,8 @@ def batch_options(func):
     """``--batch-size`` and ``--workers``."""
     func = click.option(
         "--workers", type=click.IntRange(min=0), default=0, show_default=True,
-        help="DataLoader processes that decode and resize images (0 = in this process).",
+        help="DataLoader processes that read and decode the images (eval hq: and resize "
+        "them to the model input) ahead of the model (0 = in this process).",
     )(func)  # fmt: skip
     return click.option(
         "--batch-size", type=click.IntRange(min=1), default=1, show_default=True,

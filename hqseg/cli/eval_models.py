@@ -209,10 +209,6 @@ def hq_command(
         raise HqsegError("give --split (a build's hq_eval splits) or --benchmark SPEC, not both")
     if with_train and not benchmarks:
         raise HqsegError("--with-train goes with --benchmark SPEC")
-    if benchmarks and len(checkpoints) > 1:
-        raise HqsegError("--benchmark SPEC takes one --checkpoint")
-    if benchmarks and (amp or embeddings_cache):
-        raise HqsegError("--benchmark SPEC takes neither --amp nor --embeddings-cache")
     bf16, amp_dtype = amp_settings(amp, bf16, device)
     cache = open_cache(embeddings_cache, embeddings_cache_size)
     if benchmarks:  # a bad spec fails before the model is loaded
@@ -233,22 +229,18 @@ def hq_command(
     try:
         run = load_checkpoints(model_type, checkpoints, units, device, bf16, resize_mode,
                     hq_data(data_dir, splits, benchmarks))  # fmt: skip
+        shared = dict(mask_types=mask_types, limit=limit, progress=progress,
+                      protocol=resize_mode, provenance=provenance, checkpoints=run,
+                      batch_size=batch_size, workers=workers, encodings=cache, amp=amp_dtype,
+                      say=click.echo)  # fmt: skip
         if benchmarks:
             from hqseg.evaluation.custom_benchmark import evaluate_custom_benchmarks
 
-            summary = evaluate_custom_benchmarks(run.predictors[0], benchmarks, out_dir,
-                                                 mask_types=mask_types, limit=limit,
-                                                 progress=progress, provenance=provenance,
-                                                 with_train=with_train, protocol=resize_mode,
-                                                 say=click.echo)  # fmt: skip
+            summary = evaluate_custom_benchmarks(None, benchmarks, out_dir, **shared,
+                                                 with_train=with_train)  # fmt: skip
         else:
             summary = evaluate_hq_benchmarks(None, data_dir, out_dir, splits=splits or None,
-                                             mask_types=mask_types, limit=limit,
-                                             progress=progress, protocol=resize_mode,
-                                             provenance=provenance, checkpoints=run,
-                                             batch_size=batch_size, workers=workers,
-                                             encodings=cache, amp=amp_dtype,
-                                             say=click.echo)  # fmt: skip
+                                             **shared)  # fmt: skip
     finally:
         end_group(created)
     if summary is None:  # not rank 0

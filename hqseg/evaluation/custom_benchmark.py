@@ -9,7 +9,7 @@ has nothing else (e.g. one flat folder of benchmark images). Outputs are the fil
 ``hqseg eval hq`` writes (per_image.csv, metrics.json, masks.json, skipped.csv), so the
 report reads them the same way.
 
-:func:`score_records` is the single place that calls into the HQ evaluation.
+:func:`~.hq_run.score_splits` scores them, the loop of the build's HQ benchmarks.
 """
 
 from __future__ import annotations
@@ -18,24 +18,6 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
-
-def score_records(
-    predictor: Any,
-    records: Iterable[dict],
-    *,
-    benchmark: str,
-    mask_types: Sequence[str],
-    progress: bool,
-    protocol: str = "square",
-):
-    """Score records (``id``, ``image`` and ``mask`` bytes, ``split``) with the HQ
-    ``protocol`` (default the authors'); returns the evaluator (``rows``, ``skipped``,
-    ``masks``)."""
-    from hqseg.evaluation.hq import run_hq_split
-
-    return run_hq_split(predictor, list(records), mask_types=mask_types, benchmark=benchmark,
-                        progress=progress, keep_masks=True, protocol=protocol)  # fmt: skip
 
 
 def evaluate_custom_benchmarks(
@@ -50,20 +32,30 @@ def evaluate_custom_benchmarks(
     with_train: bool = False,
     say: Callable[[str], None] = lambda line: None,
     protocol: str = "square",
-) -> dict[str, Any]:
+    checkpoints: Any = None,
+    batch_size: int = 1,
+    workers: int = 0,
+    encodings: Any = None,
+    amp: Any = None,
+) -> dict[str, Any] | None:
     """Score each evaluation split of each spec as one benchmark (see the module doc;
     ``limit``: first images of each); write the ``eval hq`` outputs (``provenance`` as
     ``provenance.json`` when given); return the summary. ``say`` gets one line per
     split: scored or left out, and why. ``protocol``: the HQ protocol's name
     (``"square"``, the authors', or ``"longest_side"``), whatever the predictor's geometry.
 
+    ``checkpoints``, ``batch_size``, ``workers``, ``encodings`` and ``amp`` are those of
+    :func:`~.hq_run.evaluate_hq_benchmarks` (several checkpoints on one encoding, encoder
+    batches, loader processes, the encoding cache, encoder autocast), and so is the
+    sharding over torchrun ranks (None on ranks other than 0).
+
     Raises:
         DatasetError: a spec is bad, its input unreadable, or it yields no usable pair.
     """
     from hqseg.data.custom import custom_records, parse_spec
     from hqseg.errors import DatasetError
-    from hqseg.evaluation.hq import resolve_protocol
-    from hqseg.evaluation.hq_run import write_hq_outputs
+    from hqseg.evaluation.hq_run import score_splits, write_hq_outputs
+    from hqseg.evaluation.shared_encoder import Checkpoints
     from hqseg.utils.outdir import check_replaceable
 
     parsed = [parse_spec(s) for s in specs]
@@ -71,20 +63,18 @@ def evaluate_custom_benchmarks(
     if len(set(names)) != len(names):
         raise DatasetError(f"--benchmark sources need distinct names (?name=...): {names}")
     check_replaceable(Path(out_dir), "eval hq")  # before the work, not after it
-    protocol = resolve_protocol(predictor, protocol).name  # checked before the work
-    evaluators = []
-    for spec in parsed:
-        for bench, records in benchmark_splits(spec, custom_records(spec), with_train, say):
-            scored = score_records(
-                predictor,
-                itertools.islice(records, limit),
-                benchmark=bench,
-                mask_types=mask_types,
-                progress=progress,
-                protocol=protocol,
-            )
-            evaluators.append(scored)
-    return write_hq_outputs(out_dir, evaluators, protocol=protocol, provenance=provenance)
+    checkpoints = checkpoints or Checkpoints([predictor], [""])
+    proto = checkpoints.protocol(protocol, encodings=encodings, amp=amp)  # checked here
+    named = (  # lazily: one source's records in memory at a time
+        (bench, list(itertools.islice(records, limit)))
+        for spec in parsed
+        for bench, records in benchmark_splits(spec, custom_records(spec), with_train, say)
+    )
+    results = score_splits(proto, checkpoints.heads(mask_types), named, progress=progress,
+                           batch_size=batch_size, workers=workers, say=say)  # fmt: skip
+    if results is None:  # not rank 0
+        return None
+    return write_hq_outputs(out_dir, results, protocol=proto.name, provenance=provenance)
 
 
 def benchmark_splits(

@@ -20,7 +20,7 @@ Outputs (in ``out_dir``, written as one unit with :func:`hqseg.utils.outdir.outp
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,28 +121,39 @@ def evaluate_hq_benchmarks(
     check_replaceable(out_dir, "eval hq")  # before the work, not after it
     checkpoints = checkpoints or Checkpoints([predictor], [""])
     proto = checkpoints.protocol(protocol, encodings=encodings, amp=amp)
-    heads = checkpoints.heads(mask_types)
-    results = []
+    named = []
     for split, dataset in load_benchmarks(data_dir, splits).items():
         if limit is not None:
             dataset = dataset.select(range(min(limit, len(dataset))))
-        results.append(
-            run_hq_split(
-                proto,
-                dataset,
-                heads=heads,
-                benchmark=split,
-                progress=progress,
-                keep_masks=True,
-                batch_size=batch_size,
-                workers=workers,
-                distributed=True,
-                say=say,
-            )  # fmt: skip
-        )
-    if results and results[0] is None:  # not rank 0
+        named.append((split, dataset))
+    results = score_splits(proto, checkpoints.heads(mask_types), named, progress=progress,
+                           batch_size=batch_size, workers=workers, say=say)  # fmt: skip
+    if results is None:  # not rank 0
         return None
     return write_hq_outputs(out_dir, results, protocol=proto.name, provenance=provenance)
+
+
+def score_splits(
+    proto: Any,
+    heads: Sequence[Any],
+    named: Iterable[tuple[str, Any]],
+    *,
+    progress: bool,
+    batch_size: int = 1,
+    workers: int = 0,
+    say: Callable[[str], None] | None = None,
+) -> list[HQSplitResult] | None:
+    """Score each ``(benchmark, records)`` of ``named`` with the bound protocol ``proto``
+    (:meth:`Checkpoints.protocol`) and its ``heads``, sharded over torchrun ranks: the
+    one loop of the build's HQ benchmarks and custom ``--benchmark`` sets. Returns the
+    merged results on rank 0, None on the other ranks."""
+    results = [
+        run_hq_split(proto, records, heads=heads, benchmark=name, progress=progress,
+                     keep_masks=True, batch_size=batch_size, workers=workers,
+                     distributed=True, say=say)  # fmt: skip
+        for name, records in named
+    ]
+    return None if results and results[0] is None else results
 
 
 def write_hq_outputs(

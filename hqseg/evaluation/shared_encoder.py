@@ -8,8 +8,9 @@ image once and decodes it with every checkpoint's decoder. Checkpoints whose enc
 differ are refused with one line (run them separately): encoding twice would be two runs.
 
 Output units: checkpoint k's results go to ``--out/<file stem>`` (:func:`checkpoint_units`:
-unique, inside ``--out``, not the baseline's ``sam``); the SAM baseline, from the first
-checkpoint's own SAM decoder, to ``--out/sam``.
+unique, inside ``--out``, not the baseline's ``sam``); the SAM baseline to ``--out/sam``,
+once: the checkpoints must then have one SAM decoder (:func:`baseline_digest`), as
+checkpoints trained from one SAM do (training freezes it).
 """
 
 from __future__ import annotations
@@ -27,20 +28,34 @@ def _model(predictor: Any) -> Any:
     return getattr(predictor, "model", predictor)
 
 
-def encoder_digest(predictor: Any) -> str:
-    """sha256 (hex) of the image encoder's state dict: names, dtypes, shapes and bytes,
-    in name order. ``predictor``: a predictor (its ``model``) or a model."""
+def _digest(items: Sequence[tuple[str, Any]]) -> str:
+    """sha256 (hex) of named tensors: names, dtypes, shapes and bytes, in name order."""
     import torch
 
-    encoder = getattr(_model(predictor), "image_encoder", None)
-    if encoder is None:
-        raise HqsegError(f"{type(_model(predictor)).__name__} has no image_encoder to share")
     digest = hashlib.sha256()
-    for name, value in sorted(encoder.state_dict().items()):
+    for name, value in sorted(items, key=lambda item: item[0]):
         tensor = value.detach().cpu().contiguous().reshape(-1)
         digest.update(f"{name}|{tensor.dtype}|{tuple(value.shape)}|".encode())
         digest.update(tensor.view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+def encoder_digest(predictor: Any) -> str:
+    """sha256 (hex) of the image encoder's state dict (:func:`_digest`). ``predictor``: a
+    predictor (its ``model``) or a model."""
+    encoder = getattr(_model(predictor), "image_encoder", None)
+    if encoder is None:
+        raise HqsegError(f"{type(_model(predictor)).__name__} has no image_encoder to share")
+    return _digest(list(encoder.state_dict().items()))
+
+
+def baseline_digest(predictor: Any) -> str:
+    """sha256 (hex) of what the SAM baseline decodes with: the model's state dict less the
+    image encoder and the HQ parameters (SAM's prompt encoder and mask decoder)."""
+    model = _model(predictor)
+    hq = set(model.hq_parameter_names())
+    return _digest([(k, v) for k, v in model.state_dict().items()
+                    if not k.startswith("image_encoder.") and k not in hq])  # fmt: skip
 
 
 def checkpoint_units(paths: Sequence[str | Path], out_dir: str | Path) -> list[str]:
@@ -113,8 +128,27 @@ class Checkpoints:
 
     def heads(self, mask_types: Sequence[str]) -> tuple[Head, ...]:
         """The run's heads: ``mask_types`` as given for one checkpoint; with several, each
-        checkpoint's non-``"sam"`` types into its unit and ``"sam"`` once, into ``sam``."""
+        checkpoint's non-``"sam"`` types into its unit and ``"sam"`` once, into ``sam``.
+
+        Raises:
+            HqsegError: ``"sam"`` asked for with checkpoints whose SAM decoders differ (the
+                baseline would be whichever came first; :func:`baseline_digest`).
+        """
         if len(self.units) == 1:
             return single_heads(mask_types)
         hq_types = [t for t in mask_types if t != "sam"]
+        if "sam" in mask_types:
+            self._check_one_baseline()
         return multi_heads(self.units, hq_types, ["sam"] if "sam" in mask_types else [])
+
+    def _check_one_baseline(self) -> None:
+        first = baseline_digest(self.predictors[0])
+        for predictor, unit in zip(self.predictors[1:], self.units[1:], strict=True):
+            digest = baseline_digest(predictor)
+            if digest != first:
+                raise HqsegError(
+                    f"{unit}: its SAM prompt encoder and decoder differ from the first "
+                    f"checkpoint's (sha256 {digest[:12]} vs {first[:12]}), so the run has no "
+                    f"one SAM baseline for {BASELINE_UNIT!r}; leave the baseline out "
+                    "(eval hq --no-sam) or evaluate it in a separate run"
+                )

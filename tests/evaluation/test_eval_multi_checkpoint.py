@@ -20,8 +20,8 @@ HQ_FILES = ("per_image.csv", "metrics.json", "masks.json", "skipped.csv")
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    """Two test_vit checkpoints trained from one SAM (HQ parts differ) and one whose
-    image encoder differs."""
+    """Two test_vit checkpoints trained from one SAM (HQ parts differ), one whose SAM
+    decoder differs and one whose image encoder differs."""
     import torch
 
     from hqseg.modeling import build_hq_sam, save_official_checkpoint
@@ -35,6 +35,9 @@ def checkpoints(tmp_path_factory):
             if name in set(model.hq_parameter_names()):
                 p.add_(0.05 * torch.randn_like(p))
     save_official_checkpoint(model, root / "b.pth")
+    with torch.no_grad():
+        model.mask_decoder.iou_token.weight.add_(0.01)  # a SAM decoder weight, not an HQ one
+    save_official_checkpoint(model, root / "other_sam.pth")
     with torch.no_grad():
         next(model.image_encoder.parameters()).add_(0.01)
     save_official_checkpoint(model, root / "other_encoder.pth")
@@ -103,6 +106,55 @@ def test_different_encoders_are_refused_in_one_line(checkpoints, build_folder, t
     assert res.exit_code != 0
     assert "image encoder differs" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_different_sam_decoders_have_no_one_baseline(checkpoints, build_folder, tmp_path):
+    """The baseline is SAM's own decoder: checkpoints that disagree on it give no one
+    baseline, so the run is refused (one line, nothing written) unless it is left out."""
+    data = ["hq", "--data", str(build_folder), "--limit", "1"]
+    data += _ckpts(checkpoints, "a", "other_sam")
+    res = _run(*data, "--out", str(tmp_path / "x"))
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "other_sam: its SAM prompt encoder and decoder differ" in res.output
+    assert not (tmp_path / "x").exists()
+    res = _run(*data, "--no-sam", "--out", str(tmp_path / "y"))
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "y").iterdir() if p.is_dir()) == ["a", "other_sam"]
+
+
+def test_own_benchmark_checkpoints_and_cache_equal_single_runs(checkpoints, tmp_path):
+    """--benchmark SPEC takes what a build's benchmarks take: several checkpoints on one
+    encoding (each unit's files equal its single run, byte for byte) and the encoding
+    cache (a rerun encodes nothing and writes the same bytes)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for n, (h, w) in enumerate([(90, 120), (130, 70)]):
+        mask = np.zeros((h, w), np.uint8)
+        mask[h // 4 : 3 * h // 4, w // 5 : 4 * w // 5] = 255
+        for folder, array in (("images", rng.integers(0, 256, (h, w, 3), np.uint8)),
+                              ("masks", mask)):  # fmt: skip
+            (tmp_path / "own" / folder).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(array).save(tmp_path / "own" / folder / f"{n}.png")
+    spec = ["hq", "--benchmark", f"folder:{tmp_path / 'own'}?name=own", "--no-sam"]
+    for name in ("a", "b"):
+        res = _run(*spec, *_ckpts(checkpoints, name), "--out", str(tmp_path / name))
+        assert res.exit_code == 0, res.output
+    said = {}
+    for out in ("multi", "again"):
+        res = _run(*spec, *_ckpts(checkpoints, "a", "b"), "--out", str(tmp_path / out),
+                   "--embeddings-cache", str(tmp_path / "cache"))  # fmt: skip
+        assert res.exit_code == 0, res.output
+        said[out] = res.output
+        for name in ("a", "b"):
+            for file in HQ_FILES:
+                got = (tmp_path / out / name / file).read_bytes()
+                assert got == (tmp_path / name / file).read_bytes(), (out, name, file)
+    assert "encodings: 2 computed, 0 from cache" in said["multi"]
+    assert "encodings: 0 computed, 2 from cache" in said["again"]
+    a, b = (pd.read_csv(tmp_path / n / "per_image.csv") for n in "ab")
+    assert len(a) == 2 and not a.iou_pct.equals(b.iou_pct)  # two images; the units differ
 
 
 @pytest.mark.parametrize(
