@@ -23,7 +23,6 @@ import torch
 from hqseg.evaluation.encodings import (
     EncodingCache,
     EncodingKey,
-    encoder_digest,
     map_tensors,
     tensor_digest,
 )
@@ -90,7 +89,7 @@ class ImageEncoder:
 
     def _cached(self, image: torch.Tensor, image_sha256: str | None) -> Any:
         if self._digest is None:
-            self._digest = encoder_digest(self.model)
+            self._digest = self.encodings.digest(self.model)
         key = EncodingKey(
             encoder=self._digest,
             geometry=self.geometry,

@@ -15,7 +15,6 @@ checkpoints trained from one SAM do (training freezes it).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,34 +27,26 @@ def _model(predictor: Any) -> Any:
     return getattr(predictor, "model", predictor)
 
 
-def _digest(items: Sequence[tuple[str, Any]]) -> str:
-    """sha256 (hex) of named tensors: names, dtypes, shapes and bytes, in name order."""
-    import torch
-
-    digest = hashlib.sha256()
-    for name, value in sorted(items, key=lambda item: item[0]):
-        tensor = value.detach().cpu().contiguous().reshape(-1)
-        digest.update(f"{name}|{tensor.dtype}|{tuple(value.shape)}|".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def encoder_digest(predictor: Any) -> str:
-    """sha256 (hex) of the image encoder's state dict (:func:`_digest`). ``predictor``: a
-    predictor (its ``model``) or a model."""
+    """sha256 (hex) of the image encoder's state dict (names, dtypes, shapes, bytes).
+    ``predictor``: a predictor (its ``model``) or a model."""
+    from hqseg.evaluation.encodings import tensors_digest  # torch: not at import
+
     encoder = getattr(_model(predictor), "image_encoder", None)
     if encoder is None:
         raise HqsegError(f"{type(_model(predictor)).__name__} has no image_encoder to share")
-    return _digest(list(encoder.state_dict().items()))
+    return tensors_digest(encoder.state_dict().items())
 
 
 def baseline_digest(predictor: Any) -> str:
     """sha256 (hex) of what the SAM baseline decodes with: the model's state dict less the
     image encoder and the HQ parameters (SAM's prompt encoder and mask decoder)."""
+    from hqseg.evaluation.encodings import tensors_digest
+
     model = _model(predictor)
     hq = set(model.hq_parameter_names())
-    return _digest([(k, v) for k, v in model.state_dict().items()
-                    if not k.startswith("image_encoder.") and k not in hq])  # fmt: skip
+    return tensors_digest((k, v) for k, v in model.state_dict().items()
+                          if not k.startswith("image_encoder.") and k not in hq)  # fmt: skip
 
 
 def checkpoint_units(paths: Sequence[str | Path], out_dir: str | Path) -> list[str]:

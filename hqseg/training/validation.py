@@ -9,7 +9,8 @@ Encode once. The image encoder is frozen during training, so its outputs of the
 validation images are the same at every epoch end: :func:`validation_encodings` gives
 the run an in-memory :class:`~hqseg.evaluation.encodings.EncodingCache` (rank 0 only,
 which alone validates), the first validation fills it and each later one costs only the
-prompt encoder and the decoder. The metrics are bit-identical with and without it.
+prompt encoder and the decoder (the encoder's digest, the key's first part, is computed
+once a run too). The metrics are bit-identical with and without it.
 Memory only, by design: the run folder stays as small as before and a resumed run
 (``--resume``) fills it again at its first validation. The budget is
 :data:`VAL_CACHE_BYTES` (``HQSEG_VAL_CACHE_MB`` overrides it; 0 turns the cache off);
@@ -106,7 +107,7 @@ def validation_encodings(model) -> Any | None:
         print("note: the image encoder has trainable parameters; validation encodes "
               "every image at every validation (no encoding cache)", flush=True)  # fmt: skip
         return None
-    return EncodingCache(memory_bytes=budget)
+    return EncodingCache(memory_bytes=budget, fixed_encoders=True)  # frozen: one digest a run
 
 
 def validate(

@@ -137,6 +137,19 @@ def test_encoder_digest_sees_one_weight_and_the_frozen_check_sees_trainable_ones
     assert encoder_frozen(a) is True
 
 
+def test_the_digest_is_kept_only_for_encoders_promised_fixed():
+    """A cache for fixed encoders (training validation's frozen one) digests each model
+    once; any other cache digests it at every call, so a changed weight is seen."""
+    a, _ = _two_encoders()
+    before = encoder_digest(a)
+    fixed, fresh = EncodingCache(fixed_encoders=True), EncodingCache()
+    assert fixed.digest(a) == fresh.digest(a) == fixed.digest(a.model) == before
+    with torch.no_grad():
+        a.model.image_encoder.weight[0, 0, 0, 0] += 1e-3
+    assert fresh.digest(a) == encoder_digest(a) != before
+    assert fixed.digest(a) == before  # the promise: not recomputed
+
+
 def _key(i: int) -> EncodingKey:
     return EncodingKey("e" * 64, "square", SIZE, f"{i:064x}")
 

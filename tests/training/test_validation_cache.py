@@ -43,9 +43,16 @@ class _Counting:
         self.calls += 1
 
 
-def test_validation_with_the_cache_is_bit_identical_and_encodes_once(model):
+def test_validation_with_the_cache_is_bit_identical_and_encodes_once(model, monkeypatch):
     """float32 (bf16 on this CPU is too slow for the test model; the bf16 key and the
-    bf16 tensors' round trip are checked in test_encoding_cache.py)."""
+    bf16 tensors' round trip are checked in test_encoding_cache.py). The encoder's digest
+    (the cache key's first part, ~1 s at ViT-L) is computed once a run, not per split and
+    validation."""
+    import hqseg.evaluation.encodings as encodings
+
+    digests = []
+    real_digest = encodings.encoder_digest
+    monkeypatch.setattr(encodings, "encoder_digest", lambda m: digests.append(1) or real_digest(m))
     bf16 = False
     counter = _Counting(model)
     plain = validate(model, SPLITS, bf16=bf16)
@@ -56,6 +63,7 @@ def test_validation_with_the_cache_is_bit_identical_and_encodes_once(model):
     again = validate(model, SPLITS, bf16=bf16, encodings=cache)
     assert counter.calls == 6  # the second cached validation encoded nothing
     assert cache.hits == 3 and cache.misses == 3
+    assert len(digests) == 1  # two validations of two splits each: one digest
     assert first == plain and again == plain  # exactly, every split and the means
 
     proto = resolve_protocol(model, bf16=bf16, encodings=cache)
