@@ -5,64 +5,21 @@ the real ``vit_tiny`` is used only where its key layout matters (official export
 """
 
 import pytest
-import segment_anything_hq.modeling as official  # test dependency: must fail if missing
 import torch
-from segment_anything_hq.modeling.tiny_vit_sam import TinyViT
+from authors_sam import authors_light_hq_sam
 from tolerances import assert_close_f32
 
 from hqseg.errors import CheckpointError
 from hqseg.modeling import build_hq_sam, build_plain_sam, save_official_checkpoint
-from hqseg.modeling.configs import TINYVIT_CONFIGS
 
 MODES = [(mm, hq) for mm in (False, True) for hq in (False, True)]
-
-
-def official_light_hq_sam(model_type: str) -> torch.nn.Module:
-    """The authors' ``build_sam_vit_t`` architecture with another TinyViT configuration."""
-    cfg = TINYVIT_CONFIGS[model_type]
-    return official.Sam(
-        image_encoder=TinyViT(
-            img_size=1024,
-            in_chans=3,
-            num_classes=1000,
-            embed_dims=list(cfg.embed_dims),
-            depths=list(cfg.depths),
-            num_heads=list(cfg.num_heads),
-            window_sizes=list(cfg.window_sizes),
-            mlp_ratio=4.0,
-            drop_rate=0.0,
-            drop_path_rate=0.0,
-            use_checkpoint=False,
-            mbconv_expand_ratio=4.0,
-            local_conv_size=3,
-            layer_lr_decay=0.8,
-        ),
-        prompt_encoder=official.PromptEncoder(
-            embed_dim=256,
-            image_embedding_size=(64, 64),
-            input_image_size=(1024, 1024),
-            mask_in_chans=16,
-        ),
-        mask_decoder=official.MaskDecoderHQ(
-            num_multimask_outputs=3,
-            transformer=official.TwoWayTransformer(
-                depth=2, embedding_dim=256, mlp_dim=2048, num_heads=8
-            ),
-            transformer_dim=256,
-            iou_head_depth=3,
-            iou_head_hidden_dim=256,
-            vit_dim=cfg.vit_dim,
-        ),
-        pixel_mean=[123.675, 116.28, 103.53],
-        pixel_std=[58.395, 57.12, 57.375],
-    )
 
 
 @pytest.fixture(scope="module")
 def pair(perturb):
     torch.manual_seed(0)
     ours = perturb(build_hq_sam("test_tinyvit"), seed=4).eval()  # eval(): refresh TinyViT cache
-    theirs = official_light_hq_sam("test_tinyvit")
+    theirs = authors_light_hq_sam("test_tinyvit")
     theirs.load_state_dict(ours.state_dict(), strict=True)
     return ours, theirs.eval()
 
