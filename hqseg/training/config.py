@@ -47,6 +47,9 @@ class TrainConfig:
     )
     val_limit: int = _opt(0, "Validate on the first N images of each split (0 = all).")
     validate: bool = _opt(True, "Score held-out mIoU/mBIoU before training and at every epoch end.")
+    val_every: int = _opt(
+        1, "Validate at every N-th epoch end only (and always after the last step); 1 = each."
+    )
     # model
     model_type: str = _opt(
         "vit_l", "Model type (hqseg.modeling.model_types; test_* = small test configurations)."
@@ -129,6 +132,7 @@ class TrainConfig:
             (self.num_workers >= -1, "num_workers must be >= 0 (or -1 = auto)"),
             (self.limit_train_samples >= 0, "limit_train_samples must be >= 0"),
             (self.val_limit >= 0, "val_limit must be >= 0"),
+            (self.val_every >= 1, "val_every must be >= 1"),
             (self.log_every >= 1, "log_every must be >= 1"),
         ]
         for ok, message in checks:

@@ -4,8 +4,9 @@ Order of work per optimiser step: ``grad_accum`` micro-batches (encode without
 gradients, decode HQ logits, point-sampled loss, backward, one image at a time),
 gradient average across ranks, a finiteness check, Adam step, logging;
 checkpoints every ``checkpoint_every`` steps and at each epoch end; StepLR steps
-and validation at epoch ends, both *before* that epoch's checkpoint, so the
-checkpoint holds the validation row (a kill during validation replays it).
+and validation at epoch ends (every ``val_every``-th and the last), both *before* that
+epoch's checkpoint, so the checkpoint holds the validation row (a kill during
+validation replays it).
 
 Every logged row lives in the run's :class:`History`, which is saved inside each
 checkpoint; the metric files, the curve and summary.json are derived from it, and
@@ -209,7 +210,8 @@ class _Trainer:
                 step, micro, finished = self._train_epoch(loader, span, step, monitor, bar, result)
                 if finished:
                     self.scheduler.step()
-                    self._validate(monitor, step)
+                    if (epoch + 1) % cfg.val_every == 0 or step >= total:
+                        self._validate(monitor, step)
                     self._save(monitor, ckpt.Position(epoch + 1, 0, step))
                     continue
                 self._validate(monitor, step)  # stopped by max_steps mid-epoch

@@ -76,6 +76,7 @@ def learned(data, mobile_sam, tmp_path_factory):
         out=str(out),
         limit_train_samples=1,
         epochs=8,
+        val_every=8,  # before and after: what the assertions read
         flip_prob=0.0,
         scale_min=1.0,
         scale_max=1.0,

@@ -25,6 +25,7 @@ def test_training_learns_loss_falls_and_heldout_miou_rises(data, tmp_path, capsy
         out=str(tmp_path / "run"),
         limit_train_samples=1,
         epochs=6,
+        val_every=4,  # before training, after epoch 4 and after the last
         flip_prob=0.0,
         scale_min=1.0,
         scale_max=1.0,
@@ -42,7 +43,8 @@ def test_training_learns_loss_falls_and_heldout_miou_rises(data, tmp_path, capsy
     assert summary["val_after"]["mIoU"] == pytest.approx(result.val_after["mIoU"])
     loss_tsv = run / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv"
     assert len(loss_tsv.read_text().splitlines()) == 1 + 6
-    assert (run / "dvclive" / "plots" / "metrics" / "val" / "mIoU.tsv").is_file()
+    val_rows = (run / "dvclive" / "plots" / "metrics" / "val" / "mIoU.tsv").read_text()
+    assert [line.split("\t")[0] for line in val_rows.splitlines()[1:]] == ["0", "4", "6"]
     assert (run / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
     # the official-format export holds SAM's keys and the trained HQ ones
     official = torch.load(run / "sam_hq_test_vit.pth", weights_only=True)
