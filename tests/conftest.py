@@ -92,6 +92,18 @@ def _file_of(item) -> str:
     return item.nodeid.split("::")[0]
 
 
+@pytest.fixture(autouse=True)
+def _heap_kept_between_tests():
+    """Each test starts with glibc keeping freed memory for reuse (as hqseg's decoding
+    workers do). An in-process ``train()`` switches its process to giving it back at once
+    (:func:`hqseg.utils.memory.return_freed_memory`: less memory, more page faults); left
+    so, every later test in that worker paid the faults, a third more CPU per model pass."""
+    from hqseg.utils.memory import keep_freed_memory
+
+    keep_freed_memory()
+    yield
+
+
 SOURCES = (
     "dis5k", "thinobject5k", "fss1000", "ecssd", "msra10k", "duts", "dut_omron", "coift", "hrsod",
 )  # fmt: skip

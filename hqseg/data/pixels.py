@@ -10,13 +10,12 @@ image) and the process settings that make it possible (:func:`use_single_blocks`
 
 from __future__ import annotations
 
-import ctypes
-import sys
-
 import cv2
 import numpy as np
 import pyarrow as pa
 from PIL import Image, TiffImagePlugin  # noqa: F401 (EXIF reading imports it)
+
+from hqseg.utils.memory import keep_freed_memory
 
 # Pillow's common format plugins load here, not on the first image: pool workers
 # forked from a server that imported this module then start with them.
@@ -39,44 +38,17 @@ def use_single_blocks() -> None:
         _SINGLE_BLOCKS = True
 
 
-#: glibc ``mallopt`` parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_HEAP_BYTES = 1 << 30
-_OLD_GLIBC_MMAP_MAX = 32 << 20  # the largest threshold some glibc versions accept
-
-
-def _keep_freed_memory() -> None:
-    """glibc only: serve large blocks from the heap and do not give freed heap back.
-
-    Pillow's block cache hands the last freed block to the next image whatever its
-    size and ``realloc``\\s it; glibc serves big blocks by ``mmap``, so every image/mask
-    size change unmapped pages and faulted fresh zeroed ones in (7 ms of a 2.4k image
-    pair's 50 ms decode). On the heap a freed block is reused as it is. Memory stays
-    bounded by the largest image and mask held at once (freed heap is reused, not
-    grown). A no-op elsewhere (other C libraries keep their own policy).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
-        return
-    if not mallopt(_M_MMAP_THRESHOLD, _HEAP_BYTES):
-        mallopt(_M_MMAP_THRESHOLD, _OLD_GLIBC_MMAP_MAX)
-    mallopt(_M_TRIM_THRESHOLD, _HEAP_BYTES)
-
-
 def worker_init() -> None:
     """Set up a decoding worker process of a pool that already keeps every core busy.
 
     OpenCV's own thread pool only adds hand-over cost there, so it gets one thread;
     Pillow gets single, reused blocks and freed memory stays in the process
-    (:func:`_keep_freed_memory`: process-wide, hence only in pool workers).
+    (:func:`hqseg.utils.memory.keep_freed_memory`: process-wide, hence only in pool
+    workers).
     """
     cv2.setNumThreads(1)
     use_single_blocks()
-    _keep_freed_memory()
+    keep_freed_memory()
 
 
 def pixels(img: Image.Image) -> np.ndarray:
