@@ -51,23 +51,22 @@ def pytest_cmdline_main(config):
 
 
 LONGEST_FIRST = (
-    "tests/training/test_training_run.py",
     "tests/faults/test_kill_at_rename.py",
     "tests/training/test_training_processes.py",
-    "tests/modeling/test_predictor.py",
-    "tests/modeling/test_tinyvit_training.py",
     "tests/evaluation/test_eval_multi_checkpoint.py",
-    "tests/modeling/test_official_equality.py",
+    "tests/training/test_training_run.py",
+    "tests/evaluation/test_eval_cache.py",
+    "tests/modeling/test_tinyvit_training.py",
+    "tests/modeling/test_predictor_dropin.py",
+    "tests/modeling/test_predictor.py",
+    "tests/modeling/test_predict_cli.py",
+    "tests/modeling/test_sam2_model.py",
     "tests/evaluation/test_eval_batched.py",
-    "tests/curation/test_audit_model.py",
-    "tests/modeling/test_onnx_export.py",
-    "tests/test_pytest_modes.py",
-    "tests/modeling/test_sam2_official_equality.py",
-    "tests/modeling/test_sam2_onnx.py",
+    "tests/training/test_cpu_numerics.py",
+    "tests/test_dvc_code_deps.py",
     "tests/modeling/test_sam2_training.py",
-    "tests/modeling/test_build.py",
 )
-"""The files that take longest (20 s to 4 min on 2 idle cores), longest first.
+"""The files that take longest (15 to 90 s on 2 idle cores), longest first.
 
 With ``--dist loadfile`` a worker takes the next file when it is nearly done with its own;
 the suite ends when the last file does. Started first, the long files run beside many
