@@ -54,6 +54,25 @@ def test_help_and_listing_import_no_model_stack(args):
     assert not loaded & set(MODEL_STACK)
 
 
+def test_the_command_gives_torch_huge_pages_unless_told_otherwise():
+    """``hqseg`` sets THP_MEM_ALLOC_ENABLE=1 for itself and its children before torch
+    loads (hqseg.utils.memory.use_huge_pages); a value the user set is kept."""
+    import os
+
+    probe = (
+        "import os, sys\nfrom hqseg.cli import main\nsys.argv = ['hqseg', 'sources']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('THP=' + os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset'))"
+    )
+    for given, want in ((None, "1"), ("0", "0")):
+        env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+        if given is not None:
+            env["THP_MEM_ALLOC_ENABLE"] = given
+        done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert done.stdout.splitlines()[-1] == f"THP={want}", done.stdout + done.stderr
+
+
 def test_eval_results_imports_no_model_stack(tmp_path):
     from tests.metrics.cocogen import make_coco
 

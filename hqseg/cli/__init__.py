@@ -38,10 +38,13 @@ class _Group(click.Group):
 
     def __call__(self, *args, **kwargs):
         """A process's entry (the console script, ``python -m hqseg.cli``, torchrun ranks):
-        pin CPU numerics before anything imports torch (``hqseg.utils.cpu_numerics``).
-        In-process calls (click's test runner) go through ``main()`` and keep theirs."""
+        pin CPU numerics before anything imports torch (``hqseg.utils.cpu_numerics``) and
+        give torch huge pages (``hqseg.utils.memory.use_huge_pages``). In-process calls
+        (click's test runner) go through ``main()`` and keep their settings."""
         from hqseg.utils.cpu_numerics import pin_cpu_numerics
+        from hqseg.utils.memory import use_huge_pages
 
+        use_huge_pages()
         try:
             pin_cpu_numerics()
         except HqsegError as exc:

