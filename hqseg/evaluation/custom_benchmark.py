@@ -9,7 +9,7 @@ has nothing else (e.g. one flat folder of benchmark images). Outputs are the fil
 ``hqseg eval hq`` writes (per_image.csv, metrics.json, masks.json, skipped.csv), so the
 report reads them the same way.
 
-:func:`~.hq_run.score_splits` scores them, the loop of the build's HQ benchmarks.
+:func:`~.hq_run.score_and_write` scores and writes them, as the build's HQ benchmarks.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def evaluate_custom_benchmarks(
     """
     from hqseg.data.custom import custom_records, parse_spec
     from hqseg.errors import DatasetError
-    from hqseg.evaluation.hq_run import score_splits, write_hq_outputs
+    from hqseg.evaluation.hq_run import score_and_write
     from hqseg.evaluation.shared_encoder import Checkpoints
     from hqseg.utils.outdir import check_replaceable
 
@@ -63,18 +63,15 @@ def evaluate_custom_benchmarks(
     if len(set(names)) != len(names):
         raise DatasetError(f"--benchmark sources need distinct names (?name=...): {names}")
     check_replaceable(Path(out_dir), "eval hq")  # before the work, not after it
-    checkpoints = checkpoints or Checkpoints([predictor], [""])
-    proto = checkpoints.protocol(protocol, encodings=encodings, amp=amp)  # checked here
     named = (  # lazily: one source's records in memory at a time
         (bench, list(itertools.islice(records, limit)))
         for spec in parsed
         for bench, records in benchmark_splits(spec, custom_records(spec), with_train, say)
     )
-    results = score_splits(proto, checkpoints.heads(mask_types), named, progress=progress,
-                           batch_size=batch_size, workers=workers, say=say)  # fmt: skip
-    if results is None:  # not rank 0
-        return None
-    return write_hq_outputs(out_dir, results, protocol=proto.name, provenance=provenance)
+    return score_and_write(out_dir, checkpoints or Checkpoints([predictor], [""]), named,
+                           protocol=protocol, mask_types=mask_types, encodings=encodings,
+                           amp=amp, progress=progress, batch_size=batch_size,
+                           workers=workers, say=say, provenance=provenance)  # fmt: skip
 
 
 def benchmark_splits(

@@ -119,41 +119,47 @@ def evaluate_hq_benchmarks(
     """
     out_dir = Path(out_dir)
     check_replaceable(out_dir, "eval hq")  # before the work, not after it
-    checkpoints = checkpoints or Checkpoints([predictor], [""])
-    proto = checkpoints.protocol(protocol, encodings=encodings, amp=amp)
-    named = []
-    for split, dataset in load_benchmarks(data_dir, splits).items():
-        if limit is not None:
-            dataset = dataset.select(range(min(limit, len(dataset))))
-        named.append((split, dataset))
-    results = score_splits(proto, checkpoints.heads(mask_types), named, progress=progress,
-                           batch_size=batch_size, workers=workers, say=say)  # fmt: skip
-    if results is None:  # not rank 0
-        return None
-    return write_hq_outputs(out_dir, results, protocol=proto.name, provenance=provenance)
+    named = (  # loaded when the protocol and heads have been checked
+        (split, dataset if limit is None else dataset.select(range(min(limit, len(dataset)))))
+        for split, dataset in load_benchmarks(data_dir, splits).items()
+    )
+    return score_and_write(out_dir, checkpoints or Checkpoints([predictor], [""]), named,
+                           protocol=protocol, mask_types=mask_types, encodings=encodings,
+                           amp=amp, progress=progress, batch_size=batch_size,
+                           workers=workers, say=say, provenance=provenance)  # fmt: skip
 
 
-def score_splits(
-    proto: Any,
-    heads: Sequence[Any],
+def score_and_write(
+    out_dir: str | Path,
+    checkpoints: Checkpoints,
     named: Iterable[tuple[str, Any]],
     *,
-    progress: bool,
+    protocol: str | None,
+    mask_types: Sequence[str],
+    encodings: EncodingCache | None = None,
+    amp: torch.dtype | None = None,
+    progress: bool = True,
     batch_size: int = 1,
     workers: int = 0,
     say: Callable[[str], None] | None = None,
-) -> list[HQSplitResult] | None:
-    """Score each ``(benchmark, records)`` of ``named`` with the bound protocol ``proto``
-    (:meth:`Checkpoints.protocol`) and its ``heads``, sharded over torchrun ranks: the
-    one loop of the build's HQ benchmarks and custom ``--benchmark`` sets. Returns the
-    merged results on rank 0, None on the other ranks."""
+    provenance: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """Score each ``(benchmark, records)`` of ``named`` with ``checkpoints`` under the HQ
+    ``protocol``, sharded over torchrun ranks, and write the outputs listed above: the one
+    loop of the build's HQ benchmarks and custom ``--benchmark`` sets. The protocol and
+    the heads (one SAM baseline: :meth:`Checkpoints.heads`) are checked before ``named``
+    is read. Returns the summary on rank 0, None on the other ranks."""
+    proto = checkpoints.protocol(protocol, encodings=encodings, amp=amp)
+    heads = checkpoints.heads(mask_types)
     results = [
         run_hq_split(proto, records, heads=heads, benchmark=name, progress=progress,
                      keep_masks=True, batch_size=batch_size, workers=workers,
                      distributed=True, say=say)  # fmt: skip
         for name, records in named
     ]
-    return None if results and results[0] is None else results
+    if results and results[0] is None:  # not rank 0
+        return None
+    return write_hq_outputs(out_dir, results, protocol=proto.name, provenance=provenance)
 
 
 def write_hq_outputs(
