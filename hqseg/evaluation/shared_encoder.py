@@ -1,9 +1,10 @@
 """Several checkpoints in one evaluation run, sharing one image encoder.
 
 HQ-SAM freezes SAM's image encoder, so checkpoints trained from one SAM have identical
-encoder weights. :class:`Checkpoints` holds their predictors after checking that (a
-sha256 digest of each image encoder's state dict, :func:`encoder_digest`) and makes them
-share the first one's encoder module (memory for one encoder). A run then encodes each
+encoder weights. :class:`Checkpoints` holds their predictors after checking that (the
+encoding cache's digest, :func:`hqseg.evaluation.encodings.encoder_digest`: the encoder's
+state and every other tensor the encoding depends on) and makes them share the first
+one's encoder module (memory for one encoder). A run then encodes each
 image once and decodes it with every checkpoint's decoder. Checkpoints whose encoders
 differ are refused with one line (run them separately): encoding twice would be two runs.
 
@@ -25,17 +26,6 @@ from hqseg.evaluation.heads import BASELINE_UNIT, Head, multi_heads, single_head
 
 def _model(predictor: Any) -> Any:
     return getattr(predictor, "model", predictor)
-
-
-def encoder_digest(predictor: Any) -> str:
-    """sha256 (hex) of the image encoder's state dict (names, dtypes, shapes, bytes).
-    ``predictor``: a predictor (its ``model``) or a model."""
-    from hqseg.evaluation.encodings import tensors_digest  # torch: not at import
-
-    encoder = getattr(_model(predictor), "image_encoder", None)
-    if encoder is None:
-        raise HqsegError(f"{type(_model(predictor)).__name__} has no image_encoder to share")
-    return tensors_digest(encoder.state_dict().items())
 
 
 def baseline_digest(predictor: Any) -> str:
@@ -94,6 +84,8 @@ class Checkpoints:
         Raises:
             HqsegError: the encoders differ.
         """
+        from hqseg.evaluation.encodings import encoder_digest  # torch: not at import
+
         if self.digest is None:
             self.digest = encoder_digest(self.predictors[0])
         digest = encoder_digest(predictor)

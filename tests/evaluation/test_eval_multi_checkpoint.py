@@ -108,6 +108,25 @@ def test_different_encoders_are_refused_in_one_line(checkpoints, build_folder, t
     assert not (tmp_path / "x").exists()
 
 
+def test_an_encoding_side_tensor_outside_the_image_encoder_counts_as_the_encoder():
+    """HQ-SAM 2's encoding also reads ``no_mem_embed`` (outside ``image_encoder``): two
+    checkpoints that differ there do not share one encoding."""
+    import torch
+
+    from hqseg.evaluation.shared_encoder import Checkpoints
+    from hqseg.modeling import build_hq_sam
+
+    torch.manual_seed(0)
+    first = build_hq_sam("test_hiera")
+    second = build_hq_sam("test_hiera")
+    second.load_state_dict(first.state_dict())
+    Checkpoints([first, second], ["a", "b"])  # equal: shared
+    with torch.no_grad():
+        second.no_mem_embed.add_(0.01)
+    with pytest.raises(HqsegError, match="b: its image encoder differs"):
+        Checkpoints([first, second], ["a", "b"])
+
+
 def test_different_sam_decoders_have_no_one_baseline(checkpoints, build_folder, tmp_path):
     """The baseline is SAM's own decoder: checkpoints that disagree on it give no one
     baseline, so the run is refused (one line, nothing written) unless it is left out."""
